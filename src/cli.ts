@@ -1,0 +1,120 @@
+#!/usr/bin/env node
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, type LoadedConfig } from './config/load.ts';
+import { createGateway } from './gateway.ts';
+import { DescriptionError, loadRegistry } from './registry/registry.ts';
+import { listen } from './server.ts';
+import { createLogger } from './util/logger.ts';
+import path from 'node:path';
+
+const DEFAULT_CONFIG = fileURLToPath(new URL('../config/default.yml', import.meta.url));
+
+const USAGE = `Usage:
+  gateway serve [--config FILE] [--port N]   start the server (default config: config/default.yml)
+  gateway validate-config FILE                check a pywps.cfg or pygeoapi-style YAML file
+  gateway list-processes [--config FILE]      list the processes a configuration publishes`;
+
+function fail(message: string, code = 1): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(code);
+}
+
+function load(file: string): LoadedConfig {
+  const loaded = loadConfig(file);
+  for (const warning of loaded.warnings) process.stderr.write(`warning: ${warning}\n`);
+  return loaded;
+}
+
+async function serve(file: string, port: number | undefined): Promise<void> {
+  const { config } = load(file);
+  // libuv's thread pool runs the GDAL *Async work; size it to the parallelism before it starts.
+  process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, config.jobs.parallel + 2));
+  const logger = createLogger({ level: config.logging.level, ...(config.logging.file ? { file: config.logging.file } : {}) });
+  const gateway = await createGateway(config, logger);
+  const running = await listen(gateway, port ?? config.server.port);
+  logger.info(
+    { address: running.address, url: config.server.url, processes: gateway.registry.list().map((e) => e.description.id) },
+    'server started',
+  );
+  process.stderr.write(`Listening on ${running.address} (public URL ${config.server.url})\n`);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    running.close().then(
+      () => {
+        logger.info('stopped');
+        logger.flush();
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        logger.flush();
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+async function listProcesses(file: string): Promise<void> {
+  const { config } = load(file);
+  const registry = await loadRegistry({
+    ...(config.processes ? { processes: config.processes } : {}),
+    baseDir: path.dirname(path.resolve(config.source)),
+    syncEnabled: config.jobs.syncEnabled,
+    asyncEnabled: config.jobs.asyncEnabled,
+  });
+  for (const { description: d } of registry.list()) {
+    process.stdout.write(`${d.id}\t${d.version}\t${d.jobControlOptions.join(',')}\t${d.title}\n`);
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      port: { type: 'string', short: 'p' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [command, ...rest] = positionals;
+  if (values.help || !command) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const port = values.port === undefined ? undefined : Number(values.port);
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) fail(`--port: '${values.port}' is not a port number`);
+  switch (command) {
+    case 'serve':
+      return serve(values.config ?? DEFAULT_CONFIG, port);
+    case 'validate-config': {
+      const file = rest[0] ?? values.config;
+      if (!file) fail('validate-config needs a FILE');
+      const { config } = load(file);
+      await loadRegistry({
+        ...(config.processes ? { processes: config.processes } : {}),
+        baseDir: path.dirname(path.resolve(config.source)),
+        syncEnabled: config.jobs.syncEnabled,
+        asyncEnabled: config.jobs.asyncEnabled,
+      });
+      process.stdout.write(`${file}: OK\n`);
+      return;
+    }
+    case 'list-processes':
+      return listProcesses(values.config ?? rest[0] ?? DEFAULT_CONFIG);
+    default:
+      fail(`Unknown command '${command}'\n${USAGE}`, 2);
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof ConfigError || error instanceof DescriptionError) fail(error.message);
+  if (error instanceof TypeError && (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) fail(`${error.message}\n${USAGE}`, 2);
+  fail(`Error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+});

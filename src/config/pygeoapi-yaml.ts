@@ -1,0 +1,152 @@
+import { parse } from 'yaml';
+import { Draft, logLevel, parseBoolean, parseList, parseSize } from './draft.ts';
+
+type Node = Record<string, unknown>;
+const isNode = (v: unknown): v is Node => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** `${VAR}` and `${VAR:-default}` in string values; an unset variable without default is an error. */
+function interpolateEnv(value: unknown, path: string, env: NodeJS.ProcessEnv, draft: Draft): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_m, name: string, fallback?: string) => {
+      const v = env[name];
+      if (v !== undefined && v !== '') return v;
+      if (fallback !== undefined) return fallback;
+      throw draft.error(path, `environment variable ${name} is not set (write \${${name}:-default} for a default)`);
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => interpolateEnv(v, `${path}[${i}]`, env, draft));
+  if (isNode(value)) {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, interpolateEnv(v, path ? `${path}.${k}` : k, env, draft)]),
+    );
+  }
+  return value;
+}
+
+/** pygeoapi allows i18n maps ({en: ..., fr: ...}) for texts: take the server language, else the first. */
+function text(value: unknown, language: string): unknown {
+  if (!isNode(value)) return value;
+  const short = language.split('-')[0]!;
+  return value[language] ?? value[short] ?? Object.values(value)[0];
+}
+
+type Rule = [sourceKey: string, pointer: string, convert?: (v: unknown, d: Draft, k: string) => unknown];
+
+const RULES: Rule[] = [
+  ['server.bind.host', '/server/host'],
+  ['server.bind.port', '/server/port'],
+  ['server.url', '/server/url', (v) => String(v).replace(/\/+$/, '')],
+  ['server.encoding', '/server/encoding'],
+  ['server.language', '/server/languages', (v) => parseList(v)],
+  ['server.languages', '/server/languages', (v) => parseList(v)],
+  ['server.wps_path', '/server/wpsPath'],
+  ['server.max_request_size', '/server/maxRequestSize', parseSize],
+  ['server.max_single_input_size', '/server/maxSingleInputSize', parseSize],
+  ['server.allowed_input_paths', '/server/allowedInputPaths', (v) => parseList(v)],
+  ['server.output_url', '/server/outputUrl'],
+  ['server.clean_temp_dir', '/server/cleanTempDir', parseBoolean],
+  ['server.temp_path', '/server/tempPath'],
+  ['server.manager.work_dir', '/server/workDir'],
+  ['server.manager.output_dir', '/server/outputPath'],
+  ['server.manager.enable_sync_job_execution', '/jobs/syncEnabled', parseBoolean],
+  ['server.manager.enable_async_job_execution', '/jobs/asyncEnabled', parseBoolean],
+  ['server.manager.sync_job_execution_timeout_seconds', '/jobs/syncTimeoutSeconds'],
+  ['server.manager.parallel_processes', '/jobs/parallel'],
+  ['server.manager.max_queued_jobs', '/jobs/maxQueued'],
+  ['server.manager.job_timeout_seconds', '/jobs/jobTimeoutSeconds'],
+  ['server.manager.cancel_grace_seconds', '/jobs/cancelGraceSeconds'],
+  ['server.manager.shutdown_grace_seconds', '/jobs/shutdownGraceSeconds'],
+  ['server.manager.retention_seconds', '/jobs/retentionSeconds'],
+  ['server.manager.sweep_interval_seconds', '/jobs/sweepIntervalSeconds'],
+  ['metadata.identification.title', '/metadata/identification/title'],
+  ['metadata.identification.description', '/metadata/identification/abstract'],
+  ['metadata.identification.keywords', '/metadata/identification/keywords', (v) => parseList(v)],
+  ['metadata.identification.keywords_type', '/metadata/identification/keywordsType'],
+  ['metadata.identification.terms_of_service', '/metadata/identification/accessConstraints'],
+  ['metadata.identification.fees', '/metadata/identification/fees'],
+  ['metadata.identification.url', '/metadata/identification/url'],
+  ['metadata.provider.name', '/metadata/provider/name'],
+  ['metadata.provider.url', '/metadata/provider/url'],
+  ['metadata.contact.name', '/metadata/contact/name'],
+  ['metadata.contact.position', '/metadata/contact/position'],
+  ['metadata.contact.address', '/metadata/contact/address'],
+  ['metadata.contact.city', '/metadata/contact/city'],
+  ['metadata.contact.stateorprovince', '/metadata/contact/stateOrProvince'],
+  ['metadata.contact.postalcode', '/metadata/contact/postalCode'],
+  ['metadata.contact.country', '/metadata/contact/country'],
+  ['metadata.contact.phone', '/metadata/contact/phone'],
+  ['metadata.contact.fax', '/metadata/contact/fax'],
+  ['metadata.contact.email', '/metadata/contact/email'],
+  ['metadata.contact.url', '/metadata/contact/url'],
+  ['metadata.contact.hours', '/metadata/contact/hours'],
+  ['metadata.contact.instructions', '/metadata/contact/instructions'],
+  ['metadata.contact.role', '/metadata/contact/role'],
+  ['logging.level', '/logging/level', logLevel],
+  ['logging.logfile', '/logging/file'],
+];
+
+function lookup(root: Node, dotted: string): unknown {
+  let node: unknown = root;
+  for (const part of dotted.split('.')) {
+    if (!isNode(node)) return undefined;
+    node = node[part];
+  }
+  return node;
+}
+
+/** The job store: our SQLite by default; other pygeoapi managers (TinyDB, MongoDB…) are not reused. */
+function readManager(manager: Node, draft: Draft): void {
+  const name = String(manager.name ?? 'SQLite');
+  if (/sqlite/i.test(name)) {
+    if (manager.connection !== undefined) draft.set('/jobs/store/path', String(manager.connection), 'server.manager.connection');
+  } else {
+    draft.warnings.push(
+      `server.manager.name: '${name}' manager is not supported; jobs are kept in SQLite in the work directory`,
+    );
+  }
+}
+
+function readResources(resources: unknown, draft: Draft): void {
+  if (!isNode(resources)) throw draft.error('resources', 'must be a mapping of resource ids');
+  const processes: Array<Record<string, unknown>> = [];
+  for (const [id, resource] of Object.entries(resources)) {
+    if (!isNode(resource) || resource.type !== 'process') {
+      draft.warnings.push(`resources.${id}: not a process resource, ignored`);
+      continue;
+    }
+    const processor = resource.processor;
+    if (!isNode(processor) || typeof processor.name !== 'string') {
+      throw draft.error(`resources.${id}.processor.name`, 'a process resource needs processor.name');
+    }
+    const selection: Record<string, unknown> = { id, processor: processor.name };
+    const control = resource.job_control_options ?? processor.job_control_options;
+    if (control !== undefined) selection.jobControlOptions = control;
+    processes.push(selection);
+  }
+  draft.set('/processes', processes, 'resources');
+}
+
+/** Loads a pygeoapi-style YAML configuration into a draft Config. */
+export function readPygeoapiYaml(source: string, file: string, env: NodeJS.ProcessEnv): Draft {
+  const draft = new Draft(file);
+  let parsed: unknown;
+  try {
+    parsed = parse(source, { prettyErrors: true });
+  } catch (e) {
+    throw draft.error(undefined, `not valid YAML: ${(e as Error).message}`);
+  }
+  if (parsed === null || parsed === undefined) parsed = {};
+  if (!isNode(parsed)) throw draft.error(undefined, 'the top level must be a mapping');
+  const root = interpolateEnv(parsed, '', env, draft) as Node;
+  const languages = parseList(lookup(root, 'server.languages') ?? lookup(root, 'server.language') ?? 'en-US');
+  for (const [sourceKey, pointer, convert] of RULES) {
+    let value = lookup(root, sourceKey);
+    if (value === undefined || value === null) continue;
+    if (sourceKey.startsWith('metadata.')) value = text(value, languages[0]!);
+    draft.set(pointer, convert ? convert(value, draft, sourceKey) : value, sourceKey);
+  }
+  const manager = lookup(root, 'server.manager');
+  if (isNode(manager)) readManager(manager, draft);
+  if (root.resources !== undefined) readResources(root.resources, draft);
+  return draft;
+}

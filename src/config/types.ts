@@ -1,0 +1,91 @@
+import type { ProcessSelection } from '../registry/registry.ts';
+import type { LogLevel } from '../util/logger.ts';
+
+/** The one configuration model both dialects load into (validated by schemas/config.schema.json). */
+export interface Config {
+  /** The file it came from. */
+  source: string;
+  server: ServerConfig;
+  metadata: MetadataConfig;
+  jobs: JobsConfig;
+  processing: { mode: string };
+  /** Undefined = every bundled processor. */
+  processes?: ProcessSelection[];
+  logging: LoggingConfig;
+}
+
+export interface ServerConfig {
+  host: string;
+  port: number;
+  /** Public base URL, no trailing slash: OGC API - Processes lives here, WPS at `url + wpsPath`. */
+  url: string;
+  wpsPath: string;
+  /** The first is the default. */
+  languages: string[];
+  encoding: string;
+  /** Bytes. */
+  maxRequestSize: number;
+  /** Bytes; 0 = no limit beyond maxRequestSize. */
+  maxSingleInputSize: number;
+  workDir: string;
+  outputPath: string;
+  /** Public URL under which stored outputs are served. */
+  outputUrl: string;
+  /** Folders under which `file://` references are allowed; empty = none. */
+  allowedInputPaths: string[];
+  cleanTempDir: boolean;
+  tempPath: string;
+}
+
+export interface MetadataConfig {
+  identification: {
+    title: string;
+    abstract: string;
+    keywords: string[];
+    keywordsType: string;
+    fees: string;
+    accessConstraints: string;
+    profile: string;
+    url: string;
+  };
+  provider: { name: string; url: string };
+  contact: {
+    name: string;
+    position: string;
+    address: string;
+    city: string;
+    stateOrProvince: string;
+    postalCode: string;
+    country: string;
+    phone: string;
+    fax: string;
+    email: string;
+    url: string;
+    hours: string;
+    instructions: string;
+    role: string;
+  };
+}
+
+export interface JobsConfig {
+  /** Jobs running at once (PyWPS parallelprocesses); default: CPU cores. */
+  parallel: number;
+  /** Jobs waiting before ServerBusy (PyWPS maxprocesses). */
+  maxQueued: number;
+  syncEnabled: boolean;
+  asyncEnabled: boolean;
+  syncTimeoutSeconds: number;
+  jobTimeoutSeconds: number;
+  cancelGraceSeconds: number;
+  shutdownGraceSeconds: number;
+  retentionSeconds: number;
+  sweepIntervalSeconds: number;
+  store: { backend: 'sqlite'; path: string };
+}
+
+export interface LoggingConfig {
+  level: LogLevel;
+  file?: string;
+  /** PyWPS's format string; kept for reference, logs are structured JSON. */
+  format?: string;
+}

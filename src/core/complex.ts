@@ -1,0 +1,71 @@
+import { invalidParameter, OwsError } from './errors.ts';
+import { DEFAULT_CONTENT_CHECKERS, type ContentChecker } from './content-checks.ts';
+import { matchFormat } from './formats.ts';
+import type { ComplexDomain, ValidationMode } from './model.ts';
+import type { ComplexValue, RawComplex } from './values.ts';
+
+const encoder = new TextEncoder();
+
+export interface ComplexValidationOptions {
+  /** Checkers for STRICT and VERYSTRICT, tried in order. */
+  contentCheckers?: readonly ContentChecker[];
+  /** A server-wide cap in bytes (PyWPS maxsingleinputsize); 0 = none. */
+  maxSingleInputSize?: number;
+}
+
+const MB = 1024 * 1024;
+
+/**
+ * Validates complex data. Every mode enforces the size limits (they protect the server).
+ * SIMPLE: the declared mime type and encoding are among the supported formats (none declared → the
+ * default format). STRICT and VERYSTRICT: the content really is that format, as far as the
+ * configured content checkers can tell.
+ */
+export function validateComplex(
+  raw: RawComplex,
+  domain: ComplexDomain,
+  mode: ValidationMode,
+  locator: string,
+  options: ComplexValidationOptions = {},
+): ComplexValue {
+  const bytes = typeof raw.data === 'string' ? encoder.encode(raw.data) : raw.data;
+  const limit = Math.min(
+    domain.maximumMegabytes ? domain.maximumMegabytes * MB : Infinity,
+    options.maxSingleInputSize ? options.maxSingleInputSize : Infinity,
+  );
+  if (bytes.byteLength > limit) {
+    throw new OwsError(
+      'FileSizeExceeded',
+      `Input '${locator}' is ${bytes.byteLength} bytes, more than the allowed ${limit} bytes`,
+      locator,
+    );
+  }
+
+  const wanted = { mimeType: raw.mimeType, encoding: raw.encoding, schema: raw.schema };
+  let format = matchFormat(domain.formats, wanted);
+  if (!format) {
+    if (mode !== 'NONE') {
+      const supported = domain.formats
+        .map((f) => f.mimeType + (f.encoding ? ` (${f.encoding})` : ''))
+        .join(', ');
+      throw invalidParameter(
+        locator,
+        `Input '${locator}': format ${raw.mimeType ?? '(none)'}${raw.encoding ? ` with encoding ${raw.encoding}` : ''} is not supported (supported: ${supported})`,
+      );
+    }
+    format = { mimeType: raw.mimeType ?? domain.formats[0]?.mimeType ?? 'application/octet-stream' };
+  }
+  // The value keeps what the client declared (schema, encoding) on top of the matched format.
+  const declared = { ...format, ...(raw.mimeType ? { mimeType: raw.mimeType } : {}) };
+  if (raw.schema) declared.schema = raw.schema;
+
+  if (mode === 'STRICT' || mode === 'VERYSTRICT') {
+    const text = typeof raw.data === 'string' ? raw.data : undefined;
+    for (const check of options.contentCheckers ?? DEFAULT_CONTENT_CHECKERS) {
+      if (check({ text, bytes }, declared, locator)) break;
+    }
+  }
+  return typeof raw.data === 'string'
+    ? { kind: 'complex', format: declared, text: raw.data }
+    : { kind: 'complex', format: declared, bytes };
+}

@@ -1,0 +1,49 @@
+import { XMLValidator } from 'fast-xml-parser';
+import { invalidParameter } from './errors.ts';
+import { isJsonMimeType, isXmlMimeType } from './formats.ts';
+import type { Format } from './model.ts';
+
+/**
+ * A STRICT-mode check that content really is of its declared format. Returns true when it has
+ * checked the content (so later checkers are skipped), false when the format is not its business;
+ * throws InvalidParameterValue when the content is not what it claims to be.
+ */
+export type ContentChecker = (content: { text: string | undefined; bytes: Uint8Array }, format: Format, locator: string) => boolean;
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+function asText(content: { text: string | undefined; bytes: Uint8Array }, locator: string): string {
+  if (content.text !== undefined) return content.text;
+  try {
+    return decoder.decode(content.bytes);
+  } catch {
+    throw invalidParameter(locator, `Input '${locator}': content is not valid UTF-8 text`);
+  }
+}
+
+export const checkJson: ContentChecker = (content, format, locator) => {
+  if (!isJsonMimeType(format.mimeType)) return false;
+  try {
+    JSON.parse(asText(content, locator));
+  } catch (e) {
+    throw invalidParameter(
+      locator,
+      `Input '${locator}': content declared as ${format.mimeType} is not valid JSON (${(e as Error).message})`,
+    );
+  }
+  return true;
+};
+
+export const checkXml: ContentChecker = (content, format, locator) => {
+  if (!isXmlMimeType(format.mimeType)) return false;
+  const result = XMLValidator.validate(asText(content, locator), { allowBooleanAttributes: true });
+  if (result !== true) {
+    throw invalidParameter(
+      locator,
+      `Input '${locator}': content declared as ${format.mimeType} is not well-formed XML (line ${result.err.line}: ${result.err.msg})`,
+    );
+  }
+  return true;
+};
+
+export const DEFAULT_CONTENT_CHECKERS: readonly ContentChecker[] = [checkJson, checkXml];

@@ -1,0 +1,44 @@
+import type { OwsErrorJson } from './errors.ts';
+import type { ExecuteRequest, ExecutionMode } from './execute.ts';
+import type { StoredOutputs } from './values.ts';
+
+export const JOB_STATUSES = ['accepted', 'running', 'successful', 'failed', 'dismissed'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+/** The job state machine as data: the states each state may move to. */
+export const JOB_TRANSITIONS: Readonly<Record<JobStatus, readonly JobStatus[]>> = {
+  accepted: ['running', 'failed', 'dismissed'],
+  running: ['successful', 'failed', 'dismissed'],
+  successful: [],
+  failed: [],
+  dismissed: [],
+};
+
+export const TERMINAL_STATUSES: readonly JobStatus[] = JOB_STATUSES.filter(
+  (s) => JOB_TRANSITIONS[s].length === 0,
+);
+
+export const isTerminal = (status: JobStatus): boolean => TERMINAL_STATUSES.includes(status);
+
+export const canTransition = (from: JobStatus, to: JobStatus): boolean => JOB_TRANSITIONS[from].includes(to);
+
+/** The states from which a job may reach `to`, for guarded updates in a store. */
+export const statusesLeadingTo = (to: JobStatus): JobStatus[] =>
+  JOB_STATUSES.filter((s) => JOB_TRANSITIONS[s].includes(to));
+
+export interface Job {
+  id: string;
+  processId: string;
+  status: JobStatus;
+  mode: ExecutionMode;
+  /** 0..100 */
+  progress: number;
+  message?: string;
+  created: Date;
+  started?: Date;
+  finished?: Date;
+  updated: Date;
+  request: ExecuteRequest;
+  results?: StoredOutputs;
+  error?: OwsErrorJson;
+}

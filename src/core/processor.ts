@@ -1,0 +1,82 @@
+import { readFile } from 'node:fs/promises';
+import type { OutputRequest } from './execute.ts';
+import type { ProcessSpec } from './model.ts';
+import type { ComplexValue, InputValue, LiteralScalar, ProcessInputs, ProcessOutputs } from './values.ts';
+
+export interface ProcessLogger {
+  debug(message: string): void;
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+export interface ProcessContext {
+  jobId: string;
+  /** A private folder for this job; removed after the job when the server cleans temporary files. */
+  workDir: string;
+  /** Aborted when the job is dismissed, times out or the server shuts down; stop promptly. */
+  signal: AbortSignal;
+  /** The outputs the client asked for, with the chosen formats. */
+  outputs: Record<string, OutputRequest>;
+  progress(percent: number, message?: string): void;
+  logger: ProcessLogger;
+}
+
+/**
+ * 'js' processors run in a pool of several threads; 'gdal' processors share the one thread that may
+ * load gdal-async (it is not context-aware), several tasks at a time. See DESIGN.md.
+ */
+export type ProcessRuntime = 'js' | 'gdal';
+
+export interface Processor {
+  description: ProcessSpec;
+  runtime?: ProcessRuntime;
+  /**
+   * Runs in a worker thread with validated, typed inputs. Must not import gdal-async at module top
+   * level: descriptions are also read in the main thread.
+   */
+  execute(inputs: ProcessInputs, ctx: ProcessContext): Promise<ProcessOutputs>;
+}
+
+// ---- Helpers for processor authors ---------------------------------------------------------------
+
+export function first<T extends InputValue['kind']>(
+  inputs: ProcessInputs,
+  id: string,
+  kind: T,
+): Extract<InputValue, { kind: T }> | undefined {
+  const value = inputs[id]?.[0];
+  if (value === undefined) return undefined;
+  if (value.kind !== kind) throw new Error(`Input '${id}' is ${value.kind}, not ${kind}`);
+  return value as Extract<InputValue, { kind: T }>;
+}
+
+export const literal = (inputs: ProcessInputs, id: string): LiteralScalar | undefined =>
+  first(inputs, id, 'literal')?.value;
+
+export async function complexBytes(value: ComplexValue): Promise<Uint8Array> {
+  if (value.file) return readFile(value.file);
+  if (value.bytes) return value.bytes;
+  return new TextEncoder().encode(value.text ?? '');
+}
+
+export async function complexText(value: ComplexValue): Promise<string> {
+  if (value.text !== undefined) return value.text;
+  return new TextDecoder().decode(await complexBytes(value));
+}
+
+/** Resolves after `ms`, or rejects with the signal's reason as soon as it is aborted. */
+export function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,92 @@
+import type { Format } from './model.ts';
+
+/** A typed literal: numbers for numeric types, booleans, Date for date/dateTime, strings otherwise. */
+export type LiteralScalar = string | number | boolean | Date;
+
+// ---- What a binding hands to the core (not yet validated) -------------------------------------
+
+export interface RawLiteral {
+  type: 'literal';
+  value: string | number | boolean;
+  uom?: string;
+}
+
+export interface RawComplex {
+  type: 'complex';
+  /** Text, or bytes already decoded from base64 by the binding. */
+  data: string | Uint8Array;
+  mimeType?: string;
+  encoding?: string;
+  schema?: string;
+}
+
+export interface RawBoundingBox {
+  type: 'bbox';
+  lowerCorner: Array<number | string> | string;
+  upperCorner: Array<number | string> | string;
+  crs?: string;
+  dimensions?: number | string;
+}
+
+export type RawInputValue = RawLiteral | RawComplex | RawBoundingBox;
+export type RawInputs = Record<string, RawInputValue[]>;
+
+// ---- What a processor receives (validated and typed) ------------------------------------------
+
+export interface LiteralValue {
+  kind: 'literal';
+  value: LiteralScalar;
+  uom?: string;
+}
+
+/**
+ * Complex data is either held inline as text or lies in a file in the job's work directory
+ * (binary data and large text always do, so that big payloads never cross a thread boundary).
+ */
+export interface ComplexValue {
+  kind: 'complex';
+  format: Format;
+  text?: string;
+  file?: string;
+  /** Validated data before it is placed (only between validation and job creation). */
+  bytes?: Uint8Array;
+}
+
+export interface BoundingBox {
+  kind: 'bbox';
+  lowerCorner: number[];
+  upperCorner: number[];
+  crs: string;
+  dimensions: number;
+}
+
+export type InputValue = LiteralValue | ComplexValue | BoundingBox;
+export type ProcessInputs = Record<string, InputValue[]>;
+
+// ---- What a processor returns -------------------------------------------------------------------
+
+export interface ComplexResult {
+  kind: 'complex';
+  /** Default: the format the client asked for, else the output's default format. */
+  format?: Format;
+  text?: string;
+  bytes?: Uint8Array;
+  /** A file the processor wrote (in its work directory); it is moved to the output path. */
+  file?: string;
+}
+
+export type OutputValue = LiteralValue | ComplexResult | BoundingBox | LiteralScalar;
+export type ProcessOutputs = Record<string, OutputValue>;
+
+// ---- What the job store keeps ---------------------------------------------------------------------
+
+export interface StoredComplex {
+  kind: 'complex';
+  format: Format;
+  /** File name inside the job's output folder. */
+  file: string;
+  size: number;
+}
+
+export type StoredOutput = LiteralValue | BoundingBox | StoredComplex;
+export type StoredOutputs = Record<string, StoredOutput>;

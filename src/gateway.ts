@@ -1,0 +1,65 @@
+import type { Config } from './config/types.ts';
+import { JobFiles } from './jobs/files.ts';
+import { JobManager } from './jobs/manager.ts';
+import { PiscinaRunner } from './jobs/pool.ts';
+import { SqliteJobStore } from './jobs/sqlite-store.ts';
+import type { JobStore } from './jobs/store.ts';
+import { loadRegistry, type ProcessRegistry } from './registry/registry.ts';
+import type { Logger } from './util/logger.ts';
+import path from 'node:path';
+
+/** Everything a server instance is made of, built from one Config; the protocol bindings sit on top. */
+export interface Gateway {
+  config: Config;
+  registry: ProcessRegistry;
+  jobs: JobManager;
+  files: JobFiles;
+  logger: Logger;
+  /** Stops taking jobs, lets running ones finish for the configured grace period, closes the store. */
+  close(): Promise<void>;
+}
+
+export interface GatewayOverrides {
+  /** A store to use instead of the configured one (tests, other back ends). */
+  store?: JobStore;
+}
+
+const INLINE_LIMIT = 64 * 1024;
+
+export async function createGateway(config: Config, logger: Logger, overrides: GatewayOverrides = {}): Promise<Gateway> {
+  const registry = await loadRegistry({
+    ...(config.processes ? { processes: config.processes } : {}),
+    baseDir: path.dirname(path.resolve(config.source)),
+    syncEnabled: config.jobs.syncEnabled,
+    asyncEnabled: config.jobs.asyncEnabled,
+  });
+  const store = overrides.store ?? new SqliteJobStore(config.jobs.store.path);
+  const files = new JobFiles(config.server.workDir, config.server.outputPath);
+  const runner = new PiscinaRunner({
+    parallel: config.jobs.parallel,
+    cancelGraceMs: config.jobs.cancelGraceSeconds * 1000,
+  });
+  const jobs = new JobManager(
+    { store, runner, registry, files, logger },
+    {
+      parallel: config.jobs.parallel,
+      maxQueued: config.jobs.maxQueued,
+      jobTimeoutMs: config.jobs.jobTimeoutSeconds * 1000,
+      syncTimeoutMs: config.jobs.syncTimeoutSeconds * 1000,
+      retentionMs: config.jobs.retentionSeconds * 1000,
+      sweepIntervalMs: config.jobs.sweepIntervalSeconds * 1000,
+      cleanTempDir: config.server.cleanTempDir,
+      maxSingleInputSize: config.server.maxSingleInputSize,
+      inlineLimit: INLINE_LIMIT,
+    },
+  );
+  await jobs.start();
+  return {
+    config,
+    registry,
+    jobs,
+    files,
+    logger,
+    close: () => jobs.shutdown(config.jobs.shutdownGraceSeconds * 1000),
+  };
+}

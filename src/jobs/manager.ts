@@ -1,0 +1,385 @@
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import { OwsError, type OwsErrorJson } from '../core/errors.ts';
+import { resolveExecutionMode, resolveOutputs, type RawExecuteRequest } from '../core/execute.ts';
+import { isTerminal, type Job } from '../core/job.ts';
+import type { ContentChecker } from '../core/content-checks.ts';
+import { validateInputs } from '../core/validate.ts';
+import type { ProcessRegistry } from '../registry/registry.ts';
+import type { Logger } from '../util/logger.ts';
+import type { JobFiles } from './files.ts';
+import type { TaskRunner } from './pool.ts';
+import type { JobFilter, JobStore } from './store.ts';
+
+export interface JobManagerOptions {
+  /** Jobs running at once, across all pools (PyWPS parallelprocesses). */
+  parallel: number;
+  /** Jobs waiting for a slot before submissions get ServerBusy (PyWPS maxprocesses). */
+  maxQueued: number;
+  jobTimeoutMs: number;
+  syncTimeoutMs: number;
+  retentionMs: number;
+  sweepIntervalMs: number;
+  cleanTempDir: boolean;
+  maxSingleInputSize: number;
+  /** Complex input text above this many bytes is written to a file before the job is stored. */
+  inlineLimit: number;
+  contentCheckers?: readonly ContentChecker[];
+}
+
+export interface JobManagerDeps {
+  store: JobStore;
+  runner: TaskRunner;
+  registry: ProcessRegistry;
+  files: JobFiles;
+  logger: Logger;
+}
+
+const interruptedByRestart: OwsErrorJson = {
+  code: 'NoApplicableCode',
+  message: 'The job was interrupted by a server restart',
+  reason: 'interrupted',
+};
+
+/**
+ * Orchestrates jobs: validates and admits submissions (bounded queue), dispatches accepted jobs to
+ * the task runner within the concurrency cap, records progress and results in the store, enforces
+ * time limits, dismisses, recovers after a restart and sweeps old jobs. The store holds all job
+ * state; this object only holds what is in flight in this process.
+ */
+export class JobManager {
+  readonly #store: JobStore;
+  readonly #runner: TaskRunner;
+  readonly #registry: ProcessRegistry;
+  readonly #files: JobFiles;
+  readonly #log: Logger;
+  readonly #options: JobManagerOptions;
+  readonly #events = new EventEmitter();
+  readonly #active = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  #admission: Promise<unknown> = Promise.resolve();
+  #dispatching = false;
+  #redispatch = false;
+  #closing = false;
+  #sweeper: NodeJS.Timeout | undefined;
+
+  constructor(deps: JobManagerDeps, options: JobManagerOptions) {
+    this.#store = deps.store;
+    this.#runner = deps.runner;
+    this.#registry = deps.registry;
+    this.#files = deps.files;
+    this.#log = deps.logger;
+    this.#options = options;
+    this.#events.setMaxListeners(0);
+  }
+
+  get running(): number {
+    return this.#active.size;
+  }
+
+  /** Recovers from a previous run (running → failed, accepted → queued again) and starts dispatching. */
+  async start(): Promise<void> {
+    const failed = await this.#store.failRunning(interruptedByRestart, new Date());
+    for (const id of failed) await this.#files.removeWork(id).catch(() => undefined);
+    const queued = await this.#store.countByStatus('accepted');
+    if (failed.length > 0 || queued > 0) {
+      this.#log.info({ failed: failed.length, requeued: queued }, 'recovered jobs from the previous run');
+    }
+    this.#sweeper = setInterval(() => void this.sweep().catch((e) => this.#log.error({ err: e }, 'sweep failed')), this.#options.sweepIntervalMs);
+    this.#sweeper.unref();
+    this.#dispatch();
+  }
+
+  /** Subscribes to job updates; returns the unsubscribe function. */
+  onUpdate(listener: (job: Job) => void): () => void {
+    this.#events.on('update', listener);
+    return () => this.#events.off('update', listener);
+  }
+
+  #emit(job: Job | undefined): void {
+    if (job) this.#events.emit('update', job);
+  }
+
+  /**
+   * Validates a request and stores it as an accepted job (before anyone is told about it).
+   * Throws OwsError: unknown process, bad inputs, disallowed mode, ServerBusy when the queue is full.
+   */
+  async submit(raw: RawExecuteRequest): Promise<Job> {
+    const { description } = this.#registry.get(raw.processId);
+    const mode = resolveExecutionMode(description, raw.mode);
+    const inputs = validateInputs(description, raw.inputs, {
+      maxSingleInputSize: this.#options.maxSingleInputSize,
+      ...(this.#options.contentCheckers ? { contentCheckers: this.#options.contentCheckers } : {}),
+    });
+    const outputs = resolveOutputs(description, raw.outputs);
+    const admit = async (): Promise<Job> => {
+      if (this.#closing) throw new OwsError('ServerBusy', 'The server is shutting down');
+      const waiting = await this.#store.countByStatus('accepted');
+      if (waiting + this.running >= this.#options.parallel + this.#options.maxQueued) {
+        throw new OwsError(
+          'ServerBusy',
+          `The server is busy: ${this.running} jobs running and ${waiting} waiting (at most ${this.#options.maxQueued})`,
+        );
+      }
+      const id = randomUUID();
+      const placed = await this.#files.prepare(id, inputs, this.#options.inlineLimit);
+      const request = { processId: raw.processId, inputs: placed, outputs, outputsSelected: raw.outputs !== undefined };
+      const job = await this.#store.insert({
+        id,
+        processId: raw.processId,
+        mode,
+        created: new Date(),
+        request: raw.binding ? { ...request, binding: raw.binding } : request,
+      });
+      this.#emit(job);
+      return job;
+    };
+    const admitted = this.#admission.then(admit, admit);
+    this.#admission = admitted.catch(() => undefined);
+    const job = await admitted;
+    this.#dispatch();
+    return job;
+  }
+
+  /**
+   * Submits and, for a synchronous job, waits for its end (at most the sync timeout; past it the job
+   * is cancelled and the caller gets an error). An asynchronous job is returned as accepted.
+   */
+  async execute(raw: RawExecuteRequest): Promise<Job> {
+    const job = await this.submit(raw);
+    if (job.mode === 'async') return job;
+    const done = await this.waitFor(job.id, this.#options.syncTimeoutMs);
+    if (done) return done;
+    const seconds = this.#options.syncTimeoutMs / 1000;
+    const error = new OwsError(
+      'NoApplicableCode',
+      `The job did not finish within the synchronous execution limit of ${seconds} s and was cancelled; run it asynchronously instead`,
+      undefined,
+      'sync-timeout',
+    );
+    await this.#cancel(job.id, error);
+    throw error;
+  }
+
+  /** Resolves with the job once it is finished, or undefined after `timeoutMs`. */
+  async waitFor(id: string, timeoutMs: number): Promise<Job | undefined> {
+    return new Promise<Job | undefined>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const finish = (job: Job | undefined) => {
+        clearTimeout(timer);
+        unsubscribe();
+        resolve(job);
+      };
+      const unsubscribe = this.onUpdate((job) => {
+        if (job.id === id && isTerminal(job.status)) finish(job);
+      });
+      timer = setTimeout(() => finish(undefined), timeoutMs);
+      this.#store.get(id).then((job) => {
+        if (!job) {
+          clearTimeout(timer);
+          unsubscribe();
+          reject(new OwsError('InvalidParameterValue', `No job '${id}'`, 'JobID', 'no-such-job'));
+        } else if (isTerminal(job.status)) finish(job);
+      }, reject);
+    });
+  }
+
+  async get(id: string): Promise<Job> {
+    const job = await this.#store.get(id);
+    if (!job) throw new OwsError('InvalidParameterValue', `No job '${id}'`, 'JobID', 'no-such-job');
+    return job;
+  }
+
+  find(id: string): Promise<Job | undefined> {
+    return this.#store.get(id);
+  }
+
+  list(filter: JobFilter): Promise<{ jobs: Job[]; total: number }> {
+    return this.#store.list(filter);
+  }
+
+  /**
+   * Dismisses a job: a waiting one never runs, a running one is aborted (its slot is freed once the
+   * processor stops), a finished one is removed with its files. Returns the job as dismissed.
+   */
+  async dismiss(id: string): Promise<Job> {
+    const job = await this.get(id);
+    const process = this.#registry.find(job.processId);
+    if (process && !process.description.jobControlOptions.includes('dismiss')) {
+      throw new OwsError('OperationNotSupported', `Jobs of process '${job.processId}' cannot be dismissed`, 'JobID');
+    }
+    if (isTerminal(job.status)) {
+      await this.#store.delete(id);
+      await Promise.all([this.#files.removeOutputs(id), this.#files.removeWork(id)]);
+      return { ...job, status: 'dismissed', updated: new Date() };
+    }
+    const dismissed = await this.#store.update(
+      id,
+      { status: 'dismissed', message: 'Dismissed by the client', finished: new Date() },
+      ['accepted', 'running'],
+    );
+    if (!dismissed) return this.dismiss(id); // it finished in the meantime
+    this.#emit(dismissed);
+    this.#active
+      .get(id)
+      ?.controller.abort(new OwsError('NoApplicableCode', 'The job was dismissed', undefined, 'cancelled'));
+    if (job.status === 'accepted') await this.#files.removeWork(id).catch(() => undefined);
+    return dismissed;
+  }
+
+  /** Fails a job with `error` and stops it if it runs. */
+  async #cancel(id: string, error: OwsError): Promise<void> {
+    const active = this.#active.get(id);
+    if (active) {
+      active.controller.abort(error);
+      return;
+    }
+    this.#emit(
+      await this.#store.update(
+        id,
+        { status: 'failed', message: error.message, error: error.toJSON(), finished: new Date() },
+        ['accepted'],
+      ),
+    );
+  }
+
+  #dispatch(): void {
+    if (this.#dispatching) {
+      this.#redispatch = true;
+      return;
+    }
+    this.#dispatching = true;
+    void (async () => {
+      try {
+        do {
+          this.#redispatch = false;
+          while (!this.#closing && this.running < this.#options.parallel) {
+            const job = await this.#store.claimNext(new Date());
+            if (!job) break;
+            this.#emit(job);
+            this.#start(job);
+          }
+        } while (this.#redispatch && !this.#closing);
+      } catch (error) {
+        this.#log.error({ err: error }, 'dispatch failed');
+      } finally {
+        this.#dispatching = false;
+      }
+    })();
+  }
+
+  #start(job: Job): void {
+    const controller = new AbortController();
+    const done = this.#run(job, controller).finally(() => {
+      this.#active.delete(job.id);
+      this.#dispatch();
+    });
+    this.#active.set(job.id, { controller, done });
+  }
+
+  async #run(job: Job, controller: AbortController): Promise<void> {
+    const log = this.#log.child({ job: job.id, process: job.processId });
+    const entry = this.#registry.find(job.processId);
+    const timer = setTimeout(
+      () =>
+        controller.abort(
+          new OwsError(
+            'NoApplicableCode',
+            `The job exceeded its time limit of ${this.#options.jobTimeoutMs / 1000} s`,
+            undefined,
+            'job-timeout',
+          ),
+        ),
+      this.#options.jobTimeoutMs,
+    );
+    try {
+      if (!entry) throw new OwsError('NoApplicableCode', `Process '${job.processId}' is no longer published`);
+      log.info('job started');
+      const results = await this.#runner.run(
+        {
+          jobId: job.id,
+          modulePath: entry.location.modulePath,
+          inputs: job.request.inputs,
+          outputs: job.request.outputs,
+          outputDescriptions: entry.description.outputs,
+          workDir: this.#files.workDir(job.id),
+          outputDir: this.#files.outputDir(job.id),
+        },
+        entry.location.runtime,
+        {
+          signal: controller.signal,
+          onProgress: (percent, message) => {
+            void this.#store
+              .update(job.id, message === undefined ? { progress: percent } : { progress: percent, message }, ['running'])
+              .then((j) => this.#emit(j));
+          },
+          onLog: (level, message) => log[level](message),
+        },
+      );
+      const finished = await this.#store.update(
+        job.id,
+        { status: 'successful', progress: 100, message: 'Process succeeded', results, finished: new Date() },
+        ['running'],
+      );
+      if (finished) {
+        log.info('job succeeded');
+        this.#emit(finished);
+      } else {
+        await this.#files.removeOutputs(job.id); // dismissed while it ran
+      }
+    } catch (thrown) {
+      const error = OwsError.from(controller.signal.aborted ? controller.signal.reason : thrown);
+      if (error.reason === 'cancelled') {
+        log.info('job dismissed');
+      } else {
+        log.warn({ code: error.code }, `job failed: ${error.message}`);
+      }
+      await this.#files.removeOutputs(job.id).catch(() => undefined);
+      this.#emit(
+        await this.#store.update(
+          job.id,
+          { status: 'failed', message: error.message, error: error.toJSON(), finished: new Date() },
+          ['running'],
+        ),
+      );
+    } finally {
+      clearTimeout(timer);
+      if (this.#options.cleanTempDir) await this.#files.removeWork(job.id).catch(() => undefined);
+    }
+  }
+
+  /** Removes finished jobs older than the retention age, with their files. */
+  async sweep(now = new Date()): Promise<number> {
+    const ids = await this.#store.deleteFinishedBefore(new Date(now.getTime() - this.#options.retentionMs));
+    for (const id of ids) {
+      await Promise.all([this.#files.removeOutputs(id), this.#files.removeWork(id)]);
+    }
+    if (ids.length > 0) this.#log.info({ removed: ids.length }, 'removed expired jobs');
+    return ids.length;
+  }
+
+  /**
+   * Stops taking work, lets running jobs finish for `graceMs`, then fails the rest as interrupted.
+   * Jobs still waiting stay accepted and run after the next start.
+   */
+  async shutdown(graceMs: number): Promise<void> {
+    this.#closing = true;
+    clearInterval(this.#sweeper);
+    const all = () => Promise.all([...this.#active.values()].map((a) => a.done));
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), graceMs)));
+    if ((await Promise.race([all(), graceOver])) === 'timeout') {
+      const error = new OwsError(
+        'NoApplicableCode',
+        'The job was interrupted by a server shutdown',
+        undefined,
+        'interrupted',
+      );
+      for (const active of this.#active.values()) active.controller.abort(error);
+      await all();
+    }
+    clearTimeout(timer);
+    await this.#admission;
+    await this.#runner.close();
+    await this.#store.close();
+  }
+}

@@ -1,0 +1,209 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { OwsErrorJson } from '../core/errors.ts';
+import { TERMINAL_STATUSES, type Job, type JobStatus } from '../core/job.ts';
+import { decode, encode } from './codec.ts';
+import type { JobFilter, JobPatch, JobStore, NewJob } from './store.ts';
+
+const SCHEMA_VERSION = 1;
+
+const MIGRATIONS: Record<number, string> = {
+  1: `
+    CREATE TABLE jobs (
+      id          TEXT PRIMARY KEY,
+      process_id  TEXT NOT NULL,
+      status      TEXT NOT NULL,
+      mode        TEXT NOT NULL,
+      progress    INTEGER NOT NULL DEFAULT 0,
+      message     TEXT,
+      created     INTEGER NOT NULL,
+      started     INTEGER,
+      finished    INTEGER,
+      updated     INTEGER NOT NULL,
+      request     TEXT NOT NULL,
+      results     TEXT,
+      error       TEXT
+    );
+    CREATE INDEX jobs_status_created ON jobs (status, created);
+    CREATE INDEX jobs_created ON jobs (created);
+  `,
+};
+
+interface Row {
+  id: string;
+  process_id: string;
+  status: JobStatus;
+  mode: Job['mode'];
+  progress: number;
+  message: string | null;
+  created: number;
+  started: number | null;
+  finished: number | null;
+  updated: number;
+  request: string;
+  results: string | null;
+  error: string | null;
+}
+
+function toJob(row: Row): Job {
+  const job: Job = {
+    id: row.id,
+    processId: row.process_id,
+    status: row.status,
+    mode: row.mode,
+    progress: row.progress,
+    created: new Date(row.created),
+    updated: new Date(row.updated),
+    request: decode(row.request),
+  };
+  if (row.message !== null) job.message = row.message;
+  if (row.started !== null) job.started = new Date(row.started);
+  if (row.finished !== null) job.finished = new Date(row.finished);
+  if (row.results !== null) job.results = decode(row.results);
+  if (row.error !== null) job.error = decode<OwsErrorJson>(row.error);
+  return job;
+}
+
+const PATCH_COLUMNS: Record<keyof JobPatch, (v: never) => unknown> = {
+  status: (v: JobStatus) => v,
+  progress: (v: number) => Math.max(0, Math.min(100, Math.round(v))),
+  message: (v: string) => v,
+  started: (v: Date) => v.getTime(),
+  finished: (v: Date) => v.getTime(),
+  results: (v: unknown) => encode(v),
+  error: (v: unknown) => encode(v),
+};
+
+/** The embedded default store: one SQLite file (WAL) in the work directory. */
+export class SqliteJobStore implements JobStore {
+  readonly #db: Database.Database;
+
+  constructor(file: string) {
+    if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    this.#db = new Database(file);
+    this.#db.pragma('journal_mode = WAL');
+    this.#db.pragma('synchronous = NORMAL');
+    this.#db.pragma('busy_timeout = 5000');
+    this.#migrate();
+  }
+
+  #migrate(): void {
+    const current = this.#db.pragma('user_version', { simple: true }) as number;
+    if (current > SCHEMA_VERSION) {
+      throw new Error(`Job store schema version ${current} is newer than this server's (${SCHEMA_VERSION})`);
+    }
+    for (let v = current + 1; v <= SCHEMA_VERSION; v++) {
+      this.#db.transaction(() => {
+        this.#db.exec(MIGRATIONS[v]!);
+        this.#db.pragma(`user_version = ${v}`);
+      })();
+    }
+  }
+
+  async insert(job: NewJob): Promise<Job> {
+    const t = job.created.getTime();
+    const row = this.#db
+      .prepare(
+        `INSERT INTO jobs (id, process_id, status, mode, progress, created, updated, request)
+         VALUES (?, ?, 'accepted', ?, 0, ?, ?, ?) RETURNING *`,
+      )
+      .get(job.id, job.processId, job.mode, t, t, encode(job.request)) as Row;
+    return toJob(row);
+  }
+
+  async get(id: string): Promise<Job | undefined> {
+    const row = this.#db.prepare('SELECT * FROM jobs WHERE id = ?').get(id) as Row | undefined;
+    return row && toJob(row);
+  }
+
+  async list(filter: JobFilter): Promise<{ jobs: Job[]; total: number }> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const inList = (column: string, values: readonly string[] | undefined) => {
+      if (values && values.length > 0) {
+        where.push(`${column} IN (${values.map(() => '?').join(', ')})`);
+        params.push(...values);
+      }
+    };
+    inList('process_id', filter.processIds);
+    inList('status', filter.statuses);
+    if (filter.createdFrom) {
+      where.push('created >= ?');
+      params.push(filter.createdFrom.getTime());
+    }
+    if (filter.createdTo) {
+      where.push('created <= ?');
+      params.push(filter.createdTo.getTime());
+    }
+    const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+    const total = (this.#db.prepare(`SELECT count(*) AS n FROM jobs ${clause}`).get(...params) as { n: number }).n;
+    const rows = this.#db
+      .prepare(`SELECT * FROM jobs ${clause} ORDER BY created DESC, rowid DESC LIMIT ? OFFSET ?`)
+      .all(...params, filter.limit ?? 10, filter.offset ?? 0) as Row[];
+    return { jobs: rows.map(toJob), total };
+  }
+
+  async update(id: string, patch: JobPatch, from?: readonly JobStatus[]): Promise<Job | undefined> {
+    const sets = ['updated = ?'];
+    const params: unknown[] = [Date.now()];
+    for (const [key, value] of Object.entries(patch) as Array<[keyof JobPatch, never]>) {
+      if (value === undefined) continue;
+      sets.push(`${key} = ?`);
+      params.push(PATCH_COLUMNS[key](value));
+    }
+    let sql = `UPDATE jobs SET ${sets.join(', ')} WHERE id = ?`;
+    params.push(id);
+    if (from) {
+      sql += ` AND status IN (${from.map(() => '?').join(', ')})`;
+      params.push(...from);
+    }
+    const row = this.#db.prepare(`${sql} RETURNING *`).get(...params) as Row | undefined;
+    return row && toJob(row);
+  }
+
+  async claimNext(now: Date): Promise<Job | undefined> {
+    const t = now.getTime();
+    const row = this.#db
+      .prepare(
+        `UPDATE jobs SET status = 'running', started = ?, updated = ?
+         WHERE id = (SELECT id FROM jobs WHERE status = 'accepted' ORDER BY created, rowid LIMIT 1)
+         RETURNING *`,
+      )
+      .get(t, t) as Row | undefined;
+    return row && toJob(row);
+  }
+
+  async countByStatus(status: JobStatus): Promise<number> {
+    return (this.#db.prepare('SELECT count(*) AS n FROM jobs WHERE status = ?').get(status) as { n: number }).n;
+  }
+
+  async failRunning(error: OwsErrorJson, now: Date): Promise<string[]> {
+    const t = now.getTime();
+    const rows = this.#db
+      .prepare(
+        `UPDATE jobs SET status = 'failed', message = ?, error = ?, finished = ?, updated = ?
+         WHERE status = 'running' RETURNING id`,
+      )
+      .all(error.message, encode(error), t, t) as Array<{ id: string }>;
+    return rows.map((r) => r.id);
+  }
+
+  async deleteFinishedBefore(cutoff: Date): Promise<string[]> {
+    const rows = this.#db
+      .prepare(
+        `DELETE FROM jobs WHERE status IN (${TERMINAL_STATUSES.map(() => '?').join(', ')})
+         AND COALESCE(finished, updated) < ? RETURNING id`,
+      )
+      .all(...TERMINAL_STATUSES, cutoff.getTime()) as Array<{ id: string }>;
+    return rows.map((r) => r.id);
+  }
+
+  async delete(id: string): Promise<boolean> {
+    return this.#db.prepare('DELETE FROM jobs WHERE id = ?').run(id).changes > 0;
+  }
+
+  async close(): Promise<void> {
+    if (this.#db.open) this.#db.close();
+  }
+}

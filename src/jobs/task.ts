@@ -1,0 +1,31 @@
+import type { MessagePort } from 'node:worker_threads';
+import type { OwsErrorJson } from '../core/errors.ts';
+import type { OutputRequest } from '../core/execute.ts';
+import type { OutputDescription } from '../core/model.ts';
+import type { ProcessInputs, StoredOutputs } from '../core/values.ts';
+
+/** What the main thread sends a worker to run one job (large data travels as files, not here). */
+export interface TaskSpec {
+  jobId: string;
+  modulePath: string;
+  inputs: ProcessInputs;
+  outputs: Record<string, OutputRequest>;
+  outputDescriptions: OutputDescription[];
+  workDir: string;
+  outputDir: string;
+}
+
+export interface WorkerTask extends TaskSpec {
+  /** The worker's end of a channel for progress and logs (worker → main) and abort (main → worker). */
+  port: MessagePort;
+}
+
+export type WorkerResult = { ok: true; outputs: StoredOutputs } | { ok: false; error: OwsErrorJson };
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export type WorkerMessage =
+  | { type: 'progress'; percent: number; message?: string }
+  | { type: 'log'; level: LogLevel; message: string };
+
+export type ControlMessage = { type: 'abort'; reason: OwsErrorJson };

@@ -1,0 +1,79 @@
+import Router from '@koa/router';
+import Koa from 'koa';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import type { Gateway } from './gateway.ts';
+
+/** The koa app of a gateway; testable without listening on a port (`app.callback()`). */
+export function createApp(gateway: Gateway): Koa {
+  const app = new Koa({ proxy: false });
+  const router = new Router();
+  const started = new Date();
+
+  app.use(async (ctx, next) => {
+    const t0 = performance.now();
+    try {
+      await next();
+    } catch (error) {
+      gateway.logger.error({ err: error, method: ctx.method, url: ctx.url }, 'unhandled error');
+      ctx.status = 500;
+      ctx.type = 'application/json';
+      ctx.body = { type: 'about:blank', title: 'Internal Server Error', status: 500 };
+    }
+    gateway.logger.debug(
+      { method: ctx.method, url: ctx.url, status: ctx.status, ms: Math.round(performance.now() - t0) },
+      'request',
+    );
+  });
+
+  router.get('/health', async (ctx) => {
+    const [accepted, running] = await Promise.all([
+      gateway.jobs.list({ statuses: ['accepted'], limit: 1 }),
+      gateway.jobs.list({ statuses: ['running'], limit: 1 }),
+    ]);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = {
+      status: 'ok',
+      started: started.toISOString(),
+      processes: gateway.registry.list().length,
+      jobs: { accepted: accepted.total, running: running.total },
+      pool: { parallel: gateway.config.jobs.parallel, maxQueued: gateway.config.jobs.maxQueued },
+    };
+  });
+
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  return app;
+}
+
+export interface RunningServer {
+  server: Server;
+  /** The address it listens on, e.g. http://127.0.0.1:5000. */
+  address: string;
+  /** Stops accepting connections, then shuts the gateway down gracefully. */
+  close(): Promise<void>;
+}
+
+export async function listen(gateway: Gateway, port = gateway.config.server.port): Promise<RunningServer> {
+  const app = createApp(gateway);
+  const server = app.listen({ port, host: gateway.config.server.host });
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const { address, port: actual, family } = server.address() as AddressInfo;
+  const host = family === 'IPv6' ? `[${address}]` : address;
+  let closing: Promise<void> | undefined;
+  return {
+    server,
+    address: `http://${host}:${actual}`,
+    close: () =>
+      (closing ??= (async () => {
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        await gateway.close();
+        server.closeAllConnections();
+        await stopped;
+      })()),
+  };
+}
