@@ -46,6 +46,7 @@ export async function createGateway(config: Config, logger: Logger, overrides: G
       maxQueued: config.jobs.maxQueued,
       jobTimeoutMs: config.jobs.jobTimeoutSeconds * 1000,
       syncTimeoutMs: config.jobs.syncTimeoutSeconds * 1000,
+      cancelGraceMs: config.jobs.cancelGraceSeconds * 1000,
       retentionMs: config.jobs.retentionSeconds * 1000,
       sweepIntervalMs: config.jobs.sweepIntervalSeconds * 1000,
       cleanTempDir: config.server.cleanTempDir,

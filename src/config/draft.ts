@@ -48,11 +48,16 @@ export class Draft {
     return node;
   }
 
-  /** The operator's name for the key at `pointer` (or its nearest parent). */
+  /** Records the operator's spelling of a key whose value was set as part of a larger one. */
+  name(pointer: string, sourceKey: string): void {
+    this.sourceKeys.set(pointer, sourceKey);
+  }
+
+  /** The operator's name for the key at `pointer` (or its nearest parent; list indices are dropped). */
   keyFor(pointer: string): string {
     for (let p = pointer; p !== ''; p = p.slice(0, p.lastIndexOf('/'))) {
       const key = this.sourceKeys.get(p);
-      if (key) return key + (p === pointer ? '' : pointer.slice(p.length).replace(/\//g, '.'));
+      if (key) return key + pointer.slice(p.length).replace(/\/\d+(?=\/|$)/g, '').replace(/\//g, '.');
     }
     return pointer.replace(/^\//, '').replace(/\//g, '.') || '(root)';
   }

@@ -119,8 +119,15 @@ function readResources(resources: unknown, draft: Draft): void {
       throw draft.error(`resources.${id}.processor.name`, 'a process resource needs processor.name');
     }
     const selection: Record<string, unknown> = { id, processor: processor.name };
+    const at = `/processes/${processes.length}`;
+    draft.name(at, `resources.${id}`);
+    draft.name(`${at}/id`, `resources.${id}`);
+    draft.name(`${at}/processor`, `resources.${id}.processor.name`);
     const control = resource.job_control_options ?? processor.job_control_options;
-    if (control !== undefined) selection.jobControlOptions = control;
+    if (control !== undefined) {
+      selection.jobControlOptions = control;
+      draft.name(`${at}/jobControlOptions`, `resources.${id}.job_control_options`);
+    }
     processes.push(selection);
   }
   draft.set('/processes', processes, 'resources');

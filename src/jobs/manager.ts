@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { setTimeout as delay } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import { OwsError, type OwsErrorJson } from '../core/errors.ts';
 import { resolveExecutionMode, resolveOutputs, type RawExecuteRequest } from '../core/execute.ts';
@@ -18,6 +19,8 @@ export interface JobManagerOptions {
   maxQueued: number;
   jobTimeoutMs: number;
   syncTimeoutMs: number;
+  /** How long an aborted processor may take to stop. */
+  cancelGraceMs: number;
   retentionMs: number;
   sweepIntervalMs: number;
   cleanTempDir: boolean;
@@ -269,14 +272,22 @@ export class JobManager {
 
   #start(job: Job): void {
     const controller = new AbortController();
-    const done = this.#run(job, controller).finally(() => {
-      this.#active.delete(job.id);
-      this.#dispatch();
-    });
+    // The final update is announced only once the slot is free and the work folder cleaned.
+    const done = this.#run(job, controller)
+      .catch((error: unknown) => {
+        this.#log.error({ err: error, job: job.id }, 'could not record the end of a job');
+        return undefined;
+      })
+      .then((final) => {
+        this.#active.delete(job.id);
+        this.#emit(final);
+        this.#dispatch();
+      });
     this.#active.set(job.id, { controller, done });
   }
 
-  async #run(job: Job, controller: AbortController): Promise<void> {
+  /** Runs a claimed job and records its end; returns the final job, or undefined if it was dismissed. */
+  async #run(job: Job, controller: AbortController): Promise<Job | undefined> {
     const log = this.#log.child({ job: job.id, process: job.processId });
     const entry = this.#registry.find(job.processId);
     const timer = setTimeout(
@@ -322,10 +333,10 @@ export class JobManager {
       );
       if (finished) {
         log.info('job succeeded');
-        this.#emit(finished);
       } else {
         await this.#files.removeOutputs(job.id); // dismissed while it ran
       }
+      return finished;
     } catch (thrown) {
       const error = OwsError.from(controller.signal.aborted ? controller.signal.reason : thrown);
       if (error.reason === 'cancelled') {
@@ -334,12 +345,10 @@ export class JobManager {
         log.warn({ code: error.code }, `job failed: ${error.message}`);
       }
       await this.#files.removeOutputs(job.id).catch(() => undefined);
-      this.#emit(
-        await this.#store.update(
-          job.id,
-          { status: 'failed', message: error.message, error: error.toJSON(), finished: new Date() },
-          ['running'],
-        ),
+      return this.#store.update(
+        job.id,
+        { status: 'failed', message: error.message, error: error.toJSON(), finished: new Date() },
+        ['running'],
       );
     } finally {
       clearTimeout(timer);
@@ -375,11 +384,13 @@ export class JobManager {
         'interrupted',
       );
       for (const active of this.#active.values()) active.controller.abort(error);
-      await all();
+      // A task that ignores its abort (a GDAL one is never terminated) is cut off when the pools close.
+      await Promise.race([all(), delay(this.#options.cancelGraceMs + 1000)]);
     }
     clearTimeout(timer);
-    await this.#admission;
     await this.#runner.close();
+    await all();
+    await this.#admission;
     await this.#store.close();
   }
 }
