@@ -1,4 +1,11 @@
-import { abortableDelay, complexBytes, complexText, first, literal, type Processor } from '../src/core/processor.ts';
+import {
+  abortableDelay,
+  complexBytes,
+  complexText,
+  first,
+  literal,
+  type Processor,
+} from '../src/core/processor.ts';
 import type { ProcessOutputs } from '../src/core/values.ts';
 
 /**
@@ -42,10 +49,7 @@ const processor: Processor = {
         title: 'Binary data',
         abstract: 'Any bytes, sent base64-encoded.',
         minOccurs: 0,
-        formats: [
-          { mimeType: 'image/tiff; application=geotiff' },
-          { mimeType: 'application/octet-stream' },
-        ],
+        formats: [{ mimeType: 'image/tiff; application=geotiff' }, { mimeType: 'application/octet-stream' }],
       },
       {
         id: 'jsonInput',
@@ -76,10 +80,7 @@ const processor: Processor = {
         id: 'binaryOutput',
         kind: 'complex',
         title: 'Binary data',
-        formats: [
-          { mimeType: 'image/tiff; application=geotiff' },
-          { mimeType: 'application/octet-stream' },
-        ],
+        formats: [{ mimeType: 'image/tiff; application=geotiff' }, { mimeType: 'application/octet-stream' }],
       },
       {
         id: 'jsonOutput',
@@ -103,9 +104,14 @@ const processor: Processor = {
     }
     const outputs: ProcessOutputs = { stringInput: String(literal(inputs, 'stringInput')) };
     const list = inputs.arrayInput;
-    if (list) outputs.arrayOutput = { kind: 'complex', text: JSON.stringify(list.map((v) => String(v.kind === 'literal' ? v.value : ''))) };
+    if (list)
+      outputs.arrayOutput = {
+        kind: 'complex',
+        text: JSON.stringify(list.map((v) => String(v.kind === 'literal' ? v.value : ''))),
+      };
     const binary = first(inputs, 'binaryInput', 'complex');
-    if (binary) outputs.binaryOutput = { kind: 'complex', format: binary.format, bytes: await complexBytes(binary) };
+    if (binary)
+      outputs.binaryOutput = { kind: 'complex', format: binary.format, bytes: await complexBytes(binary) };
     const json = first(inputs, 'jsonInput', 'complex');
     if (json) outputs.jsonOutput = { kind: 'complex', text: await complexText(json) };
     const bbox = first(inputs, 'bboxInput', 'bbox');

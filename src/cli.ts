@@ -30,11 +30,18 @@ async function serve(file: string, port: number | undefined): Promise<void> {
   const { config } = load(file);
   // libuv's thread pool runs the GDAL *Async work; size it to the parallelism before it starts.
   process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, config.jobs.parallel + 2));
-  const logger = createLogger({ level: config.logging.level, ...(config.logging.file ? { file: config.logging.file } : {}) });
+  const logger = createLogger({
+    level: config.logging.level,
+    ...(config.logging.file ? { file: config.logging.file } : {}),
+  });
   const gateway = await createGateway(config, logger);
   const running = await listen(gateway, port ?? config.server.port);
   logger.info(
-    { address: running.address, url: config.server.url, processes: gateway.registry.list().map((e) => e.description.id) },
+    {
+      address: running.address,
+      url: config.server.url,
+      processes: gateway.registry.list().map((e) => e.description.id),
+    },
     'server started',
   );
   process.stderr.write(`Listening on ${running.address} (public URL ${config.server.url})\n`);
@@ -89,7 +96,8 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const port = values.port === undefined ? undefined : Number(values.port);
-  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) fail(`--port: '${values.port}' is not a port number`);
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535))
+    fail(`--port: '${values.port}' is not a port number`);
   switch (command) {
     case 'serve':
       return serve(values.config ?? DEFAULT_CONFIG, port);
@@ -115,6 +123,7 @@ async function main(argv: string[]): Promise<void> {
 
 main(process.argv.slice(2)).catch((error: unknown) => {
   if (error instanceof ConfigError || error instanceof DescriptionError) fail(error.message);
-  if (error instanceof TypeError && (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) fail(`${error.message}\n${USAGE}`, 2);
+  if (error instanceof TypeError && (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))
+    fail(`${error.message}\n${USAGE}`, 2);
   fail(`Error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
 });

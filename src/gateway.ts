@@ -26,7 +26,11 @@ export interface GatewayOverrides {
 
 const INLINE_LIMIT = 64 * 1024;
 
-export async function createGateway(config: Config, logger: Logger, overrides: GatewayOverrides = {}): Promise<Gateway> {
+export async function createGateway(
+  config: Config,
+  logger: Logger,
+  overrides: GatewayOverrides = {},
+): Promise<Gateway> {
   const registry = await loadRegistry({
     ...(config.processes ? { processes: config.processes } : {}),
     baseDir: path.dirname(path.resolve(config.source)),

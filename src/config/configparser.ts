@@ -49,7 +49,8 @@ export function parseIni(text: string): IniSections {
       return;
     }
     const kv = /^([^=:]+?)\s*[=:]\s*(.*)$/.exec(raw);
-    if (!kv) throw new IniError(`line ${lineNo}: expected 'key = value' or a [section] header`, { line: lineNo });
+    if (!kv)
+      throw new IniError(`line ${lineNo}: expected 'key = value' or a [section] header`, { line: lineNo });
     if (!current) throw new IniError(`line ${lineNo}: key outside of any [section]`, { line: lineNo });
     last = { value: kv[2]!.trim(), line: lineNo };
     current.set(kv[1]!.trim().toLowerCase(), last);
@@ -70,18 +71,26 @@ export function interpolate(
   const entry = sections.get(section)?.get(key) ?? sections.get('DEFAULT')?.get(key);
   if (!entry) {
     const fromEnv = Object.entries(env).find(([k]) => k.toLowerCase() === key)?.[1];
-    if (fromEnv === undefined) throw new IniError(`[${section}] refers to '%(${key})s', which is not set`, { key });
+    if (fromEnv === undefined)
+      throw new IniError(`[${section}] refers to '%(${key})s', which is not set`, { key });
     return fromEnv;
   }
-  if (depth > MAX_DEPTH) throw new IniError(`[${section}] ${key}: interpolation is too deeply nested`, { key });
+  if (depth > MAX_DEPTH)
+    throw new IniError(`[${section}] ${key}: interpolation is too deeply nested`, { key });
   if (entry.value.replace(/%%|%\([^)]+\)s/g, '').includes('%')) {
-    throw new IniError(`[${section}] ${key} (line ${entry.line}): a '%' must be written '%%' or start '%(name)s'`, {
-      key,
-      line: entry.line,
-    });
+    throw new IniError(
+      `[${section}] ${key} (line ${entry.line}): a '%' must be written '%%' or start '%(name)s'`,
+      {
+        key,
+        line: entry.line,
+      },
+    );
   }
   const expandEnv = (text: string) =>
-    text.replace(/\$\{(\w+)\}|\$(\w+)/g, (m, a: string | undefined, b: string | undefined) => env[(a ?? b)!] ?? m);
+    text.replace(
+      /\$\{(\w+)\}|\$(\w+)/g,
+      (m, a: string | undefined, b: string | undefined) => env[(a ?? b)!] ?? m,
+    );
   return entry.value.replace(/%%|%\(([^)]+)\)s|[^%]+/g, (part, name: string | undefined) => {
     if (part === '%%') return '%';
     if (name !== undefined) return interpolate(sections, section, name.toLowerCase(), env, depth + 1);

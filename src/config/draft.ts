@@ -57,7 +57,14 @@ export class Draft {
   keyFor(pointer: string): string {
     for (let p = pointer; p !== ''; p = p.slice(0, p.lastIndexOf('/'))) {
       const key = this.sourceKeys.get(p);
-      if (key) return key + pointer.slice(p.length).replace(/\/\d+(?=\/|$)/g, '').replace(/\//g, '.');
+      if (key)
+        return (
+          key +
+          pointer
+            .slice(p.length)
+            .replace(/\/\d+(?=\/|$)/g, '')
+            .replace(/\//g, '.')
+        );
     }
     return pointer.replace(/^\//, '').replace(/\//g, '.') || '(root)';
   }
@@ -67,14 +74,24 @@ export class Draft {
   }
 }
 
-const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, m: 1024 ** 2, mb: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3 };
+const UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1024 ** 3,
+};
 
 /** PyWPS sizes: `3mb`, `500kb`, `1gb`, or plain bytes. */
 export function parseSize(value: unknown, draft: Draft, key: string): number {
   if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return Math.floor(value);
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(String(value));
   const unit = m ? UNITS[m[2]!.toLowerCase()] : undefined;
-  if (!m || unit === undefined) throw draft.error(key, `'${String(value)}' is not a size (e.g. 3mb, 500kb, 1gb, 1048576)`);
+  if (!m || unit === undefined)
+    throw draft.error(key, `'${String(value)}' is not a size (e.g. 3mb, 500kb, 1gb, 1048576)`);
   return Math.floor(Number(m[1]) * unit);
 }
 
@@ -106,4 +123,5 @@ const LEVELS: Record<string, string> = {
 };
 
 /** Python logging level names (DEBUG, WARNING, CRITICAL) → pino levels; unknown ones pass to the schema check. */
-export const logLevel = (value: unknown): string => LEVELS[String(value).trim().toLowerCase()] ?? String(value);
+export const logLevel = (value: unknown): string =>
+  LEVELS[String(value).trim().toLowerCase()] ?? String(value);

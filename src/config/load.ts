@@ -40,7 +40,10 @@ function applyDerivedDefaults(draft: Draft): void {
     const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
     return `http://${shown}:${String(draft.get('/server/port'))}`;
   });
-  d('/server/outputUrl', () => `${String(draft.get('/server/url'))}${String(draft.get('/server/wpsPath'))}/outputs`);
+  d(
+    '/server/outputUrl',
+    () => `${String(draft.get('/server/url'))}${String(draft.get('/server/wpsPath'))}/outputs`,
+  );
   d('/server/workDir', () => path.join(tmpdir(), 'wps-oaproc-gateway'));
   d('/server/outputPath', () => path.join(String(draft.get('/server/workDir')), 'outputs'));
   d('/server/tempPath', () => tmpdir());
@@ -84,7 +87,11 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new ConfigError(file, undefined, `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new ConfigError(
+      file,
+      undefined,
+      `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    );
   }
   return parseConfig(text, file, env);
 }

@@ -7,12 +7,18 @@ const isNode = (v: unknown): v is Node => typeof v === 'object' && v !== null &&
 /** `${VAR}` and `${VAR:-default}` in string values; an unset variable without default is an error. */
 function interpolateEnv(value: unknown, path: string, env: NodeJS.ProcessEnv, draft: Draft): unknown {
   if (typeof value === 'string') {
-    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_m, name: string, fallback?: string) => {
-      const v = env[name];
-      if (v !== undefined && v !== '') return v;
-      if (fallback !== undefined) return fallback;
-      throw draft.error(path, `environment variable ${name} is not set (write \${${name}:-default} for a default)`);
-    });
+    return value.replace(
+      /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g,
+      (_m, name: string, fallback?: string) => {
+        const v = env[name];
+        if (v !== undefined && v !== '') return v;
+        if (fallback !== undefined) return fallback;
+        throw draft.error(
+          path,
+          `environment variable ${name} is not set (write \${${name}:-default} for a default)`,
+        );
+      },
+    );
   }
   if (Array.isArray(value)) return value.map((v, i) => interpolateEnv(v, `${path}[${i}]`, env, draft));
   if (isNode(value)) {
@@ -98,7 +104,8 @@ function lookup(root: Node, dotted: string): unknown {
 function readManager(manager: Node, draft: Draft): void {
   const name = String(manager.name ?? 'SQLite');
   if (/sqlite/i.test(name)) {
-    if (manager.connection !== undefined) draft.set('/jobs/store/path', String(manager.connection), 'server.manager.connection');
+    if (manager.connection !== undefined)
+      draft.set('/jobs/store/path', String(manager.connection), 'server.manager.connection');
   } else {
     draft.warnings.push(
       `server.manager.name: '${name}' manager is not supported; jobs are kept in SQLite in the work directory`,

@@ -3,8 +3,10 @@ import { Draft, logLevel, parseBoolean, parseList, parseSize } from './draft.ts'
 
 type Setter = (draft: Draft, value: string, key: string) => void;
 
-const to = (pointer: string, convert?: (v: string, d: Draft, k: string) => unknown): Setter => (draft, value, key) =>
-  draft.set(pointer, convert ? convert(value, draft, key) : value, key);
+const to =
+  (pointer: string, convert?: (v: string, d: Draft, k: string) => unknown): Setter =>
+  (draft, value, key) =>
+    draft.set(pointer, convert ? convert(value, draft, key) : value, key);
 
 const METADATA: Record<string, Setter> = {
   identification_title: to('/metadata/identification/title'),
@@ -41,7 +43,8 @@ function setUrl(draft: Draft, value: string, key: string): void {
   }
   // PyWPS's url is the WPS endpoint: its origin is our base URL and its path the WPS path.
   draft.set('/server/url', url.origin, key);
-  if (url.pathname !== '/' && url.pathname !== '') draft.set('/server/wpsPath', url.pathname.replace(/\/$/, ''), key);
+  if (url.pathname !== '/' && url.pathname !== '')
+    draft.set('/server/wpsPath', url.pathname.replace(/\/$/, ''), key);
   if (url.port) draft.set('/server/port', Number(url.port), key);
 }
 
@@ -75,7 +78,11 @@ const IGNORED_SERVER = new Set(['storagetype', 'storage_copy_function', 'sethome
 function setDatabase(draft: Draft, value: string, key: string): void {
   // SQLAlchemy URLs: sqlite:///relative.db, sqlite:////absolute.db, sqlite:// (in memory).
   const m = /^sqlite:\/\/\/?(.*)$/.exec(value.trim());
-  if (!m) throw draft.error(key, `only SQLite job stores are supported for now ('sqlite:///path/to/jobs.sqlite'), got '${value}'`);
+  if (!m)
+    throw draft.error(
+      key,
+      `only SQLite job stores are supported for now ('sqlite:///path/to/jobs.sqlite'), got '${value}'`,
+    );
   const file = m[1] === '' || m[1] === ':memory:' ? ':memory:' : m[1]!;
   if (file === ':memory:') draft.warnings.push(`${key}: an in-memory job store loses every job at restart`);
   draft.set('/jobs/store/path', file, key);
@@ -104,7 +111,10 @@ const JOBS: Record<string, Setter> = {
 function setProcesses(draft: Draft, value: string, key: string): void {
   draft.set(
     '/processes',
-    parseList(value).map((name) => ({ id: name.replace(/^.*\//, '').replace(/\.(ts|js)$/, ''), processor: name })),
+    parseList(value).map((name) => ({
+      id: name.replace(/^.*\//, '').replace(/\.(ts|js)$/, ''),
+      processor: name,
+    })),
     key,
   );
 }

@@ -8,7 +8,11 @@ import type { Format } from './model.ts';
  * checked the content (so later checkers are skipped), false when the format is not its business;
  * throws InvalidParameterValue when the content is not what it claims to be.
  */
-export type ContentChecker = (content: { text: string | undefined; bytes: Uint8Array }, format: Format, locator: string) => boolean;
+export type ContentChecker = (
+  content: { text: string | undefined; bytes: Uint8Array },
+  format: Format,
+  locator: string,
+) => boolean;
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 

@@ -47,7 +47,10 @@ export interface ExecuteRequest {
 }
 
 /** Decides sync or async from what the process allows and what the client asked for. */
-export function resolveExecutionMode(description: ProcessDescription, requested: RequestedMode): ExecutionMode {
+export function resolveExecutionMode(
+  description: ProcessDescription,
+  requested: RequestedMode,
+): ExecutionMode {
   const sync = description.jobControlOptions.includes('sync-execute');
   const async = description.jobControlOptions.includes('async-execute');
   const refuse = (mode: string) =>
@@ -105,7 +108,8 @@ export function resolveOutputs(
           `Output '${id}': format ${want.mimeType ?? ''}${want.encoding ? ` (${want.encoding})` : ''} is not supported (supported: ${output.formats.map((f) => f.mimeType).join(', ')})`,
         );
       }
-      resolved.format = want.encoding?.toLowerCase() === 'base64' ? { ...format, encoding: 'base64' } : format;
+      resolved.format =
+        want.encoding?.toLowerCase() === 'base64' ? { ...format, encoding: 'base64' } : format;
     } else if (output.kind === 'literal' && want.uom) {
       if (!output.uoms || !output.uoms.supported.includes(want.uom)) {
         throw invalidParameter(id, `Output '${id}': unit of measure '${want.uom}' is not supported`);

@@ -27,7 +27,10 @@ const DATA_TYPE_ALIASES: Record<string, LiteralDataType> = {
 
 /** `xs:integer`, `http://www.w3.org/TR/xmlschema-2/#integer`, `Integer` → `integer`; undefined if unknown. */
 export function normalizeDataType(name: string): LiteralDataType | undefined {
-  const bare = name.trim().replace(/^.*[#:]/, '').toLowerCase();
+  const bare = name
+    .trim()
+    .replace(/^.*[#:]/, '')
+    .toLowerCase();
   return DATA_TYPE_ALIASES[bare];
 }
 
@@ -107,7 +110,9 @@ function parseDateTime(raw: string, locator: string): Date {
     number,
   ];
   if (!validDate(y, mo, d) || !validTime(h, mi, s, m[7])) fail(locator, raw, 'dateTime');
-  const base = new Date(`${m[1]}-${m[2]}-${m[3]}T${h === 24 ? '00' : m[4]}:${m[5]}:${m[6]}${m[7] ?? ''}${tzSuffix(m[8])}`);
+  const base = new Date(
+    `${m[1]}-${m[2]}-${m[3]}T${h === 24 ? '00' : m[4]}:${m[5]}:${m[6]}${m[7] ?? ''}${tzSuffix(m[8])}`,
+  );
   if (Number.isNaN(base.getTime())) fail(locator, raw, 'dateTime');
   return h === 24 ? new Date(base.getTime() + 86_400_000) : base;
 }

@@ -96,15 +96,19 @@ export interface BoundingBoxDomain {
   dimensions?: 2 | 3;
 }
 
-export type LiteralInputDescription = Described & Occurs & LiteralDomain & { defaultValue?: string | number | boolean };
+export type LiteralInputDescription = Described &
+  Occurs &
+  LiteralDomain & { defaultValue?: string | number | boolean };
 export type ComplexInputDescription = Described & Occurs & ComplexDomain;
 export type BoundingBoxInputDescription = Described & Occurs & BoundingBoxDomain;
-export type InputDescription = LiteralInputDescription | ComplexInputDescription | BoundingBoxInputDescription;
+export type InputDescription =
+  LiteralInputDescription | ComplexInputDescription | BoundingBoxInputDescription;
 
 export type LiteralOutputDescription = Described & LiteralDomain;
 export type ComplexOutputDescription = Described & ComplexDomain;
 export type BoundingBoxOutputDescription = Described & BoundingBoxDomain;
-export type OutputDescription = LiteralOutputDescription | ComplexOutputDescription | BoundingBoxOutputDescription;
+export type OutputDescription =
+  LiteralOutputDescription | ComplexOutputDescription | BoundingBoxOutputDescription;
 
 export interface ProcessDescription extends Described {
   version: string;

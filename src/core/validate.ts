@@ -3,7 +3,14 @@ import { validateComplex, type ComplexValidationOptions } from './complex.ts';
 import { invalidParameter, missingParameter } from './errors.ts';
 import { describeAllowed, isAllowed, parseLiteral } from './literal.ts';
 import type { InputDescription, LiteralInputDescription, ProcessDescription } from './model.ts';
-import type { InputValue, LiteralValue, ProcessInputs, RawInputValue, RawInputs, RawLiteral } from './values.ts';
+import type {
+  InputValue,
+  LiteralValue,
+  ProcessInputs,
+  RawInputValue,
+  RawInputs,
+  RawLiteral,
+} from './values.ts';
 
 export type InputValidationOptions = ComplexValidationOptions;
 

@@ -38,6 +38,9 @@ export interface JobManagerDeps {
   logger: Logger;
 }
 
+const noSuchJob = (id: string) =>
+  new OwsError('InvalidParameterValue', `No job '${id}'`, 'JobID', 'no-such-job');
+
 const interruptedByRestart: OwsErrorJson = {
   code: 'NoApplicableCode',
   message: 'The job was interrupted by a server restart',
@@ -87,7 +90,10 @@ export class JobManager {
     if (failed.length > 0 || queued > 0) {
       this.#log.info({ failed: failed.length, requeued: queued }, 'recovered jobs from the previous run');
     }
-    this.#sweeper = setInterval(() => void this.sweep().catch((e) => this.#log.error({ err: e }, 'sweep failed')), this.#options.sweepIntervalMs);
+    this.#sweeper = setInterval(
+      () => void this.sweep().catch((e) => this.#log.error({ err: e }, 'sweep failed')),
+      this.#options.sweepIntervalMs,
+    );
     this.#sweeper.unref();
     this.#dispatch();
   }
@@ -125,7 +131,12 @@ export class JobManager {
       }
       const id = randomUUID();
       const placed = await this.#files.prepare(id, inputs, this.#options.inlineLimit);
-      const request = { processId: raw.processId, inputs: placed, outputs, outputsSelected: raw.outputs !== undefined };
+      const request = {
+        processId: raw.processId,
+        inputs: placed,
+        outputs,
+        outputsSelected: raw.outputs !== undefined,
+      };
       const job = await this.#store.insert({
         id,
         processId: raw.processId,
@@ -166,29 +177,28 @@ export class JobManager {
   /** Resolves with the job once it is finished, or undefined after `timeoutMs`. */
   async waitFor(id: string, timeoutMs: number): Promise<Job | undefined> {
     return new Promise<Job | undefined>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      const finish = (job: Job | undefined) => {
+      const settle = (fn: () => void) => {
         clearTimeout(timer);
         unsubscribe();
-        resolve(job);
+        fn();
       };
       const unsubscribe = this.onUpdate((job) => {
-        if (job.id === id && isTerminal(job.status)) finish(job);
+        if (job.id === id && isTerminal(job.status)) settle(() => resolve(job));
       });
-      timer = setTimeout(() => finish(undefined), timeoutMs);
-      this.#store.get(id).then((job) => {
-        if (!job) {
-          clearTimeout(timer);
-          unsubscribe();
-          reject(new OwsError('InvalidParameterValue', `No job '${id}'`, 'JobID', 'no-such-job'));
-        } else if (isTerminal(job.status)) finish(job);
-      }, reject);
+      const timer = setTimeout(() => settle(() => resolve(undefined)), timeoutMs);
+      this.#store.get(id).then(
+        (job) => {
+          if (!job) settle(() => reject(noSuchJob(id)));
+          else if (isTerminal(job.status)) settle(() => resolve(job));
+        },
+        (error: unknown) => settle(() => reject(error)),
+      );
     });
   }
 
   async get(id: string): Promise<Job> {
     const job = await this.#store.get(id);
-    if (!job) throw new OwsError('InvalidParameterValue', `No job '${id}'`, 'JobID', 'no-such-job');
+    if (!job) throw noSuchJob(id);
     return job;
   }
 
@@ -208,7 +218,11 @@ export class JobManager {
     const job = await this.get(id);
     const process = this.#registry.find(job.processId);
     if (process && !process.description.jobControlOptions.includes('dismiss')) {
-      throw new OwsError('OperationNotSupported', `Jobs of process '${job.processId}' cannot be dismissed`, 'JobID');
+      throw new OwsError(
+        'OperationNotSupported',
+        `Jobs of process '${job.processId}' cannot be dismissed`,
+        'JobID',
+      );
     }
     if (isTerminal(job.status)) {
       await this.#store.delete(id);
@@ -320,7 +334,11 @@ export class JobManager {
           signal: controller.signal,
           onProgress: (percent, message) => {
             void this.#store
-              .update(job.id, message === undefined ? { progress: percent } : { progress: percent, message }, ['running'])
+              .update(
+                job.id,
+                message === undefined ? { progress: percent } : { progress: percent, message },
+                ['running'],
+              )
               .then((j) => this.#emit(j));
           },
           onLog: (level, message) => log[level](message),
@@ -375,7 +393,9 @@ export class JobManager {
     clearInterval(this.#sweeper);
     const all = () => Promise.all([...this.#active.values()].map((a) => a.done));
     let timer: NodeJS.Timeout | undefined;
-    const graceOver = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), graceMs)));
+    const graceOver = new Promise<'timeout'>(
+      (resolve) => (timer = setTimeout(() => resolve('timeout'), graceMs)),
+    );
     if ((await Promise.race([all(), graceOver])) === 'timeout') {
       const error = new OwsError(
         'NoApplicableCode',

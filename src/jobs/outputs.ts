@@ -5,14 +5,21 @@ import type { OutputRequest } from '../core/execute.ts';
 import { extensionFor } from '../core/formats.ts';
 import { parseLiteral } from '../core/literal.ts';
 import type { ComplexOutputDescription, LiteralOutputDescription, OutputDescription } from '../core/model.ts';
-import type { LiteralScalar, OutputValue, ProcessOutputs, StoredOutput, StoredOutputs } from '../core/values.ts';
+import type {
+  LiteralScalar,
+  OutputValue,
+  ProcessOutputs,
+  StoredOutput,
+  StoredOutputs,
+} from '../core/values.ts';
 
 const isScalar = (v: OutputValue): v is LiteralScalar =>
   typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || v instanceof Date;
 
 function literalOutput(value: OutputValue, output: LiteralOutputDescription): StoredOutput {
   const given = isScalar(value) ? { kind: 'literal' as const, value } : value;
-  if (given.kind !== 'literal') throw new OwsError('NoApplicableCode', `Output '${output.id}' must be literal data`);
+  if (given.kind !== 'literal')
+    throw new OwsError('NoApplicableCode', `Output '${output.id}' must be literal data`);
   const typed =
     given.value instanceof Date ? given.value : parseLiteral(given.value, output.dataType, output.id);
   const uom = given.uom ?? output.uoms?.default;
@@ -26,7 +33,8 @@ async function complexOutput(
   outputDir: string,
 ): Promise<StoredOutput> {
   const given = isScalar(value) ? { kind: 'complex' as const, text: String(value) } : value;
-  if (given.kind !== 'complex') throw new OwsError('NoApplicableCode', `Output '${output.id}' must be complex data`);
+  if (given.kind !== 'complex')
+    throw new OwsError('NoApplicableCode', `Output '${output.id}' must be complex data`);
   const format = given.format ?? request.format ?? output.formats[0]!;
   const file = `${output.id}.${extensionFor(format.mimeType)}`;
   const target = path.join(outputDir, file);

@@ -137,7 +137,9 @@ export class SqliteJobStore implements JobStore {
       params.push(filter.createdTo.getTime());
     }
     const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
-    const total = (this.#db.prepare(`SELECT count(*) AS n FROM jobs ${clause}`).get(...params) as { n: number }).n;
+    const total = (
+      this.#db.prepare(`SELECT count(*) AS n FROM jobs ${clause}`).get(...params) as { n: number }
+    ).n;
     const rows = this.#db
       .prepare(`SELECT * FROM jobs ${clause} ORDER BY created DESC, rowid DESC LIMIT ? OFFSET ?`)
       .all(...params, filter.limit ?? 10, filter.offset ?? 0) as Row[];
@@ -175,7 +177,8 @@ export class SqliteJobStore implements JobStore {
   }
 
   async countByStatus(status: JobStatus): Promise<number> {
-    return (this.#db.prepare('SELECT count(*) AS n FROM jobs WHERE status = ?').get(status) as { n: number }).n;
+    return (this.#db.prepare('SELECT count(*) AS n FROM jobs WHERE status = ?').get(status) as { n: number })
+      .n;
   }
 
   async failRunning(error: OwsErrorJson, now: Date): Promise<string[]> {

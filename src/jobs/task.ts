@@ -25,7 +25,6 @@ export type WorkerResult = { ok: true; outputs: StoredOutputs } | { ok: false; e
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export type WorkerMessage =
-  | { type: 'progress'; percent: number; message?: string }
-  | { type: 'log'; level: LogLevel; message: string };
+  { type: 'progress'; percent: number; message?: string } | { type: 'log'; level: LogLevel; message: string };
 
 export type ControlMessage = { type: 'abort'; reason: OwsErrorJson };

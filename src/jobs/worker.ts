@@ -38,7 +38,11 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
     progress(percent, message) {
       const p = Math.max(0, Math.min(100, Math.floor(Number.isFinite(percent) ? percent : 0)));
       lastPercent = Math.max(lastPercent, p);
-      post(message === undefined ? { type: 'progress', percent: lastPercent } : { type: 'progress', percent: lastPercent, message });
+      post(
+        message === undefined
+          ? { type: 'progress', percent: lastPercent }
+          : { type: 'progress', percent: lastPercent, message },
+      );
     },
     logger: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') },
   };

@@ -25,7 +25,9 @@ export function checkDescription(d: ProcessDescription): string[] {
       try {
         parseLiteral(v, domain.dataType, where);
       } catch {
-        problems.push(`${where}.allowedValues.values[${j}]: '${String(v)}' is not a valid ${domain.dataType}`);
+        problems.push(
+          `${where}.allowedValues.values[${j}]: '${String(v)}' is not a valid ${domain.dataType}`,
+        );
       }
     }
     for (const [j, r] of (domain.allowedValues?.ranges ?? []).entries()) {

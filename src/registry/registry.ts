@@ -58,7 +58,8 @@ export class ProcessRegistry {
   /** The entry, or InvalidParameterValue (locator Identifier, reason no-such-process). */
   get(id: string): RegistryEntry {
     const entry = this.#entries.get(id);
-    if (!entry) throw new OwsError('InvalidParameterValue', `No process '${id}'`, 'Identifier', 'no-such-process');
+    if (!entry)
+      throw new OwsError('InvalidParameterValue', `No process '${id}'`, 'Identifier', 'no-such-process');
     return entry;
   }
 }
@@ -120,7 +121,12 @@ export function normalizeDescription(spec: unknown, origin: string): ProcessDesc
 async function loadProcessor(modulePath: string): Promise<Processor> {
   const mod = (await import(pathToFileURL(modulePath).href)) as { default?: unknown; processor?: unknown };
   const candidate = (mod.default ?? mod.processor) as Partial<Processor> | undefined;
-  if (!candidate || typeof candidate !== 'object' || typeof candidate.execute !== 'function' || !candidate.description) {
+  if (
+    !candidate ||
+    typeof candidate !== 'object' ||
+    typeof candidate.execute !== 'function' ||
+    !candidate.description
+  ) {
     throw new DescriptionError(
       `Processor module ${modulePath} must export (default) an object with 'description' and 'execute'`,
     );

@@ -16,12 +16,22 @@ export interface SchemaProblem {
 }
 
 /** Compiles one of the project's schemas (in `schemas/`) with defaults and type coercion as asked. */
-export function compileSchema<T>(fileName: string, options: { coerceTypes?: boolean } = {}): SchemaValidator<T> {
-  const ajv = new Ajv({ allErrors: true, useDefaults: true, coerceTypes: options.coerceTypes ?? false, strict: false });
+export function compileSchema<T>(
+  fileName: string,
+  options: { coerceTypes?: boolean } = {},
+): SchemaValidator<T> {
+  const ajv = new Ajv({
+    allErrors: true,
+    useDefaults: true,
+    coerceTypes: options.coerceTypes ?? false,
+    strict: false,
+  });
   const schema = JSON.parse(readFileSync(SCHEMA_DIR + fileName, 'utf8')) as object;
   const validate: ValidateFunction = ajv.compile(schema);
   return (value: unknown) =>
-    validate(value) ? { ok: true, value: value as T } : { ok: false, problems: simplify(validate.errors ?? []) };
+    validate(value)
+      ? { ok: true, value: value as T }
+      : { ok: false, problems: simplify(validate.errors ?? []) };
 }
 
 function describe(error: ErrorObject): string {
@@ -50,7 +60,8 @@ function simplify(errors: ErrorObject[]): SchemaProblem[] {
     if (error.keyword === 'if' || error.keyword === 'oneOf' || error.keyword === 'allOf') continue;
     if (error.keyword === 'enum' && error.schemaPath.includes('/propertyNames/')) continue;
     let path = error.instancePath;
-    if (error.keyword === 'propertyNames') path += `/${String((error.params as { propertyName: string }).propertyName)}`;
+    if (error.keyword === 'propertyNames')
+      path += `/${String((error.params as { propertyName: string }).propertyName)}`;
     if (error.keyword === 'false schema') {
       // instancePath already names the key
     }

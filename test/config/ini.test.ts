@@ -109,7 +109,11 @@ publish = hello-world, sleep
       store: { path: '/srv/pywps.sqlite' },
     });
     expect(config.processing.mode).toBe('multiprocessing');
-    expect(config.logging).toEqual({ level: 'warn', file: '/var/log/pywps.log', format: '%(asctime)s %(message)s' });
+    expect(config.logging).toEqual({
+      level: 'warn',
+      file: '/var/log/pywps.log',
+      format: '%(asctime)s %(message)s',
+    });
     expect(config.processes).toEqual([
       { id: 'hello-world', processor: 'hello-world' },
       { id: 'sleep', processor: 'sleep' },
@@ -150,7 +154,10 @@ identification_title = 100%% sure
 
   it('unknown sections and keys are warnings, not errors', () => {
     const { warnings } = parse('[server]\nmaxprocesess = 3\n[grass]\ngisbase = /usr\n');
-    expect(warnings).toEqual(['[server] maxprocesess: unknown key, ignored', '[grass]: unknown section, ignored']);
+    expect(warnings).toEqual([
+      '[server] maxprocesess: unknown key, ignored',
+      '[grass]: unknown section, ignored',
+    ]);
   });
 
   it.each([
@@ -194,7 +201,13 @@ describe('the shipped configurations', () => {
       sizes: [c.server.maxRequestSize, c.server.maxSingleInputSize],
       dirs: [c.server.workDir, c.server.outputPath, c.jobs.store.path],
       outputUrl: c.server.outputUrl,
-      jobs: [c.jobs.parallel, c.jobs.maxQueued, c.jobs.syncTimeoutSeconds, c.jobs.jobTimeoutSeconds, c.jobs.retentionSeconds],
+      jobs: [
+        c.jobs.parallel,
+        c.jobs.maxQueued,
+        c.jobs.syncTimeoutSeconds,
+        c.jobs.jobTimeoutSeconds,
+        c.jobs.retentionSeconds,
+      ],
       title: c.metadata.identification.title,
       abstract: c.metadata.identification.abstract,
       keywords: c.metadata.identification.keywords,

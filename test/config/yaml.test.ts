@@ -31,8 +31,16 @@ describe('pygeoapi-style YAML', () => {
       allowedInputPaths: [],
     });
     expect(config.server.workDir).toBe(path.join(tmpdir(), 'wps-oaproc-gateway'));
-    expect(config.jobs).toMatchObject({ parallel: availableParallelism(), maxQueued: 30, syncEnabled: true, asyncEnabled: true });
-    expect(config.jobs.store).toEqual({ backend: 'sqlite', path: path.join(config.server.workDir, 'jobs.sqlite') });
+    expect(config.jobs).toMatchObject({
+      parallel: availableParallelism(),
+      maxQueued: 30,
+      syncEnabled: true,
+      asyncEnabled: true,
+    });
+    expect(config.jobs.store).toEqual({
+      backend: 'sqlite',
+      path: path.join(config.server.workDir, 'jobs.sqlite'),
+    });
     expect(config.processes).toBeUndefined();
     expect(config.logging.level).toBe('info');
   });
@@ -95,14 +103,22 @@ resources:
       store: { backend: 'sqlite', path: '/srv/jobs.db' },
     });
     expect(config.logging).toMatchObject({ level: 'warn', file: '/var/log/gw.log' });
-    expect(config.metadata.identification).toMatchObject({ title: 'Titre français', abstract: 'Abstract', keywords: ['a', 'b'] });
+    expect(config.metadata.identification).toMatchObject({
+      title: 'Titre français',
+      abstract: 'Abstract',
+      keywords: ['a', 'b'],
+    });
     expect(config.metadata.contact).toMatchObject({ name: 'Ann', stateOrProvince: 'QC', postalCode: 'H0H' });
-    expect(config.processes).toEqual([{ id: 'greet', processor: 'HelloWorld', jobControlOptions: ['sync-execute'] }]);
+    expect(config.processes).toEqual([
+      { id: 'greet', processor: 'HelloWorld', jobControlOptions: ['sync-execute'] },
+    ]);
     expect(warnings).toContain('resources.obs: not a process resource, ignored');
   });
 
   it('a pygeoapi TinyDB manager is not reused, with a warning', () => {
-    const { config, warnings } = parse('server:\n  manager:\n    name: TinyDB\n    connection: /tmp/pygeoapi.db\n');
+    const { config, warnings } = parse(
+      'server:\n  manager:\n    name: TinyDB\n    connection: /tmp/pygeoapi.db\n',
+    );
     expect(config.jobs.store.path).toBe(path.join(config.server.workDir, 'jobs.sqlite'));
     expect(warnings.join()).toMatch(/TinyDB/);
   });
@@ -131,11 +147,23 @@ resources:
     ['server:\n  url: ftp://x\n', 'server.url', /must match pattern/],
     ['server:\n  max_request_size: lots\n', 'server.max_request_size', /not a size/],
     ['server:\n  manager:\n    parallel_processes: 0\n', 'server.manager.parallel_processes', />= 1/],
-    ['server:\n  manager:\n    enable_async_job_execution: maybe\n', 'server.manager.enable_async_job_execution', /not a boolean/],
+    [
+      'server:\n  manager:\n    enable_async_job_execution: maybe\n',
+      'server.manager.enable_async_job_execution',
+      /not a boolean/,
+    ],
     ['logging:\n  level: LOUD\n', 'logging.level', /must be one of/],
     ['resources:\n  p:\n    type: process\n', 'resources.p.processor.name', /needs processor.name/],
-    ['resources:\n  p:\n    type: process\n    processor: {name: echo}\n    job_control_options: [fast]\n', 'resources.p.job_control_options', /must be one of/],
-    ['resources:\n  "bad id":\n    type: process\n    processor: {name: echo}\n', 'resources.bad id', /must match pattern/],
+    [
+      'resources:\n  p:\n    type: process\n    processor: {name: echo}\n    job_control_options: [fast]\n',
+      'resources.p.job_control_options',
+      /must be one of/,
+    ],
+    [
+      'resources:\n  "bad id":\n    type: process\n    processor: {name: echo}\n',
+      'resources.bad id',
+      /must match pattern/,
+    ],
   ])('error: %j', (text, key, problem) => {
     const e = configError(() => parse(text));
     expect(e.file).toBe('test.yml');

@@ -34,7 +34,12 @@ describe('bounding boxes', () => {
       crs: 'EPSG:4326',
       dimensions: 2,
     });
-    const fromText = validateBoundingBox(box({ lowerCorner: '-1.5 2', upperCorner: ' 3e1  4 ' }), domain, 'SIMPLE', 'a');
+    const fromText = validateBoundingBox(
+      box({ lowerCorner: '-1.5 2', upperCorner: ' 3e1  4 ' }),
+      domain,
+      'SIMPLE',
+      'a',
+    );
     expect(fromText.lowerCorner).toEqual([-1.5, 2]);
     expect(fromText.upperCorner).toEqual([30, 4]);
   });
@@ -45,7 +50,11 @@ describe('bounding boxes', () => {
   });
 
   it('accepts other spellings of a supported CRS and keeps the spelling given', () => {
-    for (const crs of ['urn:ogc:def:crs:EPSG::4326', 'http://www.opengis.net/def/crs/EPSG/0/3857', 'epsg:4326']) {
+    for (const crs of [
+      'urn:ogc:def:crs:EPSG::4326',
+      'http://www.opengis.net/def/crs/EPSG/0/3857',
+      'epsg:4326',
+    ]) {
       expect(validateBoundingBox(box({ crs }), domain, 'SIMPLE', 'a').crs).toBe(crs);
     }
   });
@@ -68,11 +77,16 @@ describe('bounding boxes', () => {
     expect(invalid(box({ upperCorner: [2, 3, 4] }))).toMatch(/differ in dimension/);
     expect(invalid(box({ dimensions: 3 }))).toMatch(/dimensions=3/);
     expect(invalid(box({ lowerCorner: [0], upperCorner: [1] }))).toMatch(/expected 2 dimensions/);
-    const three = validateBoundingBox(box({ lowerCorner: [0, 0, 0], upperCorner: [1, 1, 1], dimensions: '3' }), domain, 'SIMPLE', 'a');
-    expect(three.dimensions).toBe(3);
-    expect(invalid(box({ lowerCorner: [0, 0, 0], upperCorner: [1, 1, 1] }), { ...domain, dimensions: 2 })).toMatch(
-      /expected 2/,
+    const three = validateBoundingBox(
+      box({ lowerCorner: [0, 0, 0], upperCorner: [1, 1, 1], dimensions: '3' }),
+      domain,
+      'SIMPLE',
+      'a',
     );
+    expect(three.dimensions).toBe(3);
+    expect(
+      invalid(box({ lowerCorner: [0, 0, 0], upperCorner: [1, 1, 1] }), { ...domain, dimensions: 2 }),
+    ).toMatch(/expected 2/);
     expect(invalid(box(), { ...domain, dimensions: 3 })).toMatch(/expected 3/);
   });
 
@@ -86,7 +100,11 @@ describe('bounding boxes', () => {
 describe('CRS identifiers', () => {
   it('parses the spellings clients use, with their axis-order convention', () => {
     expect(parseCrs('EPSG:4326')).toEqual({ authority: 'EPSG', code: '4326', axisOrder: 'xy' });
-    expect(parseCrs('urn:ogc:def:crs:EPSG::4326')).toEqual({ authority: 'EPSG', code: '4326', axisOrder: 'authority' });
+    expect(parseCrs('urn:ogc:def:crs:EPSG::4326')).toEqual({
+      authority: 'EPSG',
+      code: '4326',
+      axisOrder: 'authority',
+    });
     expect(parseCrs('urn:ogc:def:crs:EPSG:6.6:4326')?.axisOrder).toBe('authority');
     expect(parseCrs('http://www.opengis.net/def/crs/EPSG/0/4326')?.axisOrder).toBe('authority');
     expect(parseCrs('http://www.opengis.net/def/crs/OGC/1.3/CRS84')).toEqual({

@@ -60,8 +60,11 @@ describe('literal data types', () => {
 
   it('date', () => {
     expect((parseLiteral('2024-02-29', 'date', 'x') as Date).toISOString()).toBe('2024-02-29T00:00:00.000Z');
-    expect((parseLiteral('2024-03-01+02:00', 'date', 'x') as Date).toISOString()).toBe('2024-02-29T22:00:00.000Z');
-    for (const bad of ['2023-02-29', '2024-13-01', '2024-1-1', '20240101', '2024-01-01T00:00:00Z']) rejects(bad, 'date');
+    expect((parseLiteral('2024-03-01+02:00', 'date', 'x') as Date).toISOString()).toBe(
+      '2024-02-29T22:00:00.000Z',
+    );
+    for (const bad of ['2023-02-29', '2024-13-01', '2024-1-1', '20240101', '2024-01-01T00:00:00Z'])
+      rejects(bad, 'date');
   });
 
   it('dateTime', () => {
@@ -78,7 +81,13 @@ describe('literal data types', () => {
     expect((parseLiteral('2024-12-31T24:00:00Z', 'dateTime', 'x') as Date).toISOString()).toBe(
       '2025-01-01T00:00:00.000Z',
     );
-    for (const bad of ['2024-05-06', '2024-05-06T25:00:00Z', '2024-05-06T10:60:00Z', '2024-05-06 10:00:00', 'now'])
+    for (const bad of [
+      '2024-05-06',
+      '2024-05-06T25:00:00Z',
+      '2024-05-06T10:60:00Z',
+      '2024-05-06 10:00:00',
+      'now',
+    ])
       rejects(bad, 'dateTime');
   });
 
@@ -147,7 +156,9 @@ describe('allowed values', () => {
     expect(isAllowed('red', 'string', allowed)).toBe(true);
     expect(isAllowed('Red', 'string', allowed)).toBe(false);
     expect(isAllowed(parseLiteral('2.0', 'double', 'x'), 'double', { values: ['2', 3] })).toBe(true);
-    expect(isAllowed(parseLiteral('2024-01-01Z', 'date', 'x'), 'date', { values: ['2024-01-01'] })).toBe(true);
+    expect(isAllowed(parseLiteral('2024-01-01Z', 'date', 'x'), 'date', { values: ['2024-01-01'] })).toBe(
+      true,
+    );
   });
 
   it('values or ranges: a value may match either', () => {
@@ -158,7 +169,12 @@ describe('allowed values', () => {
   });
 
   it('several ranges', () => {
-    const allowed = { ranges: [{ minimum: 0, maximum: 1 }, { minimum: 5, maximum: 6, closure: 'open' as const }] };
+    const allowed = {
+      ranges: [
+        { minimum: 0, maximum: 1 },
+        { minimum: 5, maximum: 6, closure: 'open' as const },
+      ],
+    };
     expect(isAllowed(0.5, 'double', allowed)).toBe(true);
     expect(isAllowed(5.5, 'double', allowed)).toBe(true);
     expect(isAllowed(5, 'double', allowed)).toBe(false);

@@ -12,19 +12,56 @@ const description = normalizeDescription(
     version: '1',
     title: 'P',
     inputs: [
-      { id: 'req', kind: 'literal', title: 'Required', dataType: 'integer', allowedValues: { ranges: [{ minimum: 0, maximum: 10 }] } },
-      { id: 'opt', kind: 'literal', title: 'Optional with default', dataType: 'double', minOccurs: 0, defaultValue: 2.5 },
+      {
+        id: 'req',
+        kind: 'literal',
+        title: 'Required',
+        dataType: 'integer',
+        allowedValues: { ranges: [{ minimum: 0, maximum: 10 }] },
+      },
+      {
+        id: 'opt',
+        kind: 'literal',
+        title: 'Optional with default',
+        dataType: 'double',
+        minOccurs: 0,
+        defaultValue: 2.5,
+      },
       { id: 'many', kind: 'literal', title: 'Two to three', dataType: 'string', minOccurs: 2, maxOccurs: 3 },
-      { id: 'any', kind: 'literal', title: 'Unbounded', dataType: 'boolean', minOccurs: 0, maxOccurs: 'unbounded' },
-      { id: 'len', kind: 'literal', title: 'With units', dataType: 'double', minOccurs: 0, uoms: { default: 'm', supported: ['m', 'km'] } },
-      { id: 'loose', kind: 'literal', title: 'No validation', dataType: 'integer', minOccurs: 0, validation: 'NONE' },
+      {
+        id: 'any',
+        kind: 'literal',
+        title: 'Unbounded',
+        dataType: 'boolean',
+        minOccurs: 0,
+        maxOccurs: 'unbounded',
+      },
+      {
+        id: 'len',
+        kind: 'literal',
+        title: 'With units',
+        dataType: 'double',
+        minOccurs: 0,
+        uoms: { default: 'm', supported: ['m', 'km'] },
+      },
+      {
+        id: 'loose',
+        kind: 'literal',
+        title: 'No validation',
+        dataType: 'integer',
+        minOccurs: 0,
+        validation: 'NONE',
+      },
       {
         id: 'doc',
         kind: 'complex',
         title: 'Document',
         minOccurs: 0,
         maximumMegabytes: 0.001,
-        formats: [{ mimeType: 'application/json', encoding: 'UTF-8' }, { mimeType: 'text/xml; subtype=gml/3.1.1' }],
+        formats: [
+          { mimeType: 'application/json', encoding: 'UTF-8' },
+          { mimeType: 'text/xml; subtype=gml/3.1.1' },
+        ],
       },
       {
         id: 'strictdoc',
@@ -32,19 +69,38 @@ const description = normalizeDescription(
         title: 'Strict document',
         minOccurs: 0,
         validation: 'STRICT',
-        formats: [{ mimeType: 'application/geo+json' }, { mimeType: 'application/gml+xml' }, { mimeType: 'text/plain' }],
+        formats: [
+          { mimeType: 'application/geo+json' },
+          { mimeType: 'application/gml+xml' },
+          { mimeType: 'text/plain' },
+        ],
       },
       { id: 'area', kind: 'bbox', title: 'Area', minOccurs: 0, crs: ['EPSG:4326'] },
     ],
     outputs: [
-      { id: 'out', kind: 'literal', title: 'Out', dataType: 'double', uoms: { default: 'm', supported: ['m', 'km'] } },
-      { id: 'file', kind: 'complex', title: 'File', formats: [{ mimeType: 'application/json' }, { mimeType: 'application/x-zipped-shp' }] },
+      {
+        id: 'out',
+        kind: 'literal',
+        title: 'Out',
+        dataType: 'double',
+        uoms: { default: 'm', supported: ['m', 'km'] },
+      },
+      {
+        id: 'file',
+        kind: 'complex',
+        title: 'File',
+        formats: [{ mimeType: 'application/json' }, { mimeType: 'application/x-zipped-shp' }],
+      },
     ],
   },
   'test',
 );
 
-const lit = (value: string | number | boolean, uom?: string) => ({ type: 'literal' as const, value, ...(uom ? { uom } : {}) });
+const lit = (value: string | number | boolean, uom?: string) => ({
+  type: 'literal' as const,
+  value,
+  ...(uom ? { uom } : {}),
+});
 const base: RawInputs = { req: [lit('5')], many: [lit('a'), lit('b')] };
 const run = (extra: RawInputs, options = {}) => validateInputs(description, { ...base, ...extra }, options);
 
@@ -128,7 +184,10 @@ describe('complex inputs', () => {
   });
 
   it('SIMPLE: the format must be supported; none given means the default format', () => {
-    expect(run({ doc: [doc('{}')] }).doc?.[0]).toMatchObject({ format: { mimeType: 'application/json' }, text: '{}' });
+    expect(run({ doc: [doc('{}')] }).doc?.[0]).toMatchObject({
+      format: { mimeType: 'application/json' },
+      text: '{}',
+    });
     expect(run({ doc: [doc('<a/>', 'Text/XML;subtype=gml/3.1.1')] }).doc?.[0]).toMatchObject({
       format: { mimeType: 'Text/XML;subtype=gml/3.1.1' },
     });
@@ -138,7 +197,9 @@ describe('complex inputs', () => {
   });
 
   it('SIMPLE: the encoding must fit; base64 is always a valid transport encoding', () => {
-    expect(run({ doc: [doc(new Uint8Array([123, 125]), 'application/json', 'base64')] }).doc?.[0]).toMatchObject({
+    expect(
+      run({ doc: [doc(new Uint8Array([123, 125]), 'application/json', 'base64')] }).doc?.[0],
+    ).toMatchObject({
       bytes: new Uint8Array([123, 125]),
     });
     expect(owsError(() => run({ doc: [doc('{}', 'application/json', 'UTF-16')] })).locator).toBe('doc');
@@ -153,7 +214,10 @@ describe('complex inputs', () => {
     const badJson = owsError(() => run({ strictdoc: [doc('{"type":', 'application/geo+json')] }));
     expect([badJson.code, badJson.locator]).toEqual(['InvalidParameterValue', 'strictdoc']);
     expect(badJson.message).toMatch(/not valid JSON/);
-    expect(run({ strictdoc: [doc('<gml:Point xmlns:gml="http://www.opengis.net/gml"/>', 'application/gml+xml')] }).strictdoc).toHaveLength(1);
+    expect(
+      run({ strictdoc: [doc('<gml:Point xmlns:gml="http://www.opengis.net/gml"/>', 'application/gml+xml')] })
+        .strictdoc,
+    ).toHaveLength(1);
     const badXml = owsError(() => run({ strictdoc: [doc('<a><b></a>', 'application/gml+xml')] }));
     expect(badXml.message).toMatch(/not well-formed XML/);
     expect(run({ strictdoc: [doc('anything at all', 'text/plain')] }).strictdoc).toHaveLength(1);
@@ -168,12 +232,18 @@ describe('complex inputs', () => {
   });
 
   it('a bare literal for a complex input is data in the default format', () => {
-    expect(run({ doc: [lit('{"a":1}')] }).doc?.[0]).toMatchObject({ format: { mimeType: 'application/json' }, text: '{"a":1}' });
+    expect(run({ doc: [lit('{"a":1}')] }).doc?.[0]).toMatchObject({
+      format: { mimeType: 'application/json' },
+      text: '{"a":1}',
+    });
   });
 });
 
 describe('execution mode', () => {
-  const withModes = (jobControlOptions: ProcessDescription['jobControlOptions']) => ({ ...description, jobControlOptions });
+  const withModes = (jobControlOptions: ProcessDescription['jobControlOptions']) => ({
+    ...description,
+    jobControlOptions,
+  });
 
   it('default: sync when allowed, else async', () => {
     expect(resolveExecutionMode(withModes(['sync-execute', 'async-execute']), 'default')).toBe('sync');
@@ -195,20 +265,27 @@ describe('execution mode', () => {
 
 describe('requested outputs', () => {
   it('none requested means every output in its default format', () => {
-    expect(resolveOutputs(description, undefined)).toEqual({ out: {}, file: { format: { mimeType: 'application/json' } } });
+    expect(resolveOutputs(description, undefined)).toEqual({
+      out: {},
+      file: { format: { mimeType: 'application/json' } },
+    });
   });
 
   it('a format among the supported ones is chosen; others are refused', () => {
     expect(resolveOutputs(description, { file: { mimeType: 'application/x-zipped-shp' } })).toEqual({
       file: { format: { mimeType: 'application/x-zipped-shp' } },
     });
-    expect(owsError(() => resolveOutputs(description, { file: { mimeType: 'image/png' } })).locator).toBe('file');
+    expect(owsError(() => resolveOutputs(description, { file: { mimeType: 'image/png' } })).locator).toBe(
+      'file',
+    );
   });
 
   it('unknown outputs and unsupported units are InvalidParameterValue', () => {
     expect(owsError(() => resolveOutputs(description, { nope: {} })).locator).toBe('nope');
     expect(resolveOutputs(description, { out: { uom: 'km' } })).toEqual({ out: { uom: 'km' } });
-    expect(owsError(() => resolveOutputs(description, { out: { uom: 'ft' } })).code).toBe('InvalidParameterValue');
+    expect(owsError(() => resolveOutputs(description, { out: { uom: 'ft' } })).code).toBe(
+      'InvalidParameterValue',
+    );
   });
 
   it('a transmission mode the process does not offer is StorageNotSupported', () => {

@@ -34,7 +34,8 @@ export function testConfigYaml(dir: string, options: TestGatewayOptions = {}): s
   const resources = [
     ...PROCESSES.map((p) => `  ${p}:\n    type: process\n    processor: {name: ${p}}`),
     ...FIXTURE_PROCESSES.map(
-      (p) => `  ${p}:\n    type: process\n    processor: {name: ${path.join(FIXTURES, 'processes', `${p}.ts`)}}`,
+      (p) =>
+        `  ${p}:\n    type: process\n    processor: {name: ${path.join(FIXTURES, 'processes', `${p}.ts`)}}`,
     ),
   ];
   return [
@@ -77,12 +78,22 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
 
 export const lit = (value: string | number | boolean) => ({ type: 'literal' as const, value });
 
-export function submit(gateway: Gateway, processId: string, inputs: RawInputs, mode: 'sync' | 'async' = 'async') {
+export function submit(
+  gateway: Gateway,
+  processId: string,
+  inputs: RawInputs,
+  mode: 'sync' | 'async' = 'async',
+) {
   return gateway.jobs.submit({ processId, inputs, mode });
 }
 
 /** Resolves once `predicate` holds for an update of job `id` (or its current state). */
-export function until(gateway: Gateway, id: string, predicate: (job: Job) => boolean, timeoutMs = 10_000): Promise<Job> {
+export function until(
+  gateway: Gateway,
+  id: string,
+  predicate: (job: Job) => boolean,
+  timeoutMs = 10_000,
+): Promise<Job> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       off();

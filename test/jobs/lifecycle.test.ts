@@ -37,7 +37,11 @@ describe('job lifecycle through the worker pool', () => {
     expect(done.finished!.getTime() - done.started!.getTime()).toBeGreaterThanOrEqual(950);
 
     const mine = updates.filter((u) => u.id === accepted.id);
-    expect(mine.map((u) => u.status).filter((s, i, a) => a[i - 1] !== s)).toEqual(['accepted', 'running', 'successful']);
+    expect(mine.map((u) => u.status).filter((s, i, a) => a[i - 1] !== s)).toEqual([
+      'accepted',
+      'running',
+      'successful',
+    ]);
     const running = mine.filter((u) => u.status === 'running' && u.progress > 0 && u.progress < 100);
     expect(running.length).toBeGreaterThanOrEqual(3); // at least every 10 % / 0.25 s over 1 s
     const progress = running.map((u) => u.progress);
@@ -58,7 +62,11 @@ describe('job lifecycle through the worker pool', () => {
   it('an OwsError thrown by a processor keeps its code and locator', async () => {
     t = await startTestGateway();
     const job = await finished(t.gateway, (await submit(t.gateway, 'fail', { how: [lit('ows')] })).id);
-    expect(job.error).toEqual({ code: 'InvalidParameterValue', message: 'the data has no features', locator: 'data' });
+    expect(job.error).toEqual({
+      code: 'InvalidParameterValue',
+      message: 'the data has no features',
+      locator: 'data',
+    });
   });
 
   it('a job over its time limit fails with a clear message and frees its slot', async () => {
@@ -104,7 +112,10 @@ describe('job lifecycle through the worker pool', () => {
 
   it('dismissing a finished job removes it and its files', async () => {
     t = await startTestGateway();
-    const job = await finished(t.gateway, (await submit(t.gateway, 'echo', { stringInput: [lit('x')], arrayInput: [lit('a')] })).id);
+    const job = await finished(
+      t.gateway,
+      (await submit(t.gateway, 'echo', { stringInput: [lit('x')], arrayInput: [lit('a')] })).id,
+    );
     expect(existsSync(t.gateway.files.outputDir(job.id))).toBe(true);
     expect((await t.gateway.jobs.dismiss(job.id)).status).toBe('dismissed');
     expect(await t.gateway.jobs.find(job.id)).toBeUndefined();
@@ -135,9 +146,9 @@ describe('job lifecycle through the worker pool', () => {
     expect(Date.now() - t0).toBeLessThan(500);
     await t.gateway.jobs.dismiss(running.id);
     await finished(t.gateway, waiting.id);
-    expect((await finished(t.gateway, (await submit(t.gateway, 'hello-world', { name: [lit('y')] })).id)).status).toBe(
-      'successful',
-    );
+    expect(
+      (await finished(t.gateway, (await submit(t.gateway, 'hello-world', { name: [lit('y')] })).id)).status,
+    ).toBe('successful');
   });
 
   it('never runs more jobs at once than parallelprocesses', async () => {
@@ -151,29 +162,41 @@ describe('job lifecycle through the worker pool', () => {
     expect(peak).toBe(2);
   });
 
-  it.each(['exit', 'uncaught'])('a worker thread that dies (%s) fails only its job; the pool keeps serving', async (how) => {
-    t = await startTestGateway({ manager: { parallel_processes: 2 } });
-    const bystander = await submit(t.gateway, 'sleep', { seconds: [lit('1')] });
-    await until(t.gateway, bystander.id, (j) => j.status === 'running');
-    const crash = await submit(t.gateway, 'crash', { how: [lit(how)] });
-    const crashed = await finished(t.gateway, crash.id);
-    expect(crashed.status).toBe('failed');
-    expect(crashed.message).toMatch(/worker thread running this job stopped unexpectedly/);
-    expect((await finished(t.gateway, bystander.id)).status).toBe('successful');
-    const after = await finished(t.gateway, (await submit(t.gateway, 'hello-world', { name: [lit('again')] })).id);
-    expect(after.status).toBe('successful');
-  });
+  it.each(['exit', 'uncaught'])(
+    'a worker thread that dies (%s) fails only its job; the pool keeps serving',
+    async (how) => {
+      t = await startTestGateway({ manager: { parallel_processes: 2 } });
+      const bystander = await submit(t.gateway, 'sleep', { seconds: [lit('1')] });
+      await until(t.gateway, bystander.id, (j) => j.status === 'running');
+      const crash = await submit(t.gateway, 'crash', { how: [lit(how)] });
+      const crashed = await finished(t.gateway, crash.id);
+      expect(crashed.status).toBe('failed');
+      expect(crashed.message).toMatch(/worker thread running this job stopped unexpectedly/);
+      expect((await finished(t.gateway, bystander.id)).status).toBe('successful');
+      const after = await finished(
+        t.gateway,
+        (await submit(t.gateway, 'hello-world', { name: [lit('again')] })).id,
+      );
+      expect(after.status).toBe('successful');
+    },
+  );
 
   it('synchronous execution waits for the result', async () => {
     t = await startTestGateway();
-    const job = await t.gateway.jobs.execute({ processId: 'hello-world', inputs: { name: [lit('Sync')], message: [lit('Hi.')] }, mode: 'sync' });
+    const job = await t.gateway.jobs.execute({
+      processId: 'hello-world',
+      inputs: { name: [lit('Sync')], message: [lit('Hi.')] },
+      mode: 'sync',
+    });
     expect(job.status).toBe('successful');
     expect(job.results).toEqual({ echo: { kind: 'literal', value: 'Hello Sync! Hi.' } });
   });
 
   it('a synchronous job past the sync limit is cancelled and reported, not left running', async () => {
     t = await startTestGateway({ manager: { sync_job_execution_timeout_seconds: 0.3 } });
-    const e = await rejection(t.gateway.jobs.execute({ processId: 'sleep', inputs: { seconds: [lit('10')] }, mode: 'sync' }));
+    const e = await rejection(
+      t.gateway.jobs.execute({ processId: 'sleep', inputs: { seconds: [lit('10')] }, mode: 'sync' }),
+    );
     expect(e.reason).toBe('sync-timeout');
     expect(e.message).toMatch(/synchronous execution limit of 0.3 s/);
     const { jobs } = await t.gateway.jobs.list({ processIds: ['sleep'] });
@@ -198,20 +221,30 @@ describe('job lifecycle through the worker pool', () => {
     const json = JSON.stringify({ list: Array.from({ length: 20_000 }, (_, i) => i) });
     const accepted = await submit(t.gateway, 'echo', {
       stringInput: [lit('s')],
-      binaryInput: [{ type: 'complex', data: bytes, mimeType: 'application/octet-stream', encoding: 'base64' }],
+      binaryInput: [
+        { type: 'complex', data: bytes, mimeType: 'application/octet-stream', encoding: 'base64' },
+      ],
       jsonInput: [{ type: 'complex', data: json, mimeType: 'application/json' }],
       bboxInput: [{ type: 'bbox', lowerCorner: '1 2', upperCorner: '3 4', crs: 'EPSG:3857' }],
     });
     const stored = await t.gateway.jobs.get(accepted.id);
     const binaryIn = stored.request.inputs.binaryInput![0]!;
-    expect(binaryIn).toMatchObject({ kind: 'complex', file: expect.stringContaining(path.join('work', accepted.id)) });
+    expect(binaryIn).toMatchObject({
+      kind: 'complex',
+      file: expect.stringContaining(path.join('work', accepted.id)),
+    });
     expect(stored.request.inputs.jsonInput![0]).toMatchObject({ file: expect.any(String) });
 
     const job = await finished(t.gateway, accepted.id);
     expect(job.status).toBe('successful');
     expect(job.results).toMatchObject({
       stringInput: { kind: 'literal', value: 's' },
-      binaryOutput: { kind: 'complex', file: 'binaryOutput.bin', size: 200_000, format: { mimeType: 'application/octet-stream' } },
+      binaryOutput: {
+        kind: 'complex',
+        file: 'binaryOutput.bin',
+        size: 200_000,
+        format: { mimeType: 'application/octet-stream' },
+      },
       jsonOutput: { kind: 'complex', file: 'jsonOutput.json', format: { mimeType: 'application/json' } },
       bboxOutput: { kind: 'bbox', lowerCorner: [1, 2], upperCorner: [3, 4], crs: 'EPSG:3857', dimensions: 2 },
     });
@@ -231,13 +264,18 @@ describe('job lifecycle through the worker pool', () => {
       mode: 'sync',
     });
     expect(Object.keys(job.results!)).toEqual(['arrayOutput']);
-    expect(readFileSync(path.join(t.gateway.files.outputDir(job.id), 'arrayOutput.json'), 'utf8')).toBe('["a","b"]');
+    expect(readFileSync(path.join(t.gateway.files.outputDir(job.id), 'arrayOutput.json'), 'utf8')).toBe(
+      '["a","b"]',
+    );
     expect(job.request.outputsSelected).toBe(true);
   });
 
   it('the sweep removes finished jobs older than the retention age, with their files', async () => {
     t = await startTestGateway({ manager: { retention_seconds: 60 } });
-    const old = await finished(t.gateway, (await submit(t.gateway, 'echo', { stringInput: [lit('x')], arrayInput: [lit('a')] })).id);
+    const old = await finished(
+      t.gateway,
+      (await submit(t.gateway, 'echo', { stringInput: [lit('x')], arrayInput: [lit('a')] })).id,
+    );
     const running = await submit(t.gateway, 'sleep', { seconds: [lit('5')] });
     await until(t.gateway, running.id, (j) => j.status === 'running');
     expect(await t.gateway.jobs.sweep(new Date(Date.now() + 30_000))).toBe(0);

@@ -10,7 +10,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Runs the fixture server until it reports its jobs, then kills it with SIGKILL. */
 async function killServerMidJob(): Promise<{ running: string; queued: string[] }> {
-  const child = spawn(process.execPath, [path.join(FIXTURES, 'server-to-kill.ts'), dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [path.join(FIXTURES, 'server-to-kill.ts'), dir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
@@ -56,7 +58,11 @@ describe('restart recovery', () => {
 
   it('a graceful shutdown lets running jobs finish within the grace period, then fails the rest as interrupted', async () => {
     const quick = await startTestGateway({ manager: { shutdown_grace_seconds: 5 } });
-    const short = await quick.gateway.jobs.submit({ processId: 'sleep', inputs: { seconds: [{ type: 'literal', value: 0.5 }] }, mode: 'async' });
+    const short = await quick.gateway.jobs.submit({
+      processId: 'sleep',
+      inputs: { seconds: [{ type: 'literal', value: 0.5 }] },
+      mode: 'async',
+    });
     await new Promise((r) => setTimeout(r, 100));
     await quick.close(true);
     const reopened = await startTestGateway({ dir: quick.dir });
@@ -64,7 +70,11 @@ describe('restart recovery', () => {
     await reopened.close(true);
 
     const slow = await startTestGateway({ dir: quick.dir, manager: { shutdown_grace_seconds: 0.3 } });
-    const long = await slow.gateway.jobs.submit({ processId: 'sleep', inputs: { seconds: [{ type: 'literal', value: 30 }] }, mode: 'async' });
+    const long = await slow.gateway.jobs.submit({
+      processId: 'sleep',
+      inputs: { seconds: [{ type: 'literal', value: 30 }] },
+      mode: 'async',
+    });
     await new Promise((r) => setTimeout(r, 200));
     const t0 = Date.now();
     await slow.close(true);
