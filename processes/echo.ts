@@ -8,6 +8,13 @@ import {
 } from '../src/core/processor.ts';
 import type { ProcessOutputs } from '../src/core/values.ts';
 
+const TEXT_FORMATS = [
+  { mimeType: 'application/json' },
+  { mimeType: 'text/xml' },
+  { mimeType: 'application/gml+xml' },
+  { mimeType: 'text/plain' },
+];
+
 /**
  * The test-suite-friendly echo process (ogc-conformance-notes.md §3.1.3): the first input is a plain
  * string echoed to an output of the same id; every other input is optional and echoed too.
@@ -18,7 +25,7 @@ const processor: Processor = {
     version: '1.0.0',
     title: 'Echo',
     abstract:
-      'Returns its inputs unchanged: a string, an optional list of strings, binary data, a JSON document and a bounding box, after an optional pause.',
+      'Returns its inputs unchanged: a string, an optional list of strings, binary data, a document and a bounding box, after an optional pause.',
     keywords: ['echo', 'test'],
     jobControlOptions: ['sync-execute', 'async-execute', 'dismiss'],
     outputTransmission: ['value', 'reference'],
@@ -52,12 +59,12 @@ const processor: Processor = {
         formats: [{ mimeType: 'image/tiff; application=geotiff' }, { mimeType: 'application/octet-stream' }],
       },
       {
-        id: 'jsonInput',
+        id: 'complexInput',
         kind: 'complex',
-        title: 'JSON document',
-        abstract: 'Any JSON value.',
+        title: 'Document',
+        abstract: 'A JSON, XML (GML) or plain text document, echoed in the same format.',
         minOccurs: 0,
-        formats: [{ mimeType: 'application/json', encoding: 'UTF-8' }],
+        formats: TEXT_FORMATS,
       },
       {
         id: 'bboxInput',
@@ -82,12 +89,7 @@ const processor: Processor = {
         title: 'Binary data',
         formats: [{ mimeType: 'image/tiff; application=geotiff' }, { mimeType: 'application/octet-stream' }],
       },
-      {
-        id: 'jsonOutput',
-        kind: 'complex',
-        title: 'JSON document',
-        formats: [{ mimeType: 'application/json', encoding: 'UTF-8' }],
-      },
+      { id: 'complexOutput', kind: 'complex', title: 'Document', formats: TEXT_FORMATS },
       {
         id: 'bboxOutput',
         kind: 'bbox',
@@ -112,8 +114,9 @@ const processor: Processor = {
     const binary = first(inputs, 'binaryInput', 'complex');
     if (binary)
       outputs.binaryOutput = { kind: 'complex', format: binary.format, bytes: await complexBytes(binary) };
-    const json = first(inputs, 'jsonInput', 'complex');
-    if (json) outputs.jsonOutput = { kind: 'complex', text: await complexText(json) };
+    const document = first(inputs, 'complexInput', 'complex');
+    if (document)
+      outputs.complexOutput = { kind: 'complex', format: document.format, text: await complexText(document) };
     const bbox = first(inputs, 'bboxInput', 'bbox');
     if (bbox) outputs.bboxOutput = bbox;
     return outputs;

@@ -3,6 +3,7 @@ import Koa from 'koa';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Gateway } from './gateway.ts';
+import { wpsRouter } from './wps/routes.ts';
 
 /** The koa app of a gateway; testable without listening on a port (`app.callback()`). */
 export function createApp(gateway: Gateway): Koa {
@@ -43,6 +44,9 @@ export function createApp(gateway: Gateway): Koa {
 
   app.use(router.routes());
   app.use(router.allowedMethods());
+  const wps = wpsRouter(gateway);
+  app.use(wps.routes());
+  app.use(wps.allowedMethods());
   return app;
 }
 

@@ -49,6 +49,8 @@ const RULES: Rule[] = [
   ['server.max_request_size', '/server/maxRequestSize', parseSize],
   ['server.max_single_input_size', '/server/maxSingleInputSize', parseSize],
   ['server.allowed_input_paths', '/server/allowedInputPaths', (v) => parseList(v)],
+  ['server.allowed_reference_hosts', '/server/allowedReferenceHosts', (v) => parseList(v)],
+  ['server.reference_timeout_seconds', '/server/referenceTimeoutSeconds'],
   ['server.output_url', '/server/outputUrl'],
   ['server.clean_temp_dir', '/server/cleanTempDir', parseBoolean],
   ['server.temp_path', '/server/tempPath'],

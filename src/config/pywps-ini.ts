@@ -68,6 +68,8 @@ const SERVER: Record<string, Setter> = {
   outputpath: to('/server/outputPath'),
   outputurl: to('/server/outputUrl'),
   allowedinputpaths: to('/server/allowedInputPaths', (v) => parseList(v, /[:\n]/)),
+  allowedreferencehosts: to('/server/allowedReferenceHosts', (v) => parseList(v)),
+  reference_timeout: to('/server/referenceTimeoutSeconds'),
   cleantempdir: to('/server/cleanTempDir', parseBoolean),
   temp_path: to('/server/tempPath'),
 };

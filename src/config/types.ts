@@ -33,6 +33,9 @@ export interface ServerConfig {
   outputUrl: string;
   /** Folders under which `file://` references are allowed; empty = none. */
   allowedInputPaths: string[];
+  /** Hosts that reference inputs may reach even at private or loopback addresses (`*` = any). */
+  allowedReferenceHosts: string[];
+  referenceTimeoutSeconds: number;
   cleanTempDir: boolean;
   tempPath: string;
 }

@@ -25,7 +25,9 @@ export type ErrorReason =
   | 'job-timeout'
   | 'sync-timeout'
   | 'cancelled'
-  | 'interrupted';
+  | 'interrupted'
+  /** The request itself is unreadable (malformed XML, an empty body): a client error with no better code. */
+  | 'malformed-request';
 
 export interface OwsErrorJson {
   code: OwsExceptionCode;

@@ -224,7 +224,7 @@ describe('job lifecycle through the worker pool', () => {
       binaryInput: [
         { type: 'complex', data: bytes, mimeType: 'application/octet-stream', encoding: 'base64' },
       ],
-      jsonInput: [{ type: 'complex', data: json, mimeType: 'application/json' }],
+      complexInput: [{ type: 'complex', data: json, mimeType: 'application/json' }],
       bboxInput: [{ type: 'bbox', lowerCorner: '1 2', upperCorner: '3 4', crs: 'EPSG:3857' }],
     });
     const stored = await t.gateway.jobs.get(accepted.id);
@@ -233,7 +233,7 @@ describe('job lifecycle through the worker pool', () => {
       kind: 'complex',
       file: expect.stringContaining(path.join('work', accepted.id)),
     });
-    expect(stored.request.inputs.jsonInput![0]).toMatchObject({ file: expect.any(String) });
+    expect(stored.request.inputs.complexInput![0]).toMatchObject({ file: expect.any(String) });
 
     const job = await finished(t.gateway, accepted.id);
     expect(job.status).toBe('successful');
@@ -245,13 +245,17 @@ describe('job lifecycle through the worker pool', () => {
         size: 200_000,
         format: { mimeType: 'application/octet-stream' },
       },
-      jsonOutput: { kind: 'complex', file: 'jsonOutput.json', format: { mimeType: 'application/json' } },
+      complexOutput: {
+        kind: 'complex',
+        file: 'complexOutput.json',
+        format: { mimeType: 'application/json' },
+      },
       bboxOutput: { kind: 'bbox', lowerCorner: [1, 2], upperCorner: [3, 4], crs: 'EPSG:3857', dimensions: 2 },
     });
     const outDir = t.gateway.files.outputDir(job.id);
     expect(new Uint8Array(readFileSync(path.join(outDir, 'binaryOutput.bin')))).toEqual(bytes);
-    expect(readFileSync(path.join(outDir, 'jsonOutput.json'), 'utf8')).toBe(json);
-    expect(readdirSync(outDir).sort()).toEqual(['binaryOutput.bin', 'jsonOutput.json']);
+    expect(readFileSync(path.join(outDir, 'complexOutput.json'), 'utf8')).toBe(json);
+    expect(readdirSync(outDir).sort()).toEqual(['binaryOutput.bin', 'complexOutput.json']);
     expect(existsSync(t.gateway.files.workDir(job.id))).toBe(false); // cleantempdir
   });
 

@@ -1,0 +1,209 @@
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { realpath, open } from 'node:fs/promises';
+import http from 'node:http';
+import https from 'node:https';
+import type { LookupFunction } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { invalidParameter, OwsError } from '../core/errors.ts';
+import { isPrivateAddress } from './address-policy.ts';
+
+export interface ReferencePolicy {
+  /** Folders under which `file://` references may point (real paths, compared on path boundaries). */
+  allowedInputPaths: string[];
+  /** Hosts that may resolve to private or loopback addresses; `*` allows every host. Public hosts are always allowed. */
+  allowedPrivateHosts: string[];
+  maxBytes: number;
+  timeoutMs: number;
+  maxRedirects: number;
+}
+
+export interface ReferenceRequest {
+  href: string;
+  method: 'GET' | 'POST';
+  headers?: Array<[string, string]>;
+  body?: string;
+}
+
+export interface FetchedReference {
+  data: Uint8Array;
+  /** The media type the server declared, without parameters. */
+  contentType?: string;
+}
+
+const tooBig = (locator: string, limit: number) =>
+  new OwsError(
+    'FileSizeExceeded',
+    `Input '${locator}': the referenced data is larger than ${limit} bytes`,
+    locator,
+  );
+
+/** True when `candidate` is `root` or lies inside it (not merely sharing a prefix: /data/pub ∌ /data/public). */
+export function isInside(root: string, candidate: string): boolean {
+  const rel = path.relative(root, candidate);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+async function readFileReference(
+  url: URL,
+  policy: ReferencePolicy,
+  locator: string,
+): Promise<FetchedReference> {
+  let real: string;
+  try {
+    real = await realpath(fileURLToPath(url));
+  } catch {
+    throw invalidParameter(locator, `Input '${locator}': the file ${url.href} cannot be read`);
+  }
+  const roots = await Promise.all(policy.allowedInputPaths.map((p) => realpath(p).catch(() => undefined)));
+  if (!roots.some((root) => root !== undefined && isInside(root, real))) {
+    throw invalidParameter(
+      locator,
+      `Input '${locator}': file references are only allowed under the configured input paths`,
+    );
+  }
+  const handle = await open(real, 'r');
+  try {
+    const { size, isFile } = await handle.stat().then((s) => ({ size: s.size, isFile: s.isFile() }));
+    if (!isFile) throw invalidParameter(locator, `Input '${locator}': ${url.href} is not a file`);
+    if (size > policy.maxBytes) throw tooBig(locator, policy.maxBytes);
+    return { data: new Uint8Array(await handle.readFile()) };
+  } finally {
+    await handle.close();
+  }
+}
+
+/** A DNS lookup that refuses private addresses for hosts not explicitly allowed: the check is on the address actually connected to. */
+function guardedLookup(host: string, policy: ReferencePolicy, locator: string): LookupFunction {
+  const trusted =
+    policy.allowedPrivateHosts.includes('*') || policy.allowedPrivateHosts.includes(host.toLowerCase());
+  return (hostname, options, callback) => {
+    dnsLookup(hostname, { ...options, all: true }, (err, addresses: LookupAddress[]) => {
+      if (err) return callback(err, '', 0);
+      const allowed = trusted ? addresses : addresses.filter((a) => !isPrivateAddress(a.address));
+      if (allowed.length === 0) {
+        const error = invalidParameter(
+          locator,
+          `Input '${locator}': the host ${host} resolves to a private address, which references may not reach`,
+        );
+        return callback(error as NodeJS.ErrnoException, '', 0);
+      }
+      if ((options as { all?: boolean }).all)
+        return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, allowed);
+      callback(null, allowed[0]!.address, allowed[0]!.family);
+    });
+  };
+}
+
+function httpOnce(
+  url: URL,
+  request: ReferenceRequest,
+  policy: ReferencePolicy,
+  locator: string,
+  signal: AbortSignal,
+): Promise<{ status: number; location?: string; contentType?: string; data?: Uint8Array }> {
+  const client = url.protocol === 'https:' ? https : http;
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  return new Promise((resolve, reject) => {
+    const req = client.request(
+      url,
+      {
+        method: request.method,
+        headers: Object.fromEntries(request.headers ?? []),
+        lookup: guardedLookup(host, policy, locator),
+        signal,
+      },
+      (res) => {
+        const status = res.statusCode ?? 0;
+        if (status >= 300 && status < 400 && res.headers.location) {
+          res.resume();
+          return resolve({ status, location: res.headers.location });
+        }
+        const declared = Number(res.headers['content-length']);
+        if (Number.isFinite(declared) && declared > policy.maxBytes) {
+          res.destroy();
+          return reject(tooBig(locator, policy.maxBytes));
+        }
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > policy.maxBytes) {
+            res.destroy();
+            reject(tooBig(locator, policy.maxBytes));
+          } else chunks.push(chunk);
+        });
+        res.on('end', () =>
+          resolve({
+            status,
+            ...(res.headers['content-type']
+              ? { contentType: res.headers['content-type'].split(';')[0]!.trim() }
+              : {}),
+            data: new Uint8Array(Buffer.concat(chunks)),
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    if (request.method === 'POST' && request.body !== undefined) req.write(request.body);
+    req.end();
+  });
+}
+
+/**
+ * Fetches the data of a reference input under the policy: http, https and file schemes only;
+ * file paths inside the allowed input paths; no private addresses unless the host is allowed;
+ * redirects re-checked; a size cap and an overall timeout. Failures are InvalidParameterValue
+ * (FileSizeExceeded for the size cap) with the input as locator.
+ */
+export async function fetchReference(
+  request: ReferenceRequest,
+  policy: ReferencePolicy,
+  locator: string,
+): Promise<FetchedReference> {
+  let url: URL;
+  try {
+    url = new URL(request.href);
+  } catch {
+    throw invalidParameter(locator, `Input '${locator}': '${request.href}' is not an absolute URL`);
+  }
+  if (url.protocol === 'file:') return readFileReference(url, policy, locator);
+  const signal = AbortSignal.timeout(policy.timeoutMs);
+  let current = request;
+  for (let hop = 0; ; hop++) {
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw invalidParameter(
+        locator,
+        `Input '${locator}': the scheme ${url.protocol} is not allowed for references`,
+      );
+    }
+    let response;
+    try {
+      response = await httpOnce(url, current, policy, locator, signal);
+    } catch (error) {
+      if (error instanceof OwsError) throw error;
+      if (signal.aborted) {
+        throw invalidParameter(
+          locator,
+          `Input '${locator}': fetching ${url.href} timed out after ${policy.timeoutMs / 1000} s`,
+        );
+      }
+      throw invalidParameter(
+        locator,
+        `Input '${locator}': ${url.href} could not be fetched (${(error as Error).message})`,
+      );
+    }
+    if (response.location !== undefined) {
+      if (hop >= policy.maxRedirects)
+        throw invalidParameter(locator, `Input '${locator}': too many redirects from ${request.href}`);
+      url = new URL(response.location, url);
+      current = { href: url.href, method: 'GET' };
+      continue;
+    }
+    if (response.status < 200 || response.status >= 300) {
+      throw invalidParameter(locator, `Input '${locator}': ${url.href} answered HTTP ${response.status}`);
+    }
+    return { data: response.data!, ...(response.contentType ? { contentType: response.contentType } : {}) };
+  }
+}

@@ -1,0 +1,115 @@
+import { invalidParameter } from '../core/errors.ts';
+import type { InputDescription } from '../core/model.ts';
+import type { RawInputs, RawInputValue } from '../core/values.ts';
+import { fetchReference, type ReferencePolicy } from '../references/fetch.ts';
+import type { ReferenceInput, WpsInput, WpsInputValue } from './requests.ts';
+
+const decoder = new TextDecoder();
+
+function base64(value: string, id: string): Uint8Array {
+  const text = value.replace(/\s+/g, '');
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text))
+    throw invalidParameter(id, `Input '${id}': the data is not base64`);
+  return new Uint8Array(Buffer.from(text, 'base64'));
+}
+
+/** KVP bounding boxes: `minx,miny,maxx,maxy[,crs[,dimensions]]` (or 6 numbers for 3D). */
+function kvpBoundingBox(value: string, id: string): RawInputValue {
+  const parts = value.split(',').map((p) => p.trim());
+  const numbers = parts.findIndex((p) => p === '' || Number.isNaN(Number(p)));
+  const count = numbers < 0 ? parts.length : numbers;
+  if (count !== 4 && count !== 6) {
+    throw invalidParameter(id, `Input '${id}': a bounding box is minx,miny,maxx,maxy[,crs[,dimensions]]`);
+  }
+  const half = count / 2;
+  const [crs, dimensions] = parts.slice(count);
+  return {
+    type: 'bbox',
+    lowerCorner: parts.slice(0, half),
+    upperCorner: parts.slice(half, count),
+    ...(crs ? { crs } : {}),
+    ...(dimensions ? { dimensions } : {}),
+  };
+}
+
+function fromKvp(
+  value: Extract<WpsInputValue, { type: 'kvp' }>,
+  input: InputDescription | undefined,
+  id: string,
+): RawInputValue {
+  const a = value.attrs;
+  if (input?.kind === 'bbox') return kvpBoundingBox(value.value, id);
+  if (input?.kind === 'complex') {
+    return {
+      type: 'complex',
+      data: a.encoding?.toLowerCase() === 'base64' ? base64(value.value, id) : value.value,
+      ...(a.mimetype ? { mimeType: a.mimetype } : {}),
+      ...(a.encoding ? { encoding: a.encoding } : {}),
+      ...(a.schema ? { schema: a.schema } : {}),
+    };
+  }
+  return { type: 'literal', value: value.value, ...(a.uom ? { uom: a.uom } : {}) };
+}
+
+async function fromReference(
+  ref: ReferenceInput,
+  input: InputDescription | undefined,
+  id: string,
+  policy: ReferencePolicy,
+): Promise<RawInputValue> {
+  if (input?.kind === 'bbox')
+    throw invalidParameter(id, `Input '${id}': a bounding box cannot be given by reference`);
+  let body = ref.body;
+  if (ref.bodyReference !== undefined) {
+    body = decoder.decode(
+      (await fetchReference({ href: ref.bodyReference, method: 'GET' }, policy, id)).data,
+    );
+  }
+  const fetched = await fetchReference(
+    { href: ref.href, method: ref.method, headers: ref.headers, ...(body !== undefined ? { body } : {}) },
+    policy,
+    id,
+  );
+  if (input?.kind === 'literal') return { type: 'literal', value: decoder.decode(fetched.data).trim() };
+  const base64Encoded = ref.encoding?.toLowerCase() === 'base64';
+  const mimeType = ref.mimeType ?? fetched.contentType;
+  return {
+    type: 'complex',
+    data: base64Encoded ? base64(decoder.decode(fetched.data), id) : fetched.data,
+    ...(mimeType ? { mimeType } : {}),
+    ...(ref.encoding ? { encoding: ref.encoding } : {}),
+    ...(ref.schema ? { schema: ref.schema } : {}),
+  };
+}
+
+/** Turns the inputs of a WPS Execute into core raw inputs: KVP values typed by the description, references fetched. */
+export async function toRawInputs(
+  inputs: WpsInput[],
+  descriptions: InputDescription[],
+  policy: ReferencePolicy,
+): Promise<RawInputs> {
+  const raw: RawInputs = {};
+  for (const { id, value } of inputs) {
+    const input = descriptions.find((d) => d.id === id);
+    let converted: RawInputValue;
+    switch (value.type) {
+      case 'reference':
+        converted = await fromReference(value, input, id, policy);
+        break;
+      case 'kvp':
+        converted = fromKvp(value, input, id);
+        break;
+      case 'literal':
+        converted = { type: 'literal', value: value.value, ...(value.uom ? { uom: value.uom } : {}) };
+        break;
+      case 'bbox':
+        converted = value;
+        break;
+      case 'complex':
+        converted = value;
+        break;
+    }
+    (raw[id] ??= []).push(converted);
+  }
+  return raw;
+}

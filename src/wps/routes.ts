@@ -1,0 +1,116 @@
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import getRawBody from 'raw-body';
+import { OwsError } from '../core/errors.ts';
+import type { Gateway } from '../gateway.ts';
+import { parseKvpRequest, parseXmlRequest } from './parse.ts';
+import { exceptionReport } from './render.ts';
+import { WpsService, XML, type WpsReply } from './service.ts';
+
+/** The one place where WPS errors become HTTP statuses: 400 client errors, 500 server faults, 503 busy. */
+export function httpStatus(error: OwsError): number {
+  if (error.reason === 'malformed-request') return 400;
+  if (error.reason === 'no-such-job') return 404;
+  if (error.code === 'ServerBusy') return 503;
+  if (error.code === 'NoApplicableCode') return 500;
+  return 400;
+}
+
+const malformed = (message: string) =>
+  new OwsError('NoApplicableCode', message, undefined, 'malformed-request');
+
+function send(ctx: Context, reply: WpsReply): void {
+  ctx.status = reply.status;
+  // Exactly `text/xml`: OWSLib recognises exception reports only under that bare media type.
+  ctx.set('Content-Type', reply.contentType);
+  for (const [k, v] of Object.entries(reply.headers ?? {})) ctx.set(k, v);
+  ctx.body = typeof reply.body === 'string' ? reply.body : Buffer.from(reply.body);
+}
+
+async function readBody(ctx: Context, limit: number): Promise<string> {
+  try {
+    return await getRawBody(ctx.req, {
+      limit,
+      encoding: 'utf-8',
+      length: ctx.get('Content-Length') || undefined,
+    });
+  } catch (error) {
+    const e = error as { type?: string; message?: string };
+    if (e.type === 'entity.too.large') {
+      throw new OwsError(
+        'FileSizeExceeded',
+        `The request is larger than the allowed ${limit} bytes`,
+        'request',
+      );
+    }
+    throw malformed(`The request body could not be read (${e.message ?? 'unknown error'})`);
+  }
+}
+
+/** `/wps` (GET with KVP, POST with XML), status documents and stored outputs. */
+export function wpsRouter(gateway: Gateway): Router {
+  const service = new WpsService(gateway);
+  const base = gateway.config.server.wpsPath === '/' ? '' : gateway.config.server.wpsPath;
+  const router = new Router();
+
+  const answer = async (ctx: Context, work: () => Promise<WpsReply>) => {
+    try {
+      send(ctx, await work());
+    } catch (thrown) {
+      const error =
+        thrown instanceof OwsError
+          ? thrown
+          : new OwsError('NoApplicableCode', 'The server could not process the request');
+      if (!(thrown instanceof OwsError))
+        gateway.logger.error({ err: thrown, url: ctx.url }, 'WPS request failed');
+      send(ctx, {
+        status: httpStatus(error),
+        contentType: XML,
+        body: exceptionReport(error.toJSON(), service.defaultLanguage),
+      });
+    }
+  };
+
+  router.get(base || '/', (ctx) => answer(ctx, () => service.handle(parseKvpRequest(ctx.querystring))));
+
+  router.post(base || '/', (ctx) =>
+    answer(ctx, async () => {
+      const body = await readBody(ctx, gateway.config.server.maxRequestSize);
+      const text = body.replace(/^\uFEFF/, '').trim();
+      if (text === '') throw malformed('The request body is empty: POST takes a WPS XML request');
+      if (ctx.is('application/x-www-form-urlencoded') || !text.startsWith('<')) {
+        throw malformed('KVP requests are only accepted with GET; POST takes a WPS XML request');
+      }
+      return service.handle(parseXmlRequest(text));
+    }),
+  );
+
+  router.get(`${base}/status/:file`, (ctx) =>
+    answer(ctx, async () => {
+      const id = String(ctx.params.file).replace(/\.xml$/, '');
+      const job = await gateway.jobs.find(id);
+      if (!job) throw new OwsError('InvalidParameterValue', `No job '${id}'`, 'JobID', 'no-such-job');
+      ctx.set('Cache-Control', 'no-store');
+      return { status: 200, contentType: XML, body: await service.renderJob(job) };
+    }),
+  );
+
+  router.get(`${base}/outputs/:job/:file`, async (ctx) => {
+    const reply = await service.output(String(ctx.params.job), String(ctx.params.file));
+    if (!reply) {
+      send(ctx, {
+        status: 404,
+        contentType: XML,
+        body: exceptionReport({
+          code: 'InvalidParameterValue',
+          message: 'No such output',
+          locator: 'output',
+        }),
+      });
+      return;
+    }
+    send(ctx, reply);
+  });
+
+  return router;
+}
