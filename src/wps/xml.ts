@@ -120,15 +120,28 @@ export const attr = (el: XmlElement, name: string, ns?: string): string | undefi
 const escapeText = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const escapeAttr = (s: string) => escapeText(s).replace(/"/g, '&quot;');
 
+const prefixOf = (qname: string): string => (qname.includes(':') ? qname.slice(0, qname.indexOf(':')) : '');
+
+function usedPrefixes(el: XmlElement, found = new Set<string>()): Set<string> {
+  found.add(prefixOf(el.name));
+  for (const [k] of el.rawAttrs) {
+    const p = prefixOf(k);
+    if (p && p !== 'xmlns' && p !== 'xml') found.add(p);
+  }
+  for (const c of el.children) if (isElement(c)) usedPrefixes(c, found);
+  return found;
+}
+
 function serialize(node: XmlNode, inherited: Map<string, string> | undefined): string {
   if ('text' in node) return escapeText(node.text);
   if ('cdata' in node) return `<![CDATA[${node.cdata.replace(/]]>/g, ']]]]><![CDATA[>')}]]>`;
   const attrs = [...node.rawAttrs];
   if (inherited) {
-    // A fragment taken out of its document keeps the namespaces its ancestors declared.
-    for (const [prefix, uri] of node.scope) {
+    // A fragment taken out of its document keeps the declarations of the prefixes it uses.
+    for (const prefix of usedPrefixes(node)) {
       const key = prefix ? `xmlns:${prefix}` : 'xmlns';
-      if (!attrs.some(([k]) => k === key)) attrs.push([key, uri]);
+      const uri = node.scope.get(prefix);
+      if (uri !== undefined && !attrs.some(([k]) => k === key)) attrs.push([key, uri]);
     }
   }
   const open = `<${node.name}${attrs.map(([k, v]) => ` ${k}="${escapeAttr(v)}"`).join('')}`;
