@@ -2,7 +2,7 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { realpath, open } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
-import type { LookupFunction } from 'node:net';
+import { isIP, type LookupFunction } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { invalidParameter, OwsError } from '../core/errors.ts';
@@ -73,21 +73,24 @@ async function readFileReference(
   }
 }
 
+const trustedHost = (host: string, policy: ReferencePolicy) =>
+  policy.allowedPrivateHosts.includes('*') || policy.allowedPrivateHosts.includes(host.toLowerCase());
+
+const privateRefused = (host: string, locator: string) =>
+  invalidParameter(
+    locator,
+    `Input '${locator}': the host ${host} resolves to a private address, which references may not reach`,
+  );
+
 /** A DNS lookup that refuses private addresses for hosts not explicitly allowed: the check is on the address actually connected to. */
 function guardedLookup(host: string, policy: ReferencePolicy, locator: string): LookupFunction {
-  const trusted =
-    policy.allowedPrivateHosts.includes('*') || policy.allowedPrivateHosts.includes(host.toLowerCase());
+  const trusted = trustedHost(host, policy);
   return (hostname, options, callback) => {
     dnsLookup(hostname, { ...options, all: true }, (err, addresses: LookupAddress[]) => {
       if (err) return callback(err, '', 0);
       const allowed = trusted ? addresses : addresses.filter((a) => !isPrivateAddress(a.address));
-      if (allowed.length === 0) {
-        const error = invalidParameter(
-          locator,
-          `Input '${locator}': the host ${host} resolves to a private address, which references may not reach`,
-        );
-        return callback(error as NodeJS.ErrnoException, '', 0);
-      }
+      if (allowed.length === 0)
+        return callback(privateRefused(host, locator) as NodeJS.ErrnoException, '', 0);
       if ((options as { all?: boolean }).all)
         return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, allowed);
       callback(null, allowed[0]!.address, allowed[0]!.family);
@@ -104,6 +107,10 @@ function httpOnce(
 ): Promise<{ status: number; location?: string; contentType?: string; data?: Uint8Array }> {
   const client = url.protocol === 'https:' ? https : http;
   const host = url.hostname.replace(/^\[|\]$/g, '');
+  // An address literal is connected to without a lookup: check it here.
+  if (isIP(host) && !trustedHost(host, policy) && isPrivateAddress(host)) {
+    return Promise.reject(privateRefused(host, locator));
+  }
   return new Promise((resolve, reject) => {
     const req = client.request(
       url,
