@@ -85,6 +85,54 @@ describe('Execute, synchronous', () => {
       'nom',
     );
     expectException(await post(s.wps, execute('nope', '')), 400, 'InvalidParameterValue', 'Identifier');
+    const complex = (mime: string, body: string) =>
+      literalInput('stringInput', 's') +
+      `<wps:Input><ows:Identifier>complexInput</ows:Identifier><wps:Data><wps:ComplexData mimeType="${mime}">${body}</wps:ComplexData></wps:Data></wps:Input>`;
+    expectException(
+      await post(s.wps, execute('echo', complex('image/png', 'x'))),
+      400,
+      'InvalidParameterValue',
+      'complexInput',
+    );
+    const bbox = (attrs: string, lower: string, upper: string) =>
+      literalInput('stringInput', 's') +
+      `<wps:Input><ows:Identifier>bboxInput</ows:Identifier><wps:Data><wps:BoundingBoxData${attrs}><ows:LowerCorner>${lower}</ows:LowerCorner><ows:UpperCorner>${upper}</ows:UpperCorner></wps:BoundingBoxData></wps:Data></wps:Input>`;
+    expectException(
+      await post(s.wps, execute('echo', bbox(' crs="EPSG:32633"', '0 0', '1 1'))),
+      400,
+      'InvalidParameterValue',
+      'bboxInput',
+    );
+    expectException(
+      await post(s.wps, execute('echo', bbox('', '2 0', '1 1'))),
+      400,
+      'InvalidParameterValue',
+      'bboxInput',
+    );
+    expectException(
+      await post(s.wps, execute('echo', bbox('', 'a b', '1 1'))),
+      400,
+      'InvalidParameterValue',
+      'bboxInput',
+    );
+    expectException(
+      await post(s.wps, execute('echo', literalInput('stringInput', 's') + literalInput('bboxInput', '1'))),
+      400,
+      'InvalidParameterValue',
+      'bboxInput',
+    );
+    // maxsingleinputsize (1 MiB by default) bounds inline data too.
+    const small = await startWpsServer({ extraServer: ['  max_single_input_size: 1kb'] });
+    try {
+      expectException(
+        await post(small.wps, execute('echo', complex('text/plain', 'x'.repeat(2000)))),
+        400,
+        'FileSizeExceeded',
+        'complexInput',
+      );
+    } finally {
+      await small.close();
+    }
     const ex = `<wps:Execute service="WPS" xmlns:wps="${NS.wps}" xmlns:ows="${NS.ows}"><ows:Identifier>echo</ows:Identifier></wps:Execute>`;
     expectException(await post(s.wps, ex), 400, 'MissingParameterValue', 'version');
   });
