@@ -2,11 +2,10 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type LoadedConfig } from './config/load.ts';
-import { createGateway } from './gateway.ts';
-import { DescriptionError, loadRegistry } from './registry/registry.ts';
+import { createGateway, loadConfiguredRegistry } from './gateway.ts';
+import { DescriptionError } from './registry/registry.ts';
 import { listen } from './server.ts';
 import { createLogger } from './util/logger.ts';
-import path from 'node:path';
 
 const DEFAULT_CONFIG = fileURLToPath(new URL('../config/default.yml', import.meta.url));
 
@@ -69,12 +68,7 @@ async function serve(file: string, port: number | undefined): Promise<void> {
 
 async function listProcesses(file: string): Promise<void> {
   const { config } = load(file);
-  const registry = await loadRegistry({
-    ...(config.processes ? { processes: config.processes } : {}),
-    baseDir: path.dirname(path.resolve(config.source)),
-    syncEnabled: config.jobs.syncEnabled,
-    asyncEnabled: config.jobs.asyncEnabled,
-  });
+  const registry = await loadConfiguredRegistry(config);
   for (const { description: d } of registry.list()) {
     process.stdout.write(`${d.id}\t${d.version}\t${d.jobControlOptions.join(',')}\t${d.title}\n`);
   }
@@ -105,12 +99,7 @@ async function main(argv: string[]): Promise<void> {
       const file = rest[0] ?? values.config;
       if (!file) fail('validate-config needs a FILE');
       const { config } = load(file);
-      await loadRegistry({
-        ...(config.processes ? { processes: config.processes } : {}),
-        baseDir: path.dirname(path.resolve(config.source)),
-        syncEnabled: config.jobs.syncEnabled,
-        asyncEnabled: config.jobs.asyncEnabled,
-      });
+      await loadConfiguredRegistry(config);
       process.stdout.write(`${file}: OK\n`);
       return;
     }

@@ -26,17 +26,22 @@ export interface GatewayOverrides {
 
 const INLINE_LIMIT = 64 * 1024;
 
-export async function createGateway(
-  config: Config,
-  logger: Logger,
-  overrides: GatewayOverrides = {},
-): Promise<Gateway> {
-  const registry = await loadRegistry({
+/** The processes a configuration publishes (module paths relative to the config file). */
+export function loadConfiguredRegistry(config: Config): Promise<ProcessRegistry> {
+  return loadRegistry({
     ...(config.processes ? { processes: config.processes } : {}),
     baseDir: path.dirname(path.resolve(config.source)),
     syncEnabled: config.jobs.syncEnabled,
     asyncEnabled: config.jobs.asyncEnabled,
   });
+}
+
+export async function createGateway(
+  config: Config,
+  logger: Logger,
+  overrides: GatewayOverrides = {},
+): Promise<Gateway> {
+  const registry = await loadConfiguredRegistry(config);
   const store = overrides.store ?? new SqliteJobStore(config.jobs.store.path);
   const files = new JobFiles(config.server.workDir, config.server.outputPath);
   const runner = new PiscinaRunner({

@@ -1,17 +1,10 @@
+import { thrown } from '../helpers/errors.ts';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, detectDialect, loadConfig, parseConfig } from '../../src/config/load.ts';
 
 const parse = (text: string, env: NodeJS.ProcessEnv = {}) => parseConfig(text, 'pywps.cfg', env);
 
-function configError(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return e as ConfigError;
-  }
-  throw new Error('no ConfigError');
-}
+const configError = (fn: () => unknown) => thrown(fn, ConfigError);
 
 describe('PyWPS-style INI', () => {
   it('reads [metadata:main], [server], [processing], [logging] and the extension sections', () => {

@@ -1,19 +1,12 @@
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
+import { thrown } from '../helpers/errors.ts';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.ts';
 
 const parse = (text: string, env: NodeJS.ProcessEnv = {}) => parseConfig(text, 'test.yml', env);
 
-function configError(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return e as ConfigError;
-  }
-  throw new Error('no ConfigError');
-}
+const configError = (fn: () => unknown) => thrown(fn, ConfigError);
 
 describe('pygeoapi-style YAML', () => {
   it('an empty file gives a complete configuration with defaults', () => {

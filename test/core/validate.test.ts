@@ -1,3 +1,4 @@
+import { thrown } from '../helpers/errors.ts';
 import { describe, expect, it } from 'vitest';
 import { OwsError } from '../../src/core/errors.ts';
 import { resolveExecutionMode, resolveOutputs } from '../../src/core/execute.ts';
@@ -104,15 +105,7 @@ const lit = (value: string | number | boolean, uom?: string) => ({
 const base: RawInputs = { req: [lit('5')], many: [lit('a'), lit('b')] };
 const run = (extra: RawInputs, options = {}) => validateInputs(description, { ...base, ...extra }, options);
 
-function owsError(fn: () => unknown): OwsError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(OwsError);
-    return e as OwsError;
-  }
-  throw new Error('no error thrown');
-}
+const owsError = (fn: () => unknown) => thrown(fn, OwsError);
 
 describe('occurrences', () => {
   it('a missing required input is MissingParameterValue with the input as locator', () => {
