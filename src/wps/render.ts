@@ -1,3 +1,4 @@
+import { XMLValidator } from 'fast-xml-parser';
 import { create, fragment } from 'xmlbuilder2';
 import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
 import type { Config } from '../config/types.ts';
@@ -332,8 +333,10 @@ export function literalText(value: LiteralValue['value'], type: LiteralDataType)
   return String(value);
 }
 
+/** Embeds XML content as elements when it is well-formed, else as CDATA (never a broken document). */
 function appendXmlContent(parent: XMLBuilder, xml: string): void {
-  parent.import(fragment(xml));
+  if (XMLValidator.validate(`<r>${xml}</r>`) === true) parent.import(fragment(xml));
+  else parent.dat(xml);
 }
 
 export function executeResponse(d: ExecuteResponseDocument): string {

@@ -307,6 +307,15 @@ line two &lt;x&gt;</wps:ComplexData></wps:Data></wps:Input>`;
     expect(text(one(outputs(r.body).get('echo')!, 'LiteralData'))).toBe('Hello L!');
   });
 
+  it('lineage of a KVP complex input that is not well-formed XML stays a valid document', async () => {
+    const r = await get(
+      `${s.wps}?service=WPS&request=Execute&version=1.0.0&identifier=echo&lineage=true&DataInputs=stringInput=s;complexInput=${encodeURIComponent('<a><b></a>')}@mimeType=text/plain`,
+    );
+    expect(r.status, r.body).toBe(200);
+    expectValid(r.body, 'execute');
+    expect(text(one(one(doc(r.body), 'DataInputs'), 'ComplexData'))).toBe('<a><b></a>');
+  });
+
   it('a process that fails after it was accepted gives ProcessFailed with HTTP 200', async () => {
     const r = await post(s.wps, execute('fail', literalInput('how', 'ows')));
     expect(r.status).toBe(200);

@@ -114,6 +114,14 @@ describe('reference inputs', () => {
     );
     expect(text(complexOut(r.body))).toBe('posted:hello body');
     expect(posted).toContain('t1|hello body');
+    const viaBodyReference = await run(
+      ref(
+        `${originUrl}/echo`,
+        ' method="POST" mimeType="text/plain"',
+        `<wps:BodyReference xlink:href="${originUrl}/doc.json"/>`,
+      ),
+    );
+    expect(text(complexOut(viaBodyReference.body))).toBe('posted:{"from":"reference"}');
     const redirected = await run(ref(`${originUrl}/redirect`));
     expect(text(complexOut(redirected.body))).toBe('{"from":"reference"}');
   });
