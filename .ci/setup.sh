@@ -11,7 +11,7 @@ say() { printf '[setup] %s\n' "$*" >&2; }
 # 1. System packages: GDAL to build gdal-async against, a C++ toolchain for native addons,
 #    xmllint (XSD checks) and OWSLib (client interop tests, seen only by /usr/bin/python3).
 missing=()
-for pkg in libgdal-dev g++ make python3 libxml2-utils python3-owslib sqlite3; do
+for pkg in libgdal-dev gdal-bin g++ make python3 libxml2-utils python3-owslib sqlite3; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
 if ((${#missing[@]})); then

@@ -1,0 +1,165 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type * as Gdal from 'gdal-async';
+import { invalidParameter } from '../../src/core/errors.ts';
+import type { Format } from '../../src/core/model.ts';
+import { complexText, type ProcessContext } from '../../src/core/processor.ts';
+import type { ComplexResult, ComplexValue } from '../../src/core/values.ts';
+import { DRIVERS, vectorKind, type VectorKind } from './formats.ts';
+import { loadGdal } from './gdal.ts';
+
+export interface VectorSource {
+  dataset: Gdal.Dataset;
+  layer: Gdal.Layer;
+  /** The layer's CRS; WKT carries none and is read as EPSG:4326 (longitude, latitude). */
+  srs: Gdal.SpatialReference;
+}
+
+let counter = 0;
+
+async function fileOf(value: ComplexValue, ctx: ProcessContext, extension: string): Promise<string> {
+  if (value.file) return value.file;
+  const file = path.join(ctx.workDir, `input-${++counter}.${extension}`);
+  await writeFile(file, value.text ?? '');
+  return file;
+}
+
+const unreadable = (locator: string, format: Format, why: string) =>
+  invalidParameter(locator, `Input '${locator}': the data cannot be read as ${format.mimeType} (${why})`);
+
+/** Opens vector input data with the driver of its declared format (a GeoJSON declared as GML fails). */
+export async function openVector(
+  value: ComplexValue,
+  locator: string,
+  ctx: ProcessContext,
+): Promise<VectorSource> {
+  const gdal = await loadGdal();
+  const kind = vectorKind(value.format.mimeType);
+  if (!kind)
+    throw invalidParameter(locator, `Input '${locator}': ${value.format.mimeType} is not a vector format`);
+  if (kind === 'wkt') {
+    const wkt = (await complexText(value)).trim();
+    let geometry: Gdal.Geometry;
+    try {
+      geometry = await gdal.Geometry.fromWKTAsync(wkt);
+    } catch (e) {
+      throw unreadable(locator, value.format, (e as Error).message);
+    }
+    const srs = gdal.SpatialReference.fromEPSG(4326);
+    const dataset = gdal.open('wkt', 'w', 'Memory');
+    const layer = await dataset.layers.createAsync('wkt', srs, geometry.wkbType);
+    const feature = new gdal.Feature(layer);
+    feature.setGeometry(geometry);
+    await layer.features.addAsync(feature);
+    return { dataset, layer, srs };
+  }
+  const driver = DRIVERS[kind];
+  const file = await fileOf(value, ctx, driver.extension);
+  let dataset: Gdal.Dataset;
+  try {
+    dataset = await gdal.openAsync(kind === 'shapefile' ? `/vsizip/${file}` : file, 'r', driver.read);
+  } catch (e) {
+    throw unreadable(locator, value.format, (e as Error).message);
+  }
+  if ((await dataset.layers.countAsync()) === 0) throw unreadable(locator, value.format, 'it has no layer');
+  const layer = await dataset.layers.getAsync(0);
+  const srs = layer.srs ?? gdal.SpatialReference.fromEPSG(4326);
+  return { dataset, layer, srs };
+}
+
+/** The geometries of a layer with their attributes, reporting progress per batch and stopping when aborted. */
+export async function* features(
+  source: VectorSource,
+  ctx: ProcessContext,
+  progress: { from: number; to: number; label: string } = { from: 0, to: 90, label: 'features' },
+): AsyncGenerator<Gdal.Feature> {
+  const total = await source.layer.features.countAsync();
+  const step = Math.max(1, Math.ceil(total / 20));
+  let done = 0;
+  for (let f = await source.layer.features.firstAsync(); f; f = await source.layer.features.nextAsync()) {
+    ctx.signal.throwIfAborted();
+    yield f;
+    if (++done % step === 0 || done === total) {
+      ctx.progress(
+        progress.from + ((progress.to - progress.from) * done) / Math.max(total, 1),
+        `${done} of ${total} ${progress.label}`,
+      );
+    }
+  }
+}
+
+export interface OutputFeature {
+  geometry: Gdal.Geometry;
+  /** Attribute values by field name (copied from the input where it makes sense). */
+  properties?: Record<string, unknown>;
+}
+
+/** Copies the field definitions of `from` (if any) into a new in-memory layer. */
+export async function memoryLayer(
+  name: string,
+  srs: Gdal.SpatialReference,
+  geometryType: number,
+  from?: Gdal.Layer,
+): Promise<{ dataset: Gdal.Dataset; layer: Gdal.Layer }> {
+  const gdal = await loadGdal();
+  const dataset = gdal.open(name, 'w', 'Memory');
+  const layer = await dataset.layers.createAsync(name, srs, geometryType);
+  if (from) for (const field of from.fields) layer.fields.add(field);
+  return { dataset, layer };
+}
+
+export async function addFeature(layer: Gdal.Layer, out: OutputFeature): Promise<void> {
+  const gdal = await loadGdal();
+  const feature = new gdal.Feature(layer);
+  feature.setGeometry(out.geometry);
+  if (out.properties) {
+    for (const [k, v] of Object.entries(out.properties))
+      if (v !== null && v !== undefined) feature.fields.set(k, v as never);
+  }
+  await layer.features.addAsync(feature);
+}
+
+/**
+ * Writes an in-memory layer in the requested vector format to a file in the work directory and
+ * returns it as a complex result. WKT holds one geometry: a single feature's, else a collection.
+ */
+export async function writeVector(
+  source: { dataset: Gdal.Dataset; layer: Gdal.Layer },
+  format: Format,
+  name: string,
+  ctx: ProcessContext,
+): Promise<ComplexResult> {
+  const gdal = await loadGdal();
+  const kind: VectorKind = vectorKind(format.mimeType) ?? 'geojson';
+  if (kind === 'wkt') {
+    const geometries: Gdal.Geometry[] = [];
+    for (let f = await source.layer.features.firstAsync(); f; f = await source.layer.features.nextAsync()) {
+      const g = f.getGeometry();
+      if (g) geometries.push(g);
+    }
+    let geometry: Gdal.Geometry;
+    if (geometries.length === 1) geometry = geometries[0]!;
+    else {
+      const collection = new gdal.GeometryCollection();
+      for (const g of geometries) collection.children.add(g);
+      geometry = collection;
+    }
+    return { kind: 'complex', format, text: await geometry.toWKTAsync() };
+  }
+  const driver = DRIVERS[kind];
+  const file = path.join(ctx.workDir, `${name}.${driver.extension}`);
+  const options =
+    kind === 'gml3' ? ['-dsco', 'FORMAT=GML3'] : kind === 'gml2' ? ['-dsco', 'FORMAT=GML2'] : [];
+  // KML is longitude/latitude on WGS84 by definition.
+  const reproject = kind === 'kml' ? ['-t_srs', 'EPSG:4326'] : [];
+  const out = await gdal.vectorTranslateAsync(file, source.dataset, [
+    '-f',
+    driver.write,
+    ...options,
+    ...reproject,
+    '-nln',
+    name,
+  ]);
+  out.close();
+  return { kind: 'complex', format, file };
+}
