@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { copyFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type * as Gdal from 'gdal-async';
 import { invalidParameter } from '../../src/core/errors.ts';
@@ -54,7 +54,13 @@ export async function openVector(
     return { dataset, layer, srs };
   }
   const driver = DRIVERS[kind];
-  const file = await fileOf(value, ctx, driver.extension);
+  let file = await fileOf(value, ctx, driver.extension);
+  if (kind === 'shapefile' && !file.endsWith('.zip')) {
+    // /vsizip/ finds the end of the archive path by its .zip extension.
+    const zip = path.join(ctx.workDir, `input-${++counter}.zip`);
+    await copyFile(file, zip);
+    file = zip;
+  }
   let dataset: Gdal.Dataset;
   try {
     dataset = await gdal.openAsync(kind === 'shapefile' ? `/vsizip/${file}` : file, 'r', driver.read);

@@ -16,6 +16,8 @@ const FIXTURE_PROCESSES = ['fail', 'crash', 'stubborn'];
 
 export interface TestGatewayOptions {
   manager?: Record<string, string | number | boolean>;
+  /** Bundled processors to publish (default: hello-world, echo, sleep), besides the test fixtures. */
+  processes?: string[];
   server?: string;
   dir?: string;
 }
@@ -32,7 +34,7 @@ export function testConfigYaml(dir: string, options: TestGatewayOptions = {}): s
     ...options.manager,
   };
   const resources = [
-    ...PROCESSES.map((p) => `  ${p}:\n    type: process\n    processor: {name: ${p}}`),
+    ...(options.processes ?? PROCESSES).map((p) => `  ${p}:\n    type: process\n    processor: {name: ${p}}`),
     ...FIXTURE_PROCESSES.map(
       (p) =>
         `  ${p}:\n    type: process\n    processor: {name: ${path.join(FIXTURES, 'processes', `${p}.ts`)}}`,
