@@ -42,11 +42,14 @@ const processor: Processor = {
     }
     const source = await openVector(first(inputs, 'data', 'complex')!, 'data', ctx);
     const transformation = new gdal.CoordinateTransformation(source.srs, target);
+    // GDAL transforms into the authority's axis order; layers keep x = easting/longitude.
+    const swap = target.EPSGTreatsAsLatLong() || target.EPSGTreatsAsNorthingEasting();
     const out = await memoryLayer('reprojected', target, source.layer.geomType, source.layer);
     for await (const feature of features(source, ctx)) {
       const geometry = feature.getGeometry();
       if (!geometry) continue;
       await geometry.transformAsync(transformation);
+      if (swap) await geometry.swapXYAsync();
       await addFeature(out.layer, { geometry, properties: feature.fields.toObject() });
     }
     return {

@@ -11,7 +11,7 @@ import { loadGdal } from './gdal.ts';
 export interface VectorSource {
   dataset: Gdal.Dataset;
   layer: Gdal.Layer;
-  /** The layer's CRS; WKT carries none and is read as EPSG:4326 (longitude, latitude). */
+  /** The layer's CRS; WKT carries none and is read as OGC:CRS84 (WGS84, longitude first). */
   srs: Gdal.SpatialReference;
 }
 
@@ -45,7 +45,8 @@ export async function openVector(
     } catch (e) {
       throw unreadable(locator, value.format, (e as Error).message);
     }
-    const srs = gdal.SpatialReference.fromEPSG(4326);
+    // CRS84: WGS84 with longitude first, the order WKT coordinates are read in.
+    const srs = gdal.SpatialReference.fromUserInput('OGC:CRS84');
     const dataset = gdal.open('wkt', 'w', 'Memory');
     const layer = await dataset.layers.createAsync('wkt', srs, geometry.wkbType);
     const feature = new gdal.Feature(layer);

@@ -232,6 +232,56 @@ describe('vector processors: numbers', () => {
     expect(value(await run('feature-count', { data: complex(many, GEOJSON) }), 'count')).toBe(250);
   });
 
+  it('reproject keeps longitude first whatever the source format, and swaps nothing by mistake', async () => {
+    const expected = [222638.98158654713, 111325.1428663851]; // lon 2, lat 1 in EPSG:3857
+    const sources: Array<[string | Uint8Array, string]> = [
+      [fc([point(2, 1)]), GEOJSON],
+      [convert(fc([point(2, 1)]), 'GML', 'gml', ['-dsco', 'FORMAT=GML3']).toString(), 'application/gml+xml'],
+      ['POINT (2 1)', 'application/wkt'],
+    ];
+    for (const [data, mimeType] of sources) {
+      const job = await run(
+        'reproject',
+        { data: complex(data, mimeType), target_crs: lit('EPSG:3857') },
+        { reprojected: { mimeType: 'application/wkt' } },
+      );
+      const [x, y] = file(job, 'reprojected')
+        .toString()
+        .replace(/^POINT \(|\)$/g, '')
+        .split(' ')
+        .map(Number);
+      expect(Math.abs(x! - expected[0]!) / expected[0]!, mimeType).toBeLessThan(1e-6);
+      expect(Math.abs(y! - expected[1]!) / expected[1]!, mimeType).toBeLessThan(1e-6);
+    }
+    const back = await run('reproject', {
+      data: complex(
+        fc([point(222638.98158654713, 111325.1428663851)], 'urn:ogc:def:crs:EPSG::3857'),
+        GEOJSON,
+      ),
+      target_crs: lit('EPSG:4326'),
+    });
+    const geo = JSON.parse(file(back, 'reprojected').toString()) as {
+      features: Array<{ geometry: { coordinates: number[] } }>;
+    };
+    expect(geo.features[0]!.geometry.coordinates[0]).toBeCloseTo(2, 9);
+    expect(geo.features[0]!.geometry.coordinates[1]).toBeCloseTo(1, 9);
+    const gml = await run(
+      'reproject',
+      {
+        data: complex(
+          fc([point(222638.98158654713, 111325.1428663851)], 'urn:ogc:def:crs:EPSG::3857'),
+          GEOJSON,
+        ),
+        target_crs: lit('EPSG:4326'),
+      },
+      { reprojected: { mimeType: 'application/gml+xml' } },
+    );
+    // GML 3 in urn:ogc:def:crs:EPSG::4326 is latitude first.
+    expect(file(gml, 'reprojected').toString()).toMatch(
+      /srsName="urn:ogc:def:crs:EPSG::4326"[^]*<gml:pos>1(\.0+)? 2(\.0+)?<\/gml:pos>/,
+    );
+  });
+
   it('reproject EPSG:4326 → EPSG:3857 → EPSG:4326 within 1e-6 relative', async () => {
     const job = await run('reproject', {
       data: complex(fc([point(1, 1)]), GEOJSON),
