@@ -31,10 +31,11 @@ export function parseCrs(crs: string): CrsId | undefined {
   return undefined;
 }
 
-/** A spelling-independent key: `EPSG:4326`, `OGC:CRS84`; the trimmed text for unknown forms. */
+/** A spelling-independent key: `EPSG:4326`; the trimmed text for unknown forms. OGC CRS84 is WGS84 too. */
 export function crsKey(crs: string): string {
   const id = parseCrs(crs);
-  return id ? `${id.authority}:${id.code}` : crs.trim();
+  if (!id) return crs.trim();
+  return id.authority === 'OGC' && id.code === 'CRS84' ? 'EPSG:4326' : `${id.authority}:${id.code}`;
 }
 
 /** The supported CRS (as written in the description) that `crs` denotes, if any. */
