@@ -35,6 +35,8 @@ const WORKER = new URL('./worker.ts', import.meta.url).href;
 export class PiscinaRunner implements TaskRunner {
   readonly #options: PiscinaRunnerOptions;
   readonly #pools = new Map<ProcessRuntime, Piscina>();
+  /** Set once the GDAL thread has died: GDAL cannot be loaded again in this process. */
+  #gdalLost: string | undefined;
 
   constructor(options: PiscinaRunnerOptions) {
     this.#options = options;
@@ -56,7 +58,18 @@ export class PiscinaRunner implements TaskRunner {
     return pool;
   }
 
+  /** Why GDAL processors cannot run any more in this process, if they cannot. */
+  get gdalUnavailable(): string | undefined {
+    return this.#gdalLost;
+  }
+
   async run(task: TaskSpec, runtime: ProcessRuntime, control: TaskControl): Promise<StoredOutputs> {
+    if (runtime === 'gdal' && this.#gdalLost) {
+      throw new OwsError(
+        'NoApplicableCode',
+        `GDAL processes are unavailable until the server restarts: the GDAL worker thread stopped (${this.#gdalLost})`,
+      );
+    }
     const { port1, port2 } = new MessageChannel();
     port1.on('message', (m: WorkerMessage) => {
       if (m.type === 'progress') control.onProgress(m.percent, m.message);
@@ -83,6 +96,8 @@ export class PiscinaRunner implements TaskRunner {
     } catch (error) {
       if (error instanceof OwsError) throw error;
       if (control.signal.aborted) throw OwsError.from(control.signal.reason);
+      // gdal-async cannot be loaded by a second thread of this process, so the GDAL pool is done for.
+      if (runtime === 'gdal') this.#gdalLost = (error as Error).message;
       throw new OwsError(
         'NoApplicableCode',
         `The worker thread running this job stopped unexpectedly: ${(error as Error).message}`,
