@@ -82,7 +82,20 @@ describe('command line', () => {
         .trim()
         .split('\n')
         .map((l) => l.split('\t')[0]),
-    ).toEqual(['hello-world', 'echo', 'sleep']);
+    ).toEqual([
+      'hello-world',
+      'echo',
+      'sleep',
+      'buffer',
+      'centroids',
+      'area',
+      'feature-count',
+      'convex-hull',
+      'reproject',
+      'bbox-transform',
+      'raster-stats',
+      'raster-clip',
+    ]);
   });
 
   it('unknown commands and bad options exit with a usage message', () => {
