@@ -1,6 +1,7 @@
 import { invalidParameter, OwsError } from './errors.ts';
 import { DEFAULT_CONTENT_CHECKERS, type ContentChecker } from './content-checks.ts';
-import { matchFormat } from './formats.ts';
+import { isJsonMimeType, matchFormat } from './formats.ts';
+import { DEFAULT_SCHEMA_CHECKERS, type SchemaChecker } from './schema-checks.ts';
 import type { ComplexDomain, ValidationMode } from './model.ts';
 import type { ComplexValue, RawComplex } from './values.ts';
 
@@ -9,6 +10,8 @@ const encoder = new TextEncoder();
 export interface ComplexValidationOptions {
   /** Checkers for STRICT and VERYSTRICT, tried in order. */
   contentCheckers?: readonly ContentChecker[];
+  /** Schema checks for VERYSTRICT, tried in order on JSON content. */
+  schemaCheckers?: readonly SchemaChecker[];
   /** A server-wide cap in bytes (PyWPS maxsingleinputsize); 0 = none. */
   maxSingleInputSize?: number;
 }
@@ -19,7 +22,8 @@ const MB = 1024 * 1024;
  * Validates complex data. Every mode enforces the size limits (they protect the server).
  * SIMPLE: the declared mime type and encoding are among the supported formats (none declared → the
  * default format). STRICT and VERYSTRICT: the content really is that format, as far as the
- * configured content checkers can tell.
+ * configured content checkers can tell. VERYSTRICT: JSON content also validates against the schema
+ * of its format (GeoJSON); XML schema validation of GML/KML is not there yet.
  */
 export function validateComplex(
   raw: RawComplex,
@@ -63,6 +67,12 @@ export function validateComplex(
     const text = typeof raw.data === 'string' ? raw.data : undefined;
     for (const check of options.contentCheckers ?? DEFAULT_CONTENT_CHECKERS) {
       if (check({ text, bytes }, declared, locator)) break;
+    }
+    if (mode === 'VERYSTRICT' && isJsonMimeType(declared.mimeType)) {
+      const json: unknown = JSON.parse(text ?? new TextDecoder().decode(bytes));
+      for (const check of options.schemaCheckers ?? DEFAULT_SCHEMA_CHECKERS) {
+        if (check(json, declared, locator)) break;
+      }
     }
   }
   return typeof raw.data === 'string'

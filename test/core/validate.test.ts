@@ -232,6 +232,88 @@ describe('complex inputs', () => {
   });
 });
 
+describe('validation modes for GeoJSON (one passing and one failing case each)', () => {
+  const geo = (validation: string) =>
+    normalizeDescription(
+      {
+        id: 'g',
+        version: '1',
+        title: 'G',
+        inputs: [
+          {
+            id: 'data',
+            kind: 'complex',
+            title: 'Data',
+            validation,
+            formats: [{ mimeType: 'application/geo+json' }],
+          },
+        ],
+        outputs: [{ id: 'o', kind: 'literal', title: 'O', dataType: 'string' }],
+      },
+      'test',
+    );
+  const input = (data: string) => ({
+    data: [{ type: 'complex' as const, data, mimeType: 'application/geo+json' }],
+  });
+  const valid = JSON.stringify({
+    type: 'FeatureCollection',
+    features: [
+      {
+        type: 'Feature',
+        properties: { a: 1 },
+        geometry: {
+          type: 'Polygon',
+          coordinates: [
+            [
+              [0, 0],
+              [1, 0],
+              [1, 1],
+              [0, 0],
+            ],
+          ],
+        },
+      },
+    ],
+  });
+  const badGeoJson = JSON.stringify({
+    type: 'Feature',
+    properties: {},
+    geometry: {
+      type: 'Polygon',
+      coordinates: [
+        [
+          [0, 0],
+          [1, 0],
+          [0, 0],
+        ],
+      ],
+    },
+  });
+
+  it('NONE and SIMPLE do not look at the content', () => {
+    for (const mode of ['NONE', 'SIMPLE'])
+      expect(validateInputs(geo(mode), input('not json at all')).data).toHaveLength(1);
+  });
+
+  it('STRICT: the content must parse as JSON, but any JSON passes', () => {
+    expect(validateInputs(geo('STRICT'), input(badGeoJson)).data).toHaveLength(1);
+    expect(owsError(() => validateInputs(geo('STRICT'), input('{"type":'))).locator).toBe('data');
+  });
+
+  it('VERYSTRICT: the content must also be valid GeoJSON (RFC 7946 schema shipped in schemas/)', () => {
+    expect(validateInputs(geo('VERYSTRICT'), input(valid)).data).toHaveLength(1);
+    const e = owsError(() => validateInputs(geo('VERYSTRICT'), input(badGeoJson)));
+    expect([e.code, e.locator]).toEqual(['InvalidParameterValue', 'data']);
+    expect(e.message).toMatch(/not valid GeoJSON/);
+    expect(
+      owsError(() => validateInputs(geo('VERYSTRICT'), input('{"type":"Feature","geometry":null}'))).message,
+    ).toMatch(/properties/);
+    expect(owsError(() => validateInputs(geo('VERYSTRICT'), input('{"type":'))).message).toMatch(
+      /not valid JSON/,
+    );
+  });
+});
+
 describe('execution mode', () => {
   const withModes = (jobControlOptions: ProcessDescription['jobControlOptions']) => ({
     ...description,
