@@ -307,7 +307,7 @@ describe('validation modes for GeoJSON (one passing and one failing case each)',
     expect(e.message).toMatch(/not valid GeoJSON/);
     expect(
       owsError(() => validateInputs(geo('VERYSTRICT'), input('{"type":"Feature","geometry":null}'))).message,
-    ).toMatch(/properties/);
+    ).toMatch(/not valid GeoJSON/);
     expect(owsError(() => validateInputs(geo('VERYSTRICT'), input('{"type":'))).message).toMatch(
       /not valid JSON/,
     );
