@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { OwsError } from '../core/errors.ts';
@@ -71,10 +72,14 @@ export class PiscinaRunner implements TaskRunner {
       );
     }
     const { port1, port2 } = new MessageChannel();
+    let reportsDone: () => void = () => undefined;
+    const allReported = new Promise<void>((resolve) => (reportsDone = resolve));
     port1.on('message', (m: WorkerMessage) => {
       if (m.type === 'progress') control.onProgress(m.percent, m.message);
-      else control.onLog(m.level, m.message);
+      else if (m.type === 'log') control.onLog(m.level, m.message);
+      else reportsDone();
     });
+    port1.on('close', () => reportsDone());
     const hardStop = new AbortController();
     let graceTimer: NodeJS.Timeout | undefined;
     const onAbort = () => {
@@ -91,6 +96,8 @@ export class PiscinaRunner implements TaskRunner {
         { ...task, port: port2 },
         { transferList: [port2], signal: hardStop.signal },
       )) as WorkerResult;
+      // Progress posted just before the result must be recorded before the result is.
+      await Promise.race([allReported, delay(1000)]);
       if (!result.ok) throw OwsError.fromJSON(result.error);
       return result.outputs;
     } catch (error) {

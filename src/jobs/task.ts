@@ -25,6 +25,9 @@ export type WorkerResult = { ok: true; outputs: StoredOutputs } | { ok: false; e
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export type WorkerMessage =
-  { type: 'progress'; percent: number; message?: string } | { type: 'log'; level: LogLevel; message: string };
+  | { type: 'progress'; percent: number; message?: string }
+  | { type: 'log'; level: LogLevel; message: string }
+  /** The last message of a task: everything the worker reported is in before its result is used. */
+  | { type: 'done' };
 
 export type ControlMessage = { type: 'abort'; reason: OwsErrorJson };

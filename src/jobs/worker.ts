@@ -56,6 +56,7 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
     const reason = controller.signal.aborted ? controller.signal.reason : error;
     return { ok: false, error: OwsError.from(reason).toJSON() };
   } finally {
+    post({ type: 'done' });
     port.close();
   }
 }

@@ -9,7 +9,19 @@ import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 
 let t: TestGateway;
 beforeAll(async () => {
-  t = await startTestGateway({ processes: ['bbox-transform', 'raster-stats', 'raster-clip'] });
+  t = await startTestGateway({
+    processes: [
+      'bbox-transform',
+      'raster-stats',
+      'raster-clip',
+      'area',
+      'buffer',
+      'centroids',
+      'convex-hull',
+      'feature-count',
+      'reproject',
+    ],
+  });
 });
 afterAll(() => t.close());
 
@@ -226,5 +238,33 @@ describe('raster-clip', () => {
       bbox: bbox([50, 50], [51, 51], 'EPSG:4326'),
     });
     expect(job.error).toMatchObject({ code: 'InvalidParameterValue', locator: 'bbox' });
+  });
+});
+
+describe('every geospatial process through the GDAL pool', () => {
+  it('reports progress before it ends', async () => {
+    const wkt = (w: string): RawInputValue[] => [{ type: 'complex', data: w, mimeType: 'application/wkt' }];
+    const cases: Array<[string, RawExecuteRequest['inputs']]> = [
+      ['area', { data: wkt('POLYGON((0 0,1 0,1 1,0 0))') }],
+      ['buffer', { data: wkt('POINT(0 0)'), distance: lit('1') }],
+      ['centroids', { data: wkt('POINT(0 0)') }],
+      ['convex-hull', { data: wkt('MULTIPOINT(0 0,1 1,0 1)') }],
+      ['feature-count', { data: wkt('POINT(0 0)') }],
+      ['reproject', { data: wkt('POINT(0 0)'), target_crs: lit('EPSG:3857') }],
+      ['bbox-transform', { bbox: bbox([0, 0], [1, 1]), target_crs: lit('EPSG:3857') }],
+      ['raster-stats', { raster: raster(geotiff()) }],
+      ['raster-clip', { raster: raster(geotiff()), bbox: bbox([11, 20], [13, 22]) }],
+    ];
+    for (const [processId, inputs] of cases) {
+      const progress: number[] = [];
+      const off = t.gateway.jobs.onUpdate((j) => {
+        if (j.processId === processId && j.status === 'running' && j.progress > 0) progress.push(j.progress);
+      });
+      const job = await run(processId, inputs);
+      off();
+      expect(job.status, `${processId}: ${job.message ?? ''}`).toBe('successful');
+      expect(progress.length, processId).toBeGreaterThan(0);
+      expect(Math.max(...progress), processId).toBeLessThanOrEqual(100);
+    }
   });
 });
