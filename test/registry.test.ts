@@ -175,6 +175,28 @@ describe('the process registry', () => {
     ).rejects.toThrow(/Process 'e': no execution mode left/);
   });
 
+  it('a processor may take its description from resource options (bbox-transform CRS list)', async () => {
+    const registry = await loadRegistry({
+      ...options,
+      processes: [{ id: 'bt', processor: 'bbox-transform', options: { crs: ['EPSG:4326', 'EPSG:32633'] } }],
+    });
+    const d = registry.get('bt').description;
+    expect(d.inputs[0]).toMatchObject({ kind: 'bbox', crs: ['EPSG:4326', 'EPSG:32633'] });
+    expect(d.inputs[1]).toMatchObject({ allowedValues: { values: ['EPSG:4326', 'EPSG:32633'] } });
+    expect(
+      (await loadRegistry({ ...options, processes: [{ id: 'bt', processor: 'bbox-transform' }] })).get('bt')
+        .description.inputs[0],
+    ).toMatchObject({
+      crs: ['EPSG:4326', 'EPSG:3857'],
+    });
+    await expect(
+      loadRegistry({
+        ...options,
+        processes: [{ id: 'bt', processor: 'bbox-transform', options: { crs: 'EPSG:4326' } }],
+      }),
+    ).rejects.toThrow(/^Process 'bt' \(.*bbox-transform\.ts\): bad options: crs must be a non-empty list/);
+  });
+
   it('refuses unknown processors, missing modules, bad modules and duplicates', async () => {
     await expect(loadRegistry({ ...options, processes: [{ id: 'x', processor: 'nosuch' }] })).rejects.toThrow(
       /Unknown processor 'nosuch' \(bundled processors: .*echo.*\)/,

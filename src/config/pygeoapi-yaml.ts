@@ -128,6 +128,8 @@ function readResources(resources: unknown, draft: Draft): void {
       throw draft.error(`resources.${id}.processor.name`, 'a process resource needs processor.name');
     }
     const selection: Record<string, unknown> = { id, processor: processor.name };
+    const { name: _name, job_control_options: _control, ...options } = processor;
+    if (Object.keys(options).length > 0) selection.options = options;
     const at = `/processes/${processes.length}`;
     draft.name(at, `resources.${id}`);
     draft.name(`${at}/id`, `resources.${id}`);

@@ -28,8 +28,12 @@ export interface ProcessContext {
  */
 export type ProcessRuntime = 'js' | 'gdal';
 
+/** Per-resource settings from the configuration (pygeoapi: the resource's `processor` section). */
+export type ProcessorOptions = Record<string, unknown>;
+
 export interface Processor {
-  description: ProcessSpec;
+  /** The description, or a function of the resource's options that returns it. */
+  description: ProcessSpec | ((options: ProcessorOptions) => ProcessSpec);
   runtime?: ProcessRuntime;
   /**
    * Runs in a worker thread with validated, typed inputs. Must not import gdal-async at module top

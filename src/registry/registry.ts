@@ -22,6 +22,8 @@ export interface ProcessSelection {
   id: string;
   processor: string;
   jobControlOptions?: JobControlOption[];
+  /** Settings handed to a processor whose description depends on them. */
+  options?: Record<string, unknown>;
 }
 
 export interface RegistryOptions {
@@ -144,7 +146,18 @@ export async function loadRegistry(options: RegistryOptions): Promise<ProcessReg
     seen.add(selection.id);
     const modulePath = resolveModule(selection.processor, options.baseDir);
     const processor = await loadProcessor(modulePath);
-    const description = normalizeDescription(processor.description, path.relative(process.cwd(), modulePath));
+    const origin = path.relative(process.cwd(), modulePath);
+    let spec: unknown = processor.description;
+    if (typeof processor.description === 'function') {
+      try {
+        spec = processor.description(selection.options ?? {});
+      } catch (e) {
+        throw new DescriptionError(
+          `Process '${selection.id}' (${origin}): bad options: ${(e as Error).message}`,
+        );
+      }
+    }
+    const description = normalizeDescription(spec, origin);
     description.id = selection.id;
     let control = selection.jobControlOptions ?? description.jobControlOptions;
     control = control.filter(

@@ -108,6 +108,15 @@ resources:
     expect(warnings).toContain('resources.obs: not a process resource, ignored');
   });
 
+  it('passes the other keys of a resource processor section to the processor as options', () => {
+    const { config } = parse(
+      'resources:\n  bt:\n    type: process\n    processor:\n      name: bbox-transform\n      crs: [EPSG:4326, EPSG:32633]\n',
+    );
+    expect(config.processes).toEqual([
+      { id: 'bt', processor: 'bbox-transform', options: { crs: ['EPSG:4326', 'EPSG:32633'] } },
+    ]);
+  });
+
   it('a pygeoapi TinyDB manager is not reused, with a warning', () => {
     const { config, warnings } = parse(
       'server:\n  manager:\n    name: TinyDB\n    connection: /tmp/pygeoapi.db\n',

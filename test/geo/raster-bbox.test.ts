@@ -21,6 +21,14 @@ beforeAll(async () => {
       'feature-count',
       'reproject',
     ],
+    // The CRS list of bbox-transform is a resource option (one gateway per test process: GDAL loads in one thread).
+    extraResources: [
+      '  bbox-utm:',
+      '    type: process',
+      '    processor:',
+      '      name: bbox-transform',
+      '      crs: [EPSG:4326, EPSG:32633]',
+    ],
   });
 });
 afterAll(() => t.close());
@@ -102,6 +110,19 @@ describe('bbox-transform', () => {
     );
     expect(box.lowerCorner[0]).toBeCloseTo(-1113194.9079327357, 3);
     expect(box.upperCorner[1]).toBeCloseTo(8399737.889818357, 3);
+  });
+
+  it('the CRS list is extensible in the configuration', async () => {
+    const job = await run('bbox-utm', { bbox: bbox([14, 0], [16, 1]), target_crs: lit('EPSG:32633') });
+    const box = outBox(job);
+    // Longitude 15° is the central meridian of UTM zone 33: x = 500000 m, the box symmetric around it.
+    expect(Math.abs((box.lowerCorner[0]! + box.upperCorner[0]!) / 2 - 500000)).toBeLessThan(1e-3);
+    expect(box.lowerCorner[1]).toBeCloseTo(0, 3);
+    await expect(
+      run('bbox-transform', { bbox: bbox([14, 0], [16, 1]), target_crs: lit('EPSG:32633') }),
+    ).rejects.toMatchObject({
+      locator: 'target_crs',
+    });
   });
 
   it('CRSs and targets outside the list are refused before the job exists', async () => {

@@ -18,6 +18,8 @@ export interface TestGatewayOptions {
   manager?: Record<string, string | number | boolean>;
   /** Bundled processors to publish (default: hello-world, echo, sleep), besides the test fixtures. */
   processes?: string[];
+  /** More `resources:` entries, as YAML lines. */
+  extraResources?: string[];
   server?: string;
   dir?: string;
 }
@@ -50,6 +52,7 @@ export function testConfigYaml(dir: string, options: TestGatewayOptions = {}): s
     '  level: silent',
     'resources:',
     ...resources,
+    ...(options.extraResources ?? []),
   ].join('\n');
 }
 
