@@ -33,8 +33,13 @@ export function createApp(gateway: Gateway): Koa {
       gateway.jobs.list({ statuses: ['running'], limit: 1 }),
     ]);
     ctx.set('Cache-Control', 'no-store');
+    const unavailable = gateway.jobs.unavailable();
+    const degraded = Object.keys(unavailable).length > 0;
+    // 503 when some processors cannot run until a restart, so that a supervisor restarts the server.
+    ctx.status = degraded ? 503 : 200;
     ctx.body = {
-      status: 'ok',
+      status: degraded ? 'degraded' : 'ok',
+      ...(degraded ? { unavailable } : {}),
       started: started.toISOString(),
       processes: gateway.registry.list().length,
       jobs: { accepted: accepted.total, running: running.total },

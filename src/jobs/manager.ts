@@ -82,6 +82,11 @@ export class JobManager {
     return this.#active.size;
   }
 
+  /** Kinds of processors that cannot run any more in this process (a lost GDAL thread), with the reason. */
+  unavailable(): Record<string, string> {
+    return this.#runner.unavailable();
+  }
+
   /** Recovers from a previous run (running → failed, accepted → queued again) and starts dispatching. */
   async start(): Promise<void> {
     const failed = await this.#store.failRunning(interruptedByRestart, new Date());

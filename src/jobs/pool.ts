@@ -16,6 +16,8 @@ export interface TaskControl {
 /** Runs tasks somewhere (worker threads here; another host later). */
 export interface TaskRunner {
   run(task: TaskSpec, runtime: ProcessRuntime, control: TaskControl): Promise<StoredOutputs>;
+  /** Runtimes that can no longer run anything in this process, with the reason. */
+  unavailable(): Partial<Record<ProcessRuntime, string>>;
   close(): Promise<void>;
 }
 
@@ -59,9 +61,10 @@ export class PiscinaRunner implements TaskRunner {
     return pool;
   }
 
-  /** Why GDAL processors cannot run any more in this process, if they cannot. */
-  get gdalUnavailable(): string | undefined {
-    return this.#gdalLost;
+  unavailable(): Partial<Record<ProcessRuntime, string>> {
+    return this.#gdalLost
+      ? { gdal: `the GDAL worker thread stopped (${this.#gdalLost}); restart the server` }
+      : {};
   }
 
   async run(task: TaskSpec, runtime: ProcessRuntime, control: TaskControl): Promise<StoredOutputs> {

@@ -1,4 +1,6 @@
 import Router from '@koa/router';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import type { Context } from 'koa';
 import getRawBody from 'raw-body';
 import { OwsError } from '../core/errors.ts';
@@ -19,12 +21,19 @@ export function httpStatus(error: OwsError): number {
 const malformed = (message: string) =>
   new OwsError('NoApplicableCode', message, undefined, 'malformed-request');
 
-function send(ctx: Context, reply: WpsReply): void {
+async function send(ctx: Context, reply: WpsReply): Promise<void> {
   ctx.status = reply.status;
   // Exactly `text/xml`: OWSLib recognises exception reports only under that bare media type.
   ctx.set('Content-Type', reply.contentType);
   for (const [k, v] of Object.entries(reply.headers ?? {})) ctx.set(k, v);
-  ctx.body = typeof reply.body === 'string' ? reply.body : Buffer.from(reply.body);
+  const body = reply.body;
+  if (typeof body === 'string') ctx.body = body;
+  else if (body instanceof Uint8Array) ctx.body = Buffer.from(body);
+  else {
+    // Stored outputs are streamed, never read whole into memory.
+    ctx.length = (await stat(body.file)).size;
+    ctx.body = createReadStream(body.file);
+  }
 }
 
 async function readBody(ctx: Context, limit: number): Promise<string> {
@@ -55,7 +64,7 @@ export function wpsRouter(gateway: Gateway): Router {
 
   const answer = async (ctx: Context, work: () => Promise<WpsReply>) => {
     try {
-      send(ctx, await work());
+      await send(ctx, await work());
     } catch (thrown) {
       const error =
         thrown instanceof OwsError
@@ -63,7 +72,7 @@ export function wpsRouter(gateway: Gateway): Router {
           : new OwsError('NoApplicableCode', 'The server could not process the request');
       if (!(thrown instanceof OwsError))
         gateway.logger.error({ err: thrown, url: ctx.url }, 'WPS request failed');
-      send(ctx, {
+      await send(ctx, {
         status: httpStatus(error),
         contentType: XML,
         body: exceptionReport(error.toJSON(), service.defaultLanguage),
@@ -98,7 +107,7 @@ export function wpsRouter(gateway: Gateway): Router {
   router.get(`${base}/outputs/:job/:file`, async (ctx) => {
     const reply = await service.output(String(ctx.params.job), String(ctx.params.file));
     if (!reply) {
-      send(ctx, {
+      await send(ctx, {
         status: 404,
         contentType: XML,
         body: exceptionReport({
@@ -109,7 +118,7 @@ export function wpsRouter(gateway: Gateway): Router {
       });
       return;
     }
-    send(ctx, reply);
+    await send(ctx, reply);
   });
 
   return router;

@@ -38,7 +38,8 @@ export interface WpsJobOptions {
 export interface WpsReply {
   status: number;
   contentType: string;
-  body: string | Uint8Array;
+  /** Text or bytes, or a stored file to stream. */
+  body: string | Uint8Array | { file: string };
   headers?: Record<string, string>;
 }
 
@@ -183,12 +184,12 @@ export class WpsService {
         headers: disposition(`${definition.id}.xml`),
       };
     }
-    const bytes = await readFile(this.#gateway.files.outputFile(job.id, stored.file)!);
+    const file = this.#gateway.files.outputFile(job.id, stored.file)!;
     const base64 = definition.encoding?.toLowerCase() === 'base64';
     return {
       status: 200,
       contentType: stored.format.mimeType,
-      body: base64 ? Buffer.from(bytes).toString('base64') : new Uint8Array(bytes),
+      body: base64 ? (await readFile(file)).toString('base64') : { file },
       headers: disposition(stored.file),
     };
   }
@@ -292,11 +293,10 @@ export class WpsService {
     if (!job?.results || this.#gateway.files.outputFile(jobId, file) === undefined) return undefined;
     for (const [id, stored] of Object.entries(job.results)) {
       if (stored.kind === 'complex' && stored.file === file) {
-        const bytes = await readFile(this.#gateway.files.outputFile(jobId, file)!);
         return {
           status: 200,
           contentType: stored.format.mimeType,
-          body: new Uint8Array(bytes),
+          body: { file: this.#gateway.files.outputFile(jobId, file)! },
           headers: disposition(file, 'inline'),
         };
       }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.ts';
 import { createGateway } from '../../src/gateway.ts';
+import { listen } from '../../src/server.ts';
 import { silentLogger } from '../../src/util/logger.ts';
 import { FIXTURES, finished } from '../helpers/gateway.ts';
 
@@ -59,6 +60,14 @@ describe('the GDAL worker thread', () => {
         mode: 'async',
       });
       expect((await finished(gateway, js.id)).status).toBe('successful');
+      const server = await listen(gateway, 0);
+      const health = await fetch(`${server.address}/health`);
+      expect(health.status).toBe(503);
+      expect(await health.json()).toMatchObject({
+        status: 'degraded',
+        unavailable: { gdal: expect.stringMatching(/GDAL worker thread stopped/) },
+      });
+      await server.close();
     } finally {
       await gateway.close();
     }
