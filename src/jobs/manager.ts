@@ -127,30 +127,39 @@ export class JobManager {
     const outputs = resolveOutputs(description, raw.outputs);
     const admit = async (): Promise<Job> => {
       if (this.#closing) throw new OwsError('ServerBusy', 'The server is shutting down');
-      const waiting = await this.#store.countByStatus('accepted');
-      if (waiting + this.running >= this.#options.parallel + this.#options.maxQueued) {
+      // The store's counts, not this process's: exact even while a claimed job is being started.
+      const [waiting, running] = await Promise.all([
+        this.#store.countByStatus('accepted'),
+        this.#store.countByStatus('running'),
+      ]);
+      if (waiting + running >= this.#options.parallel + this.#options.maxQueued) {
         throw new OwsError(
           'ServerBusy',
-          `The server is busy: ${this.running} jobs running and ${waiting} waiting (at most ${this.#options.maxQueued})`,
+          `The server is busy: ${running} jobs running and ${waiting} waiting (at most ${this.#options.maxQueued})`,
         );
       }
       const id = randomUUID();
-      const placed = await this.#files.prepare(id, inputs, this.#options.inlineLimit);
-      const request = {
-        processId: raw.processId,
-        inputs: placed,
-        outputs,
-        outputsSelected: raw.outputs !== undefined,
-      };
-      const job = await this.#store.insert({
-        id,
-        processId: raw.processId,
-        mode,
-        created: new Date(),
-        request: raw.binding ? { ...request, binding: raw.binding } : request,
-      });
-      this.#emit(job);
-      return job;
+      try {
+        const placed = await this.#files.prepare(id, inputs, this.#options.inlineLimit);
+        const request = {
+          processId: raw.processId,
+          inputs: placed,
+          outputs,
+          outputsSelected: raw.outputs !== undefined,
+        };
+        const job = await this.#store.insert({
+          id,
+          processId: raw.processId,
+          mode,
+          created: new Date(),
+          request: raw.binding ? { ...request, binding: raw.binding } : request,
+        });
+        this.#emit(job);
+        return job;
+      } catch (error) {
+        await this.#files.removeWork(id).catch(() => undefined);
+        throw error;
+      }
     };
     const admitted = this.#admission.then(admit, admit);
     this.#admission = admitted.catch(() => undefined);
