@@ -100,7 +100,7 @@ export class PiscinaRunner implements TaskRunner {
         { transferList: [port2], signal: hardStop.signal },
       )) as WorkerResult;
       // Progress posted just before the result must be recorded before the result is.
-      await Promise.race([allReported, delay(1000)]);
+      await Promise.race([allReported, delay(1000, undefined, { ref: false })]);
       if (!result.ok) throw OwsError.fromJSON(result.error);
       return result.outputs;
     } catch (error) {
