@@ -2,16 +2,10 @@ import { invalidParameter } from '../core/errors.ts';
 import type { InputDescription } from '../core/model.ts';
 import type { RawInputs, RawInputValue } from '../core/values.ts';
 import { fetchReference, type ReferencePolicy } from '../references/fetch.ts';
+import { decodeBase64 } from './base64.ts';
 import type { ReferenceInput, WpsInput, WpsInputValue } from './requests.ts';
 
 const decoder = new TextDecoder();
-
-function base64(value: string, id: string): Uint8Array {
-  const text = value.replace(/\s+/g, '');
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text))
-    throw invalidParameter(id, `Input '${id}': the data is not base64`);
-  return new Uint8Array(Buffer.from(text, 'base64'));
-}
 
 /** KVP bounding boxes: `minx,miny,maxx,maxy[,crs[,dimensions]]` (or 6 numbers for 3D). */
 function kvpBoundingBox(value: string, id: string): RawInputValue {
@@ -42,7 +36,7 @@ function fromKvp(
   if (input?.kind === 'complex') {
     return {
       type: 'complex',
-      data: a.encoding?.toLowerCase() === 'base64' ? base64(value.value, id) : value.value,
+      data: a.encoding?.toLowerCase() === 'base64' ? decodeBase64(value.value, id) : value.value,
       ...(a.mimetype ? { mimeType: a.mimetype } : {}),
       ...(a.encoding ? { encoding: a.encoding } : {}),
       ...(a.schema ? { schema: a.schema } : {}),
@@ -75,7 +69,7 @@ async function fromReference(
   const mimeType = ref.mimeType ?? fetched.contentType;
   return {
     type: 'complex',
-    data: base64Encoded ? base64(decoder.decode(fetched.data), id) : fetched.data,
+    data: base64Encoded ? decodeBase64(decoder.decode(fetched.data), id) : fetched.data,
     ...(mimeType ? { mimeType } : {}),
     ...(ref.encoding ? { encoding: ref.encoding } : {}),
     ...(ref.schema ? { schema: ref.schema } : {}),

@@ -1,4 +1,5 @@
 import { invalidParameter, missingParameter, OwsError } from '../core/errors.ts';
+import { decodeBase64 } from './base64.ts';
 import { KvpParams, parseKvpList, type KvpEntry } from './kvp.ts';
 import type {
   OutputDefinition,
@@ -159,13 +160,7 @@ const optional = (el: XmlElement, name: string, ns?: string): Record<string, str
 };
 
 function complexContent(el: XmlElement, id: string): string | Uint8Array {
-  if (attr(el, 'encoding')?.toLowerCase() === 'base64') {
-    const text = textOf(el).replace(/\s+/g, '');
-    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text) || text.length % 4 === 1) {
-      throw invalidParameter(id, `Input '${id}': encoding="base64" but the content is not base64`);
-    }
-    return new Uint8Array(Buffer.from(text, 'base64'));
-  }
+  if (attr(el, 'encoding')?.toLowerCase() === 'base64') return decodeBase64(textOf(el), id);
   if (el.children.some(isElement)) return innerXml(el).trim();
   const cdata = el.children.filter((c) => 'cdata' in c);
   if (cdata.length > 0) {
