@@ -42,4 +42,22 @@ if [ "$(cat node_modules/.setup-stamp 2>/dev/null)" != "$stamp" ]; then
   echo "$stamp" > node_modules/.setup-stamp
 fi
 
+# 4. XML schemas for VERYSTRICT validation, into the ignored .schemas/ (an OGC schema mirror layout).
+#    KML 2.2 (with its Atom and xAL imports) is the only OGC schema set a Debian package ships: it
+#    comes from python3-mapproxy's test data, extracted from the package without installing it.
+if [ ! -f .schemas/kml/2.2.0/ogckml22.xsd ]; then
+  say "extracting the KML 2.2 schemas from Debian's python3-mapproxy into .schemas/"
+  tmp=$(mktemp -d)
+  fetch() { (cd "$tmp" && apt-get download -qq python3-mapproxy 2>/dev/null); }
+  if ! fetch; then
+    sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
+    $sudo apt-get update -qq && fetch
+  fi
+  dpkg-deb -x "$tmp"/python3-mapproxy_*.deb "$tmp/x"
+  mkdir -p .schemas/kml
+  rm -rf .schemas/kml/2.2.0
+  cp -r "$tmp/x/usr/share/python3-mapproxy/test/schemas/kml/2.2.0" .schemas/kml/
+  rm -rf "$tmp"
+fi
+
 if (($#)); then exec "$@"; fi

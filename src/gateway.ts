@@ -1,4 +1,8 @@
 import type { Config } from './config/types.ts';
+import { DEFAULT_SCHEMA_CHECKERS } from './core/schema-checks.ts';
+import { SchemaLibrary } from './xml-schema/library.ts';
+import { unavailableSchemas } from './xml-schema/coverage.ts';
+import { xsdSchemaChecker } from './xml-schema/xsd-checker.ts';
 import { JobFiles } from './jobs/files.ts';
 import { JobManager } from './jobs/manager.ts';
 import { PiscinaRunner } from './jobs/pool.ts';
@@ -33,6 +37,7 @@ export function loadConfiguredRegistry(config: Config): Promise<ProcessRegistry>
     baseDir: path.dirname(path.resolve(config.source)),
     syncEnabled: config.jobs.syncEnabled,
     asyncEnabled: config.jobs.asyncEnabled,
+    ...(config.validationMode ? { validationMode: config.validationMode } : {}),
   });
 }
 
@@ -42,6 +47,13 @@ export async function createGateway(
   overrides: GatewayOverrides = {},
 ): Promise<Gateway> {
   const registry = await loadConfiguredRegistry(config);
+  const schemas = new SchemaLibrary(config.server.schemaDirs);
+  for (const gap of unavailableSchemas(registry, schemas)) {
+    logger.warn(
+      gap,
+      `VERYSTRICT input ${gap.process}/${gap.input}: schema ${gap.schema} is not in server.schema_dirs, so content declared as ${gap.mimeType} will be refused`,
+    );
+  }
   const store = overrides.store ?? new SqliteJobStore(config.jobs.store.path);
   const files = new JobFiles(config.server.workDir, config.server.outputPath);
   const runner = new PiscinaRunner({
@@ -61,6 +73,7 @@ export async function createGateway(
       cleanTempDir: config.server.cleanTempDir,
       maxSingleInputSize: config.server.maxSingleInputSize,
       inlineLimit: INLINE_LIMIT,
+      schemaCheckers: [...DEFAULT_SCHEMA_CHECKERS, xsdSchemaChecker(schemas)],
     },
   );
   await jobs.start();

@@ -162,6 +162,31 @@ describe('the process registry', () => {
     expect(registry.get('failing').location.modulePath).toBe(path.join(FIXTURES, 'processes', 'fail.ts'));
   });
 
+  it('a validation mode from the configuration applies to complex inputs only; a process setting wins', async () => {
+    const registry = await loadRegistry({
+      ...options,
+      validationMode: 'NONE',
+      processes: [
+        { id: 'e', processor: 'echo' },
+        { id: 'v', processor: 'echo', validationMode: 'VERYSTRICT' },
+      ],
+    });
+    const modes = (id: string) =>
+      Object.fromEntries(registry.get(id).description.inputs.map((i) => [`${i.kind}:${i.id}`, i.validation]));
+    const echo = (await loadRegistry({ ...options, processes: [{ id: 'echo', processor: 'echo' }] })).get(
+      'echo',
+    );
+    const described = Object.fromEntries(
+      echo.description.inputs.map((i) => [`${i.kind}:${i.id}`, i.validation]),
+    );
+    const expected = (mode: string) =>
+      Object.fromEntries(Object.entries(described).map(([k, m]) => [k, k.startsWith('complex:') ? mode : m]));
+    expect(Object.keys(described).some((k) => k.startsWith('complex:'))).toBe(true);
+    expect(Object.keys(described).some((k) => !k.startsWith('complex:'))).toBe(true);
+    expect(modes('e')).toEqual(expected('NONE'));
+    expect(modes('v')).toEqual(expected('VERYSTRICT'));
+  });
+
   it('the server-wide sync/async switches shape what each process advertises', async () => {
     const registry = await loadRegistry({ ...options, asyncEnabled: false });
     expect(registry.get('echo').description.jobControlOptions).toEqual(['sync-execute', 'dismiss']);

@@ -17,7 +17,10 @@ export const VECTOR_FORMATS: Format[] = [
   },
   { mimeType: 'text/xml; subtype=gml/2.1.2', schema: 'http://schemas.opengis.net/gml/2.1.2/feature.xsd' },
   { mimeType: 'text/xml' },
-  { mimeType: 'application/vnd.google-earth.kml+xml' },
+  {
+    mimeType: 'application/vnd.google-earth.kml+xml',
+    schema: 'http://schemas.opengis.net/kml/2.2.0/ogckml22.xsd',
+  },
   { mimeType: 'application/x-zipped-shp' },
   { mimeType: 'application/wkt' },
 ];

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { compileSchema } from '../util/json-schema.ts';
 import { ConfigError, type Draft } from './draft.ts';
 import { readPygeoapiYaml } from './pygeoapi-yaml.ts';
@@ -14,6 +15,9 @@ export interface LoadedConfig {
   /** Things worth telling the operator that do not stop the server (unknown keys, ignored sections). */
   warnings: string[];
 }
+
+/** Where `.ci/setup.sh` installs the XML schemas that Debian packages ship (KML 2.2). */
+const DEFAULT_SCHEMA_DIR = fileURLToPath(new URL('../../.schemas/', import.meta.url));
 
 const validateConfig = compileSchema<Config>('config.schema.json', { coerceTypes: true });
 
@@ -47,6 +51,7 @@ function applyDerivedDefaults(draft: Draft): void {
   d('/server/workDir', () => path.join(tmpdir(), 'wps-oaproc-gateway'));
   d('/server/outputPath', () => path.join(String(draft.get('/server/workDir')), 'outputs'));
   d('/server/tempPath', () => tmpdir());
+  d('/server/schemaDirs', () => [DEFAULT_SCHEMA_DIR]);
   d('/jobs/parallel', () => availableParallelism());
   d('/jobs/store/backend', () => 'sqlite');
   d('/jobs/store/path', () => path.join(String(draft.get('/server/workDir')), 'jobs.sqlite'));
@@ -58,6 +63,7 @@ function resolvePaths(config: Config): void {
   config.server.outputPath = abs(config.server.outputPath);
   config.server.tempPath = abs(config.server.tempPath);
   config.server.allowedInputPaths = config.server.allowedInputPaths.map((p) => abs(p));
+  config.server.schemaDirs = config.server.schemaDirs.map((p) => abs(p));
   if (config.jobs.store.path !== ':memory:') config.jobs.store.path = abs(config.jobs.store.path);
   if (config.logging.file) config.logging.file = abs(config.logging.file);
   config.server.url = config.server.url.replace(/\/+$/, '');

@@ -51,6 +51,8 @@ const RULES: Rule[] = [
   ['server.allowed_input_paths', '/server/allowedInputPaths', (v) => parseList(v)],
   ['server.allowed_reference_hosts', '/server/allowedReferenceHosts', (v) => parseList(v)],
   ['server.reference_timeout_seconds', '/server/referenceTimeoutSeconds'],
+  ['server.schema_dirs', '/server/schemaDirs', (v) => parseList(v)],
+  ['server.validation_mode', '/validationMode', (v) => String(v).toUpperCase()],
   ['server.output_url', '/server/outputUrl'],
   ['server.clean_temp_dir', '/server/cleanTempDir', parseBoolean],
   ['server.temp_path', '/server/tempPath'],
@@ -128,7 +130,12 @@ function readResources(resources: unknown, draft: Draft): void {
       throw draft.error(`resources.${id}.processor.name`, 'a process resource needs processor.name');
     }
     const selection: Record<string, unknown> = { id, processor: processor.name };
-    const { name: _name, job_control_options: _control, ...options } = processor;
+    const {
+      name: _name,
+      job_control_options: _control,
+      validation_mode: _validation,
+      ...options
+    } = processor;
     if (Object.keys(options).length > 0) selection.options = options;
     const at = `/processes/${processes.length}`;
     draft.name(at, `resources.${id}`);
@@ -138,6 +145,11 @@ function readResources(resources: unknown, draft: Draft): void {
     if (control !== undefined) {
       selection.jobControlOptions = control;
       draft.name(`${at}/jobControlOptions`, `resources.${id}.job_control_options`);
+    }
+    const validation = resource.validation_mode ?? processor.validation_mode;
+    if (validation !== undefined) {
+      selection.validationMode = String(validation).toUpperCase();
+      draft.name(`${at}/validationMode`, `resources.${id}.validation_mode`);
     }
     processes.push(selection);
   }

@@ -70,6 +70,7 @@ const SERVER: Record<string, Setter> = {
   allowedinputpaths: to('/server/allowedInputPaths', (v) => parseList(v, /[:\n]/)),
   allowedreferencehosts: to('/server/allowedReferenceHosts', (v) => parseList(v)),
   reference_timeout: to('/server/referenceTimeoutSeconds'),
+  schemadirs: to('/server/schemaDirs', (v) => parseList(v, /[:\n]/)),
   cleantempdir: to('/server/cleanTempDir', parseBoolean),
   temp_path: to('/server/tempPath'),
 };
@@ -127,7 +128,12 @@ const SECTIONS: Record<string, { setters: Record<string, Setter>; ignored?: Set<
   processing: { setters: PROCESSING },
   logging: { setters: LOGGING },
   jobs: { setters: JOBS },
-  processes: { setters: { publish: setProcesses } },
+  processes: {
+    setters: {
+      publish: setProcesses,
+      validation_mode: to('/validationMode', (v) => v.trim().toUpperCase()),
+    },
+  },
 };
 
 /** Loads a PyWPS-style `pywps.cfg` into a draft Config. */

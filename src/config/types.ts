@@ -1,3 +1,4 @@
+import type { ValidationMode } from '../core/model.ts';
 import type { ProcessSelection } from '../registry/registry.ts';
 import type { LogLevel } from '../util/logger.ts';
 
@@ -9,6 +10,8 @@ export interface Config {
   metadata: MetadataConfig;
   jobs: JobsConfig;
   processing: { mode: string };
+  /** The validation mode of every complex input, unless a process sets its own; undefined = as described. */
+  validationMode?: ValidationMode;
   /** Undefined = every bundled processor. */
   processes?: ProcessSelection[];
   logging: LoggingConfig;
@@ -36,6 +39,8 @@ export interface ServerConfig {
   /** Hosts that reference inputs may reach even at private or loopback addresses (`*` = any). */
   allowedReferenceHosts: string[];
   referenceTimeoutSeconds: number;
+  /** Local XML schema mirrors for VERYSTRICT validation (see src/xml-schema/library.ts). */
+  schemaDirs: string[];
   cleanTempDir: boolean;
   tempPath: string;
 }

@@ -1,6 +1,6 @@
 import { invalidParameter, OwsError } from './errors.ts';
 import { DEFAULT_CONTENT_CHECKERS, type ContentChecker } from './content-checks.ts';
-import { isJsonMimeType, matchFormat } from './formats.ts';
+import { matchFormat } from './formats.ts';
 import { DEFAULT_SCHEMA_CHECKERS, type SchemaChecker } from './schema-checks.ts';
 import type { ComplexDomain, ValidationMode } from './model.ts';
 import type { ComplexValue, RawComplex } from './values.ts';
@@ -10,7 +10,7 @@ const encoder = new TextEncoder();
 export interface ComplexValidationOptions {
   /** Checkers for STRICT and VERYSTRICT, tried in order. */
   contentCheckers?: readonly ContentChecker[];
-  /** Schema checks for VERYSTRICT, tried in order on JSON content. */
+  /** Schema checks for VERYSTRICT, tried in order until one validates the content. */
   schemaCheckers?: readonly SchemaChecker[];
   /** A server-wide cap in bytes (PyWPS maxsingleinputsize); 0 = none. */
   maxSingleInputSize?: number;
@@ -22,8 +22,9 @@ const MB = 1024 * 1024;
  * Validates complex data. Every mode enforces the size limits (they protect the server).
  * SIMPLE: the declared mime type and encoding are among the supported formats (none declared → the
  * default format). STRICT and VERYSTRICT: the content really is that format, as far as the
- * configured content checkers can tell. VERYSTRICT: JSON content also validates against the schema
- * of its format (GeoJSON); XML schema validation of GML/KML is not there yet.
+ * configured content checkers can tell. VERYSTRICT: the content also validates against the schema
+ * of its format (JSON Schema for GeoJSON, XSD for XML formats that name one, with the checkers the
+ * server provides); a format that names a schema no checker can validate against is refused.
  */
 export function validateComplex(
   raw: RawComplex,
@@ -68,10 +69,18 @@ export function validateComplex(
     for (const check of options.contentCheckers ?? DEFAULT_CONTENT_CHECKERS) {
       if (check({ text, bytes }, declared, locator)) break;
     }
-    if (mode === 'VERYSTRICT' && isJsonMimeType(declared.mimeType)) {
-      const json: unknown = JSON.parse(text ?? new TextDecoder().decode(bytes));
-      for (const check of options.schemaCheckers ?? DEFAULT_SCHEMA_CHECKERS) {
-        if (check(json, declared, locator)) break;
+    if (mode === 'VERYSTRICT') {
+      // The schema of the process's own format counts; a client's declaration only where it names none.
+      const schema = format.schema ?? raw.schema;
+      const checked = { ...declared, ...(schema ? { schema } : {}) };
+      const validated = (options.schemaCheckers ?? DEFAULT_SCHEMA_CHECKERS).some((check) =>
+        check({ text, bytes }, checked, locator),
+      );
+      if (!validated && schema) {
+        throw invalidParameter(
+          locator,
+          `Input '${locator}': its format names the schema ${schema}, which this server cannot validate against`,
+        );
       }
     }
   }

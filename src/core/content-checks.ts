@@ -40,7 +40,15 @@ export const checkJson: ContentChecker = (content, format, locator) => {
 
 export const checkXml: ContentChecker = (content, format, locator) => {
   if (!isXmlMimeType(format.mimeType)) return false;
-  const result = XMLValidator.validate(asText(content, locator), { allowBooleanAttributes: true });
+  const text = asText(content, locator);
+  // Processors (GDAL's GML and KML readers among them) must never see entity declarations.
+  if (/<!DOCTYPE|<!ENTITY/i.test(text)) {
+    throw invalidParameter(
+      locator,
+      `Input '${locator}': XML with a DTD or entity declarations is not accepted`,
+    );
+  }
+  const result = XMLValidator.validate(text, { allowBooleanAttributes: true });
   if (result !== true) {
     throw invalidParameter(
       locator,

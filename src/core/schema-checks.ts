@@ -1,23 +1,28 @@
 import { invalidParameter } from './errors.ts';
-import { normalizeMimeType } from './formats.ts';
+import { isJsonMimeType, normalizeMimeType } from './formats.ts';
 import type { Format } from './model.ts';
 import { compileSchema, type SchemaValidator } from '../util/json-schema.ts';
 
 /**
- * A VERYSTRICT check: content that already parsed as its format (STRICT) is validated against the
- * schema of that format, from a file shipped in `schemas/` (never fetched at run time). Returns
- * true when it validated, false when the format is not its business.
+ * A VERYSTRICT check: content that already passed STRICT is validated against the schema of its
+ * format, from local files (never fetched at run time). Returns true when it validated, false when
+ * the format is not its business; throws InvalidParameterValue when the content does not validate.
  */
-export type SchemaChecker = (json: unknown, format: Format, locator: string) => boolean;
+export type SchemaChecker = (
+  content: { text: string | undefined; bytes: Uint8Array },
+  format: Format,
+  locator: string,
+) => boolean;
 
 let geojson: SchemaValidator<unknown> | undefined;
 
 /** GeoJSON (RFC 7946) for application/geo+json, or any JSON format whose schema names GeoJSON. */
-export const checkGeoJsonSchema: SchemaChecker = (json, format, locator) => {
+export const checkGeoJsonSchema: SchemaChecker = (content, format, locator) => {
   const mime = normalizeMimeType(format.mimeType);
+  if (!isJsonMimeType(mime)) return false;
   if (!mime.startsWith('application/geo+json') && !/geojson/i.test(format.schema ?? '')) return false;
   geojson ??= compileSchema('geojson.schema.json');
-  const result = geojson(json);
+  const result = geojson(JSON.parse(content.text ?? new TextDecoder().decode(content.bytes)));
   if (!result.ok) {
     const where = result.problems[0]!;
     throw invalidParameter(

@@ -5,6 +5,7 @@ import { OwsError, type OwsErrorJson } from '../core/errors.ts';
 import { resolveExecutionMode, resolveOutputs, type RawExecuteRequest } from '../core/execute.ts';
 import { isTerminal, type Job } from '../core/job.ts';
 import type { ContentChecker } from '../core/content-checks.ts';
+import type { SchemaChecker } from '../core/schema-checks.ts';
 import { validateInputs } from '../core/validate.ts';
 import type { ProcessRegistry } from '../registry/registry.ts';
 import type { Logger } from '../util/logger.ts';
@@ -28,6 +29,7 @@ export interface JobManagerOptions {
   /** Complex input text above this many bytes is written to a file before the job is stored. */
   inlineLimit: number;
   contentCheckers?: readonly ContentChecker[];
+  schemaCheckers?: readonly SchemaChecker[];
 }
 
 export interface JobManagerDeps {
@@ -123,6 +125,7 @@ export class JobManager {
     const inputs = validateInputs(description, raw.inputs, {
       maxSingleInputSize: this.#options.maxSingleInputSize,
       ...(this.#options.contentCheckers ? { contentCheckers: this.#options.contentCheckers } : {}),
+      ...(this.#options.schemaCheckers ? { schemaCheckers: this.#options.schemaCheckers } : {}),
     });
     const outputs = resolveOutputs(description, raw.outputs);
     const admit = async (): Promise<Job> => {

@@ -2,7 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { OwsError } from '../core/errors.ts';
-import type { JobControlOption, ProcessDescription } from '../core/model.ts';
+import type { JobControlOption, ProcessDescription, ValidationMode } from '../core/model.ts';
 import type { Processor, ProcessRuntime } from '../core/processor.ts';
 import { compileSchema } from '../util/json-schema.ts';
 import { checkDescription } from './description-checks.ts';
@@ -24,6 +24,8 @@ export interface ProcessSelection {
   jobControlOptions?: JobControlOption[];
   /** Settings handed to a processor whose description depends on them. */
   options?: Record<string, unknown>;
+  /** Overrides the validation mode of the process's complex inputs. */
+  validationMode?: ValidationMode;
 }
 
 export interface RegistryOptions {
@@ -33,6 +35,8 @@ export interface RegistryOptions {
   baseDir: string;
   syncEnabled: boolean;
   asyncEnabled: boolean;
+  /** The validation mode of complex inputs of processes whose selection sets none. */
+  validationMode?: ValidationMode;
 }
 
 export class DescriptionError extends Error {
@@ -169,6 +173,10 @@ export async function loadRegistry(options: RegistryOptions): Promise<ProcessReg
       );
     }
     description.jobControlOptions = control;
+    const validation = selection.validationMode ?? options.validationMode;
+    if (validation) {
+      for (const input of description.inputs) if (input.kind === 'complex') input.validation = validation;
+    }
     entries.push({
       description,
       location: { kind: 'local', modulePath, runtime: processor.runtime ?? 'js' },

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { thrown } from '../helpers/errors.ts';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, detectDialect, loadConfig, parseConfig } from '../../src/config/load.ts';
@@ -183,6 +184,19 @@ identification_title = 100%% sure
 });
 
 describe('the shipped configurations', () => {
+  it('schemadirs and [processes] validation_mode', () => {
+    const { config } = parse(
+      '[server]\nschemadirs = /srv/schemas:mirror\n[processes]\nvalidation_mode = verystrict\n',
+    );
+    expect(config.server.schemaDirs).toEqual(['/srv/schemas', path.resolve('mirror')]);
+    expect(config.validationMode).toBe('VERYSTRICT');
+    const e = configError(() => parse('[processes]\nvalidation_mode = picky\n'));
+    expect([e.key, e.problem]).toEqual([
+      '[processes] validation_mode',
+      expect.stringMatching(/must be one of/),
+    ]);
+  });
+
   it('config/default.yml and config/pywps.cfg describe an equivalent server', () => {
     const yaml = loadConfig('config/default.yml', {}).config;
     const ini = loadConfig('config/pywps.cfg', {}).config;

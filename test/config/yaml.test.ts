@@ -117,6 +117,31 @@ resources:
     ]);
   });
 
+  it('XML schema folders and validation modes: server-wide and per resource', () => {
+    expect(parse('').config.server.schemaDirs).toEqual([path.resolve('.schemas')]);
+    const { config } = parse(
+      [
+        'server:',
+        '  schema_dirs: [/srv/schemas, mirror]',
+        '  validation_mode: strict',
+        'resources:',
+        '  a:',
+        '    type: process',
+        '    validation_mode: verystrict',
+        '    processor: {name: buffer}',
+        '  b:',
+        '    type: process',
+        '    processor: {name: area, validation_mode: NONE}',
+      ].join('\n'),
+    );
+    expect(config.server.schemaDirs).toEqual(['/srv/schemas', path.resolve('mirror')]);
+    expect(config.validationMode).toBe('STRICT');
+    expect(config.processes).toEqual([
+      { id: 'a', processor: 'buffer', validationMode: 'VERYSTRICT' },
+      { id: 'b', processor: 'area', validationMode: 'NONE' },
+    ]);
+  });
+
   it('a pygeoapi TinyDB manager is not reused, with a warning', () => {
     const { config, warnings } = parse(
       'server:\n  manager:\n    name: TinyDB\n    connection: /tmp/pygeoapi.db\n',
@@ -161,6 +186,12 @@ resources:
       'resources.p.job_control_options',
       /must be one of/,
     ],
+    [
+      'resources:\n  p:\n    type: process\n    validation_mode: paranoid\n    processor: {name: echo}\n',
+      'resources.p.validation_mode',
+      /must be one of/,
+    ],
+    ['server:\n  validation_mode: lax\n', 'server.validation_mode', /must be one of/],
     [
       'resources:\n  "bad id":\n    type: process\n    processor: {name: echo}\n',
       'resources.bad id',

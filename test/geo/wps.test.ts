@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SchemaLibrary } from '../../src/xml-schema/library.ts';
+import { XsdContentValidator } from '../../src/xml-schema/xsd-validator.ts';
 import {
   all,
+  expectException,
   doc,
   execute,
   expectValid,
@@ -16,7 +19,13 @@ import {
 
 let s: WpsServer;
 beforeAll(async () => {
-  s = await startWpsServer({ processes: ['buffer', 'bbox-transform', 'area'] });
+  s = await startWpsServer({
+    processes: ['buffer', 'bbox-transform', 'area'],
+    // The same processor published again with VERYSTRICT validation of its complex inputs.
+    extraResources: [
+      '  buffer-verystrict:\n    type: process\n    validation_mode: VERYSTRICT\n    processor: {name: buffer}',
+    ],
+  });
 });
 afterAll(() => s.close());
 
@@ -112,5 +121,69 @@ describe('geospatial processes over WPS', () => {
     const upper = text(one(box, 'UpperCorner')).split(' ').map(Number);
     expect(upper[0]).toBeCloseTo(111319.49079327357, 5);
     expect(upper[1]).toBeCloseTo(111325.1428663851, 5);
+  });
+});
+
+describe('VERYSTRICT over WPS (validation_mode in the configuration)', () => {
+  const KML = 'application/vnd.google-earth.kml+xml';
+  const KML_XSD = 'http://schemas.opengis.net/kml/2.2.0/ogckml22.xsd';
+  const complexInput = (mimeType: string, body: string, attrs = '') =>
+    `<wps:Input><ows:Identifier>data</ows:Identifier><wps:Data><wps:ComplexData mimeType="${mimeType}"${attrs}>${body}</wps:ComplexData></wps:Data></wps:Input>`;
+  const placemark = (inner: string) =>
+    `<kml xmlns="http://www.opengis.net/kml/2.2"><Document><Placemark>${inner}<Point><coordinates>3,4</coordinates></Point></Placemark></Document></kml>`;
+  const raw = (mimeType: string) =>
+    `<wps:ResponseForm><wps:RawDataOutput mimeType="${mimeType}"><ows:Identifier>buffered</ows:Identifier></wps:RawDataOutput></wps:ResponseForm>`;
+  const buffer = (process: string, data: string, out = KML) =>
+    post(
+      s.wps,
+      execute(process, data + literalInput('distance', '1') + literalInput('quadsegs', '2'), raw(out)),
+    );
+
+  it('DescribeProcess names the KML schema the content is checked against', async () => {
+    const r = await get(
+      `${s.wps}?service=WPS&request=DescribeProcess&version=1.0.0&identifier=buffer-verystrict`,
+    );
+    expectValid(r.body, 'describe');
+    const kml = all(one(one(doc(r.body), 'ComplexData'), 'Supported'), 'Format').find(
+      (f) => text(one(f, 'MimeType')) === KML,
+    )!;
+    expect(text(one(kml, 'Schema'))).toBe(KML_XSD);
+  });
+
+  it('valid KML runs, and the KML the process writes validates against the official schema too', async () => {
+    const r = await buffer('buffer-verystrict', complexInput(KML, placemark('<name>p</name>')));
+    expect([r.status, r.contentType]).toEqual([200, KML]);
+    expect(r.body).toMatch(/<Polygon>/);
+    const xsd = new XsdContentValidator(new SchemaLibrary([s.gateway.config.server.schemaDirs[0]!]));
+    expect(xsd.validate(r.body, [KML_XSD])).toEqual({ ok: true });
+  });
+
+  it('KML that GDAL would read but the schema forbids: runs under STRICT, refused under VERYSTRICT', async () => {
+    const sloppy = complexInput(KML, placemark('<title>not a KML element</title>'));
+    const strict = await buffer('buffer', sloppy);
+    expect(strict.status, strict.body).toBe(200);
+    const refused = await buffer('buffer-verystrict', sloppy);
+    const e = expectException(refused, 400, 'InvalidParameterValue', 'data');
+    expect(text(one(e, 'ExceptionText'))).toMatch(/does not validate against .*ogckml22\.xsd.*title/);
+  });
+
+  it('GML 3.1.1 with no local GML schema is refused under VERYSTRICT, saying which schema is missing', async () => {
+    const gml = `<gml:FeatureCollection xmlns:gml="http://www.opengis.net/gml"><gml:featureMember><gml:Point><gml:pos>3 4</gml:pos></gml:Point></gml:featureMember></gml:FeatureCollection>`;
+    const e = expectException(
+      await buffer('buffer-verystrict', complexInput('text/xml; subtype=gml/3.1.1', gml), 'application/wkt'),
+      400,
+      'InvalidParameterValue',
+      'data',
+    );
+    expect(text(one(e, 'ExceptionText'))).toMatch(/gml\/3\.1\.1\/base\/feature\.xsd is not available/);
+  });
+
+  it('GeoJSON against the RFC 7946 schema: valid runs, invalid is refused', async () => {
+    const point = (coordinates: string) =>
+      complexInput('application/geo+json', `{"type":"Point","coordinates":${coordinates}}`);
+    const ok = await buffer('buffer-verystrict', point('[3,4]'), 'application/wkt');
+    expect([ok.status, ok.body.startsWith('POLYGON')]).toEqual([200, true]);
+    const bad = await buffer('buffer-verystrict', point('"3,4"'), 'application/wkt');
+    expectException(bad, 400, 'InvalidParameterValue', 'data');
   });
 });
