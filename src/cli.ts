@@ -5,6 +5,8 @@ import { ConfigError, loadConfig, type LoadedConfig } from './config/load.ts';
 import { createGateway, loadConfiguredRegistry } from './gateway.ts';
 import { DescriptionError } from './registry/registry.ts';
 import { listen } from './server.ts';
+import { unavailableSchemas } from './xml-schema/coverage.ts';
+import { SchemaLibrary } from './xml-schema/library.ts';
 import { createLogger } from './util/logger.ts';
 
 const DEFAULT_CONFIG = fileURLToPath(new URL('../config/default.yml', import.meta.url));
@@ -99,7 +101,12 @@ async function main(argv: string[]): Promise<void> {
       const file = rest[0] ?? values.config;
       if (!file) fail('validate-config needs a FILE');
       const { config } = load(file);
-      await loadConfiguredRegistry(config);
+      const registry = await loadConfiguredRegistry(config);
+      for (const gap of unavailableSchemas(registry, new SchemaLibrary(config.server.schemaDirs))) {
+        process.stderr.write(
+          `warning: ${gap.process}/${gap.input} is VERYSTRICT but the schema ${gap.schema} (${gap.mimeType}) is not in server.schema_dirs: such content will be refused\n`,
+        );
+      }
       process.stdout.write(`${file}: OK\n`);
       return;
     }

@@ -14,6 +14,11 @@ beforeAll(async () => {
     processes: GEO,
     manager: { parallel_processes: 2 },
     server: '  max_single_input_size: 20mb',
+    // feature-count again with each other validation mode for its data input.
+    extraResources: ['NONE', 'VERYSTRICT'].map(
+      (mode) =>
+        `  count-${mode.toLowerCase()}:\n    type: process\n    validation_mode: ${mode}\n    processor: {name: feature-count}`,
+    ),
   });
 });
 afterAll(() => t.close());
@@ -423,6 +428,93 @@ describe('validation of vector data (STRICT)', () => {
       code: 'InvalidParameterValue',
       locator: 'data',
     });
+  });
+});
+
+describe('validation of vector data (VERYSTRICT and NONE)', () => {
+  const sample = fc([point(1, 2, { name: 'a' }), point(3, 4, { name: 'b' })]);
+  const kml = (extra = '') =>
+    `<kml xmlns="http://www.opengis.net/kml/2.2"><Document><Placemark>${extra}<Point><coordinates>1,2</coordinates></Point></Placemark></Document></kml>`;
+  /** Outcome of one submission: the count, or the code of the refusal (before the job exists) or failure. */
+  async function outcome(process: string, data: string | Uint8Array, mimeType: string): Promise<string> {
+    try {
+      const job = await run(process, { data: complex(data, mimeType) });
+      return job.status === 'successful'
+        ? `count ${String(value(job, 'count'))}`
+        : `failed ${job.error?.code}`;
+    } catch (e) {
+      return `refused ${(e as { code: string }).code}`;
+    }
+  }
+
+  it.each<[string, () => string | Uint8Array, string, string]>([
+    ['GeoJSON', () => sample, GEOJSON, 'count 2'],
+    [
+      'GeoJSON, not RFC 7946',
+      () => '{"type":"FeatureCollection","features":{}}',
+      GEOJSON,
+      'refused InvalidParameterValue',
+    ],
+    [
+      'KML',
+      () => convert(sample, 'KML', 'kml').toString(),
+      'application/vnd.google-earth.kml+xml',
+      'count 2',
+    ],
+    [
+      'KML, not the KML 2.2 schema',
+      () => kml('<title>x</title>'),
+      'application/vnd.google-earth.kml+xml',
+      'refused InvalidParameterValue',
+    ],
+    [
+      'GML, format without schema',
+      () => convert(sample, 'GML', 'gml', ['-dsco', 'FORMAT=GML3']).toString(),
+      'application/gml+xml',
+      'count 2',
+    ],
+    ['GML, GeoJSON content', () => sample, 'application/gml+xml', 'refused InvalidParameterValue'],
+    [
+      'GML 3.1.1, schema not installed',
+      () => convert(sample, 'GML', 'gml', ['-dsco', 'FORMAT=GML3']).toString(),
+      'text/xml; subtype=gml/3.1.1',
+      'refused InvalidParameterValue',
+    ],
+    [
+      'Shapefile',
+      () => new Uint8Array(convert(sample, 'ESRI Shapefile', 'shp.zip')),
+      'application/x-zipped-shp',
+      'count 2',
+    ],
+    [
+      'Shapefile, not a zip',
+      () => new Uint8Array([1, 2, 3, 4]),
+      'application/x-zipped-shp',
+      'failed InvalidParameterValue',
+    ],
+    ['WKT', () => 'POINT (1 2)', 'application/wkt', 'count 1'],
+    ['WKT, broken', () => 'POINT (1', 'application/wkt', 'failed InvalidParameterValue'],
+  ])('VERYSTRICT, %s', async (_name, make, mimeType, expected) => {
+    expect(await outcome('count-verystrict', make(), mimeType)).toBe(expected);
+  });
+
+  it('VERYSTRICT refusals say why', async () => {
+    await expect(
+      run('count-verystrict', {
+        data: complex(kml('<title>x</title>'), 'application/vnd.google-earth.kml+xml'),
+      }),
+    ).rejects.toThrow(
+      /does not validate against http:\/\/schemas\.opengis\.net\/kml\/2\.2\.0\/ogckml22\.xsd/,
+    );
+    await expect(run('count-verystrict', { data: complex('{"type":"Feature"}', GEOJSON) })).rejects.toThrow(
+      /not valid GeoJSON/,
+    );
+  });
+
+  it('NONE: an unsupported format is not refused at submission (the processor fails on it instead)', async () => {
+    expect(await outcome('feature-count', sample, 'text/csv')).toBe('refused InvalidParameterValue');
+    expect(await outcome('count-none', sample, 'text/csv')).toMatch(/^failed /);
+    expect(await outcome('count-none', sample, GEOJSON)).toBe('count 2');
   });
 });
 

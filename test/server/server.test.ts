@@ -51,6 +51,23 @@ describe('command line', () => {
     }
   });
 
+  it('validate-config warns about VERYSTRICT formats whose schema is not installed', () => {
+    const file = path.join(dir, 'verystrict.yml');
+    writeFileSync(
+      file,
+      'resources:\n  b:\n    type: process\n    validation_mode: VERYSTRICT\n    processor: {name: buffer}\n',
+    );
+    const r = cli('validate-config', file);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`${file}: OK\n`);
+    const warnings = r.stderr.trim().split('\n');
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0]).toMatch(
+      /^warning: b\/data is VERYSTRICT but the schema .*gml\/3\.1\.1\/base\/feature\.xsd/,
+    );
+    expect(warnings[1]).toMatch(/gml\/2\.1\.2\/feature\.xsd/);
+  });
+
   it('validate-config names the file, the key and the problem, and exits non-zero', () => {
     const file = path.join(dir, 'bad.cfg');
     writeFileSync(file, '[server]\nmaxprocesses = many\n');
