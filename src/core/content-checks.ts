@@ -16,6 +16,10 @@ export type ContentChecker = (
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
+/** A DTD (and so any entity declaration) can only come in the prolog: before the root element. */
+const DOCTYPE_IN_PROLOG = /^\uFEFF?\s*(?:<\?[\s\S]*?\?>\s*|<!--[\s\S]*?-->\s*)*<!DOCTYPE/i;
+export const hasDoctype = (xml: string): boolean => DOCTYPE_IN_PROLOG.test(xml);
+
 function asText(content: { text: string | undefined; bytes: Uint8Array }, locator: string): string {
   if (content.text !== undefined) return content.text;
   try {
@@ -42,7 +46,7 @@ export const checkXml: ContentChecker = (content, format, locator) => {
   if (!isXmlMimeType(format.mimeType)) return false;
   const text = asText(content, locator);
   // Processors (GDAL's GML and KML readers among them) must never see entity declarations.
-  if (/<!DOCTYPE|<!ENTITY/i.test(text)) {
+  if (hasDoctype(text)) {
     throw invalidParameter(
       locator,
       `Input '${locator}': XML with a DTD or entity declarations is not accepted`,

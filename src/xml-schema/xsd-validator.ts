@@ -7,6 +7,7 @@ import {
   XsdValidator,
   type XmlInputProvider,
 } from 'libxml2-wasm';
+import { hasDoctype } from '../core/content-checks.ts';
 import type { SchemaLibrary } from './library.ts';
 
 const XSI = 'http://www.w3.org/2001/XMLSchema-instance';
@@ -98,8 +99,7 @@ export class XsdContentValidator {
   validate(content: string | Uint8Array, schemaUrls: readonly string[]): XsdResult {
     const io = inputProvider();
     io.library = this.#library;
-    const head = typeof content === 'string' ? content : Buffer.from(content).toString('latin1');
-    if (/<!DOCTYPE|<!ENTITY/i.test(head)) {
+    if (hasDoctype(typeof content === 'string' ? content : Buffer.from(content).toString('latin1'))) {
       return {
         ok: false,
         problem: 'not-well-formed',

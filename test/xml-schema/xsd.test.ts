@@ -239,6 +239,15 @@ describe('VERYSTRICT complex validation with the XSD checker', () => {
       ),
     );
     expect(e.message).toMatch(/DTD or entity declarations/);
+    const commented = `<?xml version="1.0"?>\n<!-- a comment -->\n<!DOCTYPE kml SYSTEM "http://example.org/x.dtd">${GOOD_KML.replace(/^<\?xml[^>]*>\n/, '')}`;
+    expect(refusal(() => run(commented, 'application/vnd.google-earth.kml+xml', 'STRICT')).message).toMatch(
+      /DTD or entity declarations/,
+    );
+    // The text "<!DOCTYPE" inside content (HTML in a KML description) is no DTD.
+    const html = kml(
+      '<Placemark><name>a</name><description><![CDATA[<!DOCTYPE html><p>hi</p>]]></description><Point><coordinates>1,2</coordinates></Point></Placemark>',
+    );
+    expect(run(html, 'application/vnd.google-earth.kml+xml', 'VERYSTRICT').kind).toBe('complex');
   });
 });
 
