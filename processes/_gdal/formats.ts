@@ -9,7 +9,8 @@ export type VectorKind = 'geojson' | 'gml3' | 'gml2' | 'kml' | 'shapefile' | 'wk
 
 export const VECTOR_FORMATS: Format[] = [
   { mimeType: 'application/geo+json' },
-  { mimeType: 'application/json' },
+  // Plain JSON here means GeoJSON: naming its schema makes VERYSTRICT check it as such.
+  { mimeType: 'application/json', schema: 'https://geojson.org/schema/GeoJSON.json' },
   { mimeType: 'application/gml+xml' },
   {
     mimeType: 'text/xml; subtype=gml/3.1.1',

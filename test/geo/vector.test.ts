@@ -449,6 +449,13 @@ describe('validation of vector data (VERYSTRICT and NONE)', () => {
 
   it.each<[string, () => string | Uint8Array, string, string]>([
     ['GeoJSON', () => sample, GEOJSON, 'count 2'],
+    ['GeoJSON as application/json', () => sample, 'application/json', 'count 2'],
+    [
+      'application/json, not GeoJSON',
+      () => '{"features":[]}',
+      'application/json',
+      'refused InvalidParameterValue',
+    ],
     [
       'GeoJSON, not RFC 7946',
       () => '{"type":"FeatureCollection","features":{}}',
