@@ -1,6 +1,5 @@
 import { first, literal, type Processor } from '../src/core/processor.ts';
 import { vectorInput, vectorOutput } from './_gdal/descriptions.ts';
-import { VECTOR_FORMATS } from './_gdal/formats.ts';
 import { loadGdal } from './_gdal/gdal.ts';
 import { addFeature, features, memoryLayer, openVector, writeVector } from './_gdal/vector.ts';
 
@@ -50,7 +49,7 @@ const processor: Processor = {
     }
     ctx.progress(95, 'writing');
     return {
-      buffered: await writeVector(out, ctx.outputs.buffered?.format ?? VECTOR_FORMATS[0]!, 'buffered', ctx),
+      buffered: await writeVector(out, 'buffered', ctx),
     };
   },
 };

@@ -1,6 +1,5 @@
 import { first, type Processor } from '../src/core/processor.ts';
 import { vectorInput, vectorOutput } from './_gdal/descriptions.ts';
-import { VECTOR_FORMATS } from './_gdal/formats.ts';
 import { loadGdal } from './_gdal/gdal.ts';
 import { addFeature, features, memoryLayer, openVector, writeVector } from './_gdal/vector.ts';
 
@@ -29,12 +28,7 @@ const processor: Processor = {
         });
     }
     return {
-      centroids: await writeVector(
-        out,
-        ctx.outputs.centroids?.format ?? VECTOR_FORMATS[0]!,
-        'centroids',
-        ctx,
-      ),
+      centroids: await writeVector(out, 'centroids', ctx),
     };
   },
 };

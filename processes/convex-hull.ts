@@ -1,6 +1,5 @@
 import { first, type Processor } from '../src/core/processor.ts';
 import { vectorInput, vectorOutput } from './_gdal/descriptions.ts';
-import { VECTOR_FORMATS } from './_gdal/formats.ts';
 import { loadGdal } from './_gdal/gdal.ts';
 import { addFeature, features, memoryLayer, openVector, writeVector } from './_gdal/vector.ts';
 
@@ -25,7 +24,7 @@ const processor: Processor = {
     }
     const out = await memoryLayer('hull', source.srs, gdal.wkbPolygon);
     await addFeature(out.layer, { geometry: await all.convexHullAsync() });
-    return { hull: await writeVector(out, ctx.outputs.hull?.format ?? VECTOR_FORMATS[0]!, 'hull', ctx) };
+    return { hull: await writeVector(out, 'hull', ctx) };
   },
 };
 

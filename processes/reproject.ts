@@ -2,7 +2,6 @@ import type * as Gdal from 'gdal-async';
 import { invalidParameter } from '../src/core/errors.ts';
 import { first, literal, type Processor } from '../src/core/processor.ts';
 import { vectorInput, vectorOutput } from './_gdal/descriptions.ts';
-import { VECTOR_FORMATS } from './_gdal/formats.ts';
 import { loadGdal } from './_gdal/gdal.ts';
 import { addFeature, features, memoryLayer, openVector, writeVector } from './_gdal/vector.ts';
 
@@ -53,12 +52,7 @@ const processor: Processor = {
       await addFeature(out.layer, { geometry, properties: feature.fields.toObject() });
     }
     return {
-      reprojected: await writeVector(
-        out,
-        ctx.outputs.reprojected?.format ?? VECTOR_FORMATS[0]!,
-        'reprojected',
-        ctx,
-      ),
+      reprojected: await writeVector(out, 'reprojected', ctx),
     };
   },
 };

@@ -5,7 +5,7 @@ import { ConfigError, loadConfig, type LoadedConfig } from './config/load.ts';
 import { createGateway, loadConfiguredRegistry } from './gateway.ts';
 import { DescriptionError } from './registry/registry.ts';
 import { listen } from './server.ts';
-import { unavailableSchemas } from './xml-schema/coverage.ts';
+import { describeGap, unavailableSchemas } from './xml-schema/coverage.ts';
 import { SchemaLibrary } from './xml-schema/library.ts';
 import { createLogger } from './util/logger.ts';
 
@@ -103,9 +103,7 @@ async function main(argv: string[]): Promise<void> {
       const { config } = load(file);
       const registry = await loadConfiguredRegistry(config);
       for (const gap of unavailableSchemas(registry, new SchemaLibrary(config.server.schemaDirs))) {
-        process.stderr.write(
-          `warning: ${gap.process}/${gap.input} is VERYSTRICT but the schema ${gap.schema} (${gap.mimeType}) is not in server.schema_dirs: such content will be refused\n`,
-        );
+        process.stderr.write(`warning: ${describeGap(gap)}\n`);
       }
       process.stdout.write(`${file}: OK\n`);
       return;

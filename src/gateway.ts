@@ -1,7 +1,7 @@
 import type { Config } from './config/types.ts';
 import { DEFAULT_SCHEMA_CHECKERS } from './core/schema-checks.ts';
 import { SchemaLibrary } from './xml-schema/library.ts';
-import { unavailableSchemas } from './xml-schema/coverage.ts';
+import { describeGap, unavailableSchemas } from './xml-schema/coverage.ts';
 import { xsdSchemaChecker } from './xml-schema/xsd-checker.ts';
 import { JobFiles } from './jobs/files.ts';
 import { JobManager } from './jobs/manager.ts';
@@ -49,10 +49,7 @@ export async function createGateway(
   const registry = await loadConfiguredRegistry(config);
   const schemas = new SchemaLibrary(config.server.schemaDirs);
   for (const gap of unavailableSchemas(registry, schemas)) {
-    logger.warn(
-      gap,
-      `VERYSTRICT input ${gap.process}/${gap.input}: schema ${gap.schema} is not in server.schema_dirs, so content declared as ${gap.mimeType} will be refused`,
-    );
+    logger.warn(gap, describeGap(gap));
   }
   const store = overrides.store ?? new SqliteJobStore(config.jobs.store.path);
   const files = new JobFiles(config.server.workDir, config.server.outputPath);

@@ -5,7 +5,7 @@ import { invalidParameter } from '../../src/core/errors.ts';
 import type { Format } from '../../src/core/model.ts';
 import { complexText, type ProcessContext } from '../../src/core/processor.ts';
 import type { ComplexResult, ComplexValue } from '../../src/core/values.ts';
-import { DRIVERS, vectorKind, type VectorKind } from './formats.ts';
+import { DRIVERS, VECTOR_FORMATS, vectorKind, type VectorKind } from './formats.ts';
 import { loadGdal } from './gdal.ts';
 
 export interface VectorSource {
@@ -127,15 +127,16 @@ export async function addFeature(layer: Gdal.Layer, out: OutputFeature): Promise
 }
 
 /**
- * Writes an in-memory layer in the requested vector format to a file in the work directory and
- * returns it as a complex result. WKT holds one geometry: a single feature's, else a collection.
+ * Writes an in-memory layer as output `name`, in the format the client asked for (else the first
+ * vector format), to a file in the work directory and returns it as a complex result. WKT holds
+ * one geometry: a single feature's, else a collection.
  */
 export async function writeVector(
   source: { dataset: Gdal.Dataset; layer: Gdal.Layer },
-  format: Format,
   name: string,
   ctx: ProcessContext,
 ): Promise<ComplexResult> {
+  const format: Format = ctx.outputs[name]?.format ?? VECTOR_FORMATS[0]!;
   const gdal = await loadGdal();
   const kind: VectorKind = vectorKind(format.mimeType) ?? 'geojson';
   if (kind === 'wkt') {

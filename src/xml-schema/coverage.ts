@@ -9,6 +9,9 @@ export interface SchemaGap {
   schema: string;
 }
 
+export const describeGap = (gap: SchemaGap): string =>
+  `${gap.process}/${gap.input} is VERYSTRICT but the schema ${gap.schema} (${gap.mimeType}) is not in server.schema_dirs: such content will be refused`;
+
 /** VERYSTRICT XML inputs whose format names a schema the library does not hold: told at start-up. */
 export function unavailableSchemas(registry: ProcessRegistry, library: SchemaLibrary): SchemaGap[] {
   const gaps: SchemaGap[] = [];

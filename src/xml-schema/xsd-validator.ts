@@ -118,9 +118,7 @@ export class XsdContentValidator {
     try {
       const urls = new Set(schemaUrls);
       for (const url of documentSchemaLocations(doc)) urls.add(url);
-      const missing = [...urls].filter((u) => !this.#library.has(u));
-      if (missing.length > 0) return { ok: false, problem: 'missing-schema', schemas: missing };
-      const compiled = this.#compiled([...urls].sort());
+      const compiled = this.#compiled([...urls]);
       if ('schemas' in compiled) return { ok: false, problem: 'missing-schema', schemas: compiled.schemas };
       try {
         compiled.validate(doc);
@@ -134,16 +132,20 @@ export class XsdContentValidator {
   }
 
   #compiled(urls: string[]): XsdValidator | { schemas: string[] } {
-    const key = urls.join(' ');
+    const key = [...urls].sort().join(' ');
     const hit = this.#cache.get(key);
     if (hit) {
       this.#cache.delete(key);
       this.#cache.set(key, hit);
       return hit;
     }
+    // Looked up only for a set not compiled yet: a cached set costs no file-system calls.
+    const files = urls.map((url) => this.#library.resolve(url));
+    const missing = urls.filter((_, i) => files[i] === undefined);
+    if (missing.length > 0) return { schemas: missing };
     // One wrapper schema importing each by namespace (files without one are included).
-    const parts = urls.map((url) => {
-      const ns = targetNamespace(this.#library.resolve(url)!);
+    const parts = urls.map((url, i) => {
+      const ns = targetNamespace(files[i]!);
       return ns === undefined
         ? `<xs:include schemaLocation="${escapeAttr(url)}"/>`
         : `<xs:import namespace="${escapeAttr(ns)}" schemaLocation="${escapeAttr(url)}"/>`;
