@@ -28,7 +28,26 @@ export interface RawBoundingBox {
   dimensions?: number | string;
 }
 
-export type RawInputValue = RawLiteral | RawComplex | RawBoundingBox;
+/**
+ * A value given by reference: fetched by the job system under the reference policy, after the
+ * request is validated and admitted (for asynchronous jobs, inside the job).
+ */
+export interface RawReference {
+  type: 'reference';
+  href: string;
+  /** Default GET. */
+  method?: 'GET' | 'POST';
+  headers?: Array<[string, string]>;
+  /** The body of a POST reference, inline or itself by reference. */
+  body?: string;
+  bodyReference?: string;
+  /** What the client declares the referenced data to be; the server's Content-Type fills the gap. */
+  mimeType?: string;
+  encoding?: string;
+  schema?: string;
+}
+
+export type RawInputValue = RawLiteral | RawComplex | RawBoundingBox | RawReference;
 export type RawInputs = Record<string, RawInputValue[]>;
 
 // ---- What a processor receives (validated and typed) ------------------------------------------
