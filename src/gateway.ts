@@ -11,6 +11,7 @@ import type { JobStore } from './jobs/store.ts';
 import { loadRegistry, type ProcessRegistry } from './registry/registry.ts';
 import type { Logger } from './util/logger.ts';
 import path from 'node:path';
+import type { ReferencePolicy } from './references/fetch.ts';
 
 /** Everything a server instance is made of, built from one Config; the protocol bindings sit on top. */
 export interface Gateway {
@@ -29,6 +30,19 @@ export interface GatewayOverrides {
 }
 
 const INLINE_LIMIT = 64 * 1024;
+/** Reference fetches of one job under way at once. */
+const REFERENCE_CONCURRENCY = 4;
+
+/** The outbound policy of reference inputs (and of anything else the server fetches for a client). */
+export function referencePolicy(server: Config['server']): ReferencePolicy {
+  return {
+    allowedInputPaths: server.allowedInputPaths,
+    allowedPrivateHosts: server.allowedReferenceHosts.map((h) => h.toLowerCase()),
+    maxBytes: server.maxSingleInputSize || server.maxRequestSize,
+    timeoutMs: server.referenceTimeoutSeconds * 1000,
+    maxRedirects: 5,
+  };
+}
 
 /** The processes a configuration publishes (module paths relative to the config file). */
 export function loadConfiguredRegistry(config: Config): Promise<ProcessRegistry> {
@@ -70,6 +84,12 @@ export async function createGateway(
       cleanTempDir: config.server.cleanTempDir,
       maxSingleInputSize: config.server.maxSingleInputSize,
       inlineLimit: INLINE_LIMIT,
+      references: {
+        policy: referencePolicy(config.server),
+        concurrency: REFERENCE_CONCURRENCY,
+        // All references of a job together: as much as the largest single input may be.
+        budgetBytes: Math.max(config.server.maxRequestSize, config.server.maxSingleInputSize),
+      },
       schemaCheckers: [...DEFAULT_SCHEMA_CHECKERS, xsdSchemaChecker(schemas)],
     },
   );

@@ -26,6 +26,8 @@ export type ErrorReason =
   | 'sync-timeout'
   | 'cancelled'
   | 'interrupted'
+  /** An input was refused once its job fetched it (a reference): the client's fault, not the process's. */
+  | 'input-rejected'
   /** The request itself is unreadable (malformed XML, an empty body): a client error with no better code. */
   | 'malformed-request';
 

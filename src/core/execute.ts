@@ -1,7 +1,7 @@
 import { invalidParameter, OwsError } from './errors.ts';
 import { matchFormat } from './formats.ts';
 import type { Format, ProcessDescription, TransmissionMode } from './model.ts';
-import type { ProcessInputs, RawInputs } from './values.ts';
+import type { JobInputs, RawInputs } from './values.ts';
 
 export type ExecutionMode = 'sync' | 'async';
 
@@ -39,7 +39,8 @@ export interface OutputRequest {
 
 export interface ExecuteRequest {
   processId: string;
-  inputs: ProcessInputs;
+  /** Validated values, and references that are fetched when the job runs. */
+  inputs: JobInputs;
   outputs: Record<string, OutputRequest>;
   /** False when the client named no outputs (and so gets them all). */
   outputsSelected: boolean;

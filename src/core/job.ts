@@ -22,9 +22,17 @@ export const isTerminal = (status: JobStatus): boolean => TERMINAL_STATUSES.incl
 
 export const canTransition = (from: JobStatus, to: JobStatus): boolean => JOB_TRANSITIONS[from].includes(to);
 
-/** The states from which a job may reach `to`, for guarded updates in a store. */
+/** The states from which a job may reach `to`: the guard of every status change in a store. */
 export const statusesLeadingTo = (to: JobStatus): JobStatus[] =>
   JOB_STATUSES.filter((s) => JOB_TRANSITIONS[s].includes(to));
+
+/** The states in which a job reports progress: those it can leave only by finishing (running). */
+export const REPORTING_STATUSES: readonly JobStatus[] = JOB_STATUSES.filter(
+  (s) => !isTerminal(s) && JOB_TRANSITIONS[s].every(isTerminal),
+);
+
+/** The state a job waiting for a slot is in, and the one it moves to when it gets one. */
+export const QUEUED_STATUS: JobStatus = 'accepted';
 
 export interface Job {
   id: string;

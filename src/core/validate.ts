@@ -5,11 +5,14 @@ import { describeAllowed, isAllowed, parseLiteral } from './literal.ts';
 import type { InputDescription, LiteralInputDescription, ProcessDescription } from './model.ts';
 import type {
   InputValue,
+  JobInputValue,
+  JobInputs,
   LiteralValue,
-  ProcessInputs,
+  PendingReference,
   RawInputValue,
   RawInputs,
   RawLiteral,
+  RawReference,
 } from './values.ts';
 
 export type InputValidationOptions = ComplexValidationOptions;
@@ -48,8 +51,30 @@ function validateLiteral(raw: RawLiteral, input: LiteralInputDescription): Liter
   return literal;
 }
 
+function pending(raw: RawReference, input: InputDescription): PendingReference {
+  if (input.kind === 'bbox') {
+    throw invalidParameter(input.id, `Input '${input.id}': a bounding box cannot be given by reference`);
+  }
+  const { type: _type, ...rest } = raw;
+  return { kind: 'reference', ...rest };
+}
+
+/**
+ * Validates one value of an input. A reference is checked only for being allowed there: its data
+ * is validated by `validateInputValue` once the job system has fetched it.
+ */
 function validateValue(
   raw: RawInputValue,
+  input: InputDescription,
+  options: InputValidationOptions,
+): JobInputValue {
+  if (raw.type === 'reference') return pending(raw, input);
+  return validateInputValue(raw, input, options);
+}
+
+/** Validates one inline (or fetched) value of an input in the input's validation mode. */
+export function validateInputValue(
+  raw: Exclude<RawInputValue, RawReference>,
   input: InputDescription,
   options: InputValidationOptions,
 ): InputValue {
@@ -81,24 +106,31 @@ function validateValue(
 }
 
 const describeRaw = (raw: RawInputValue): string =>
-  raw.type === 'literal' ? 'literal data' : raw.type === 'complex' ? 'complex data' : 'a bounding box';
+  raw.type === 'literal'
+    ? 'literal data'
+    : raw.type === 'complex'
+      ? 'complex data'
+      : raw.type === 'reference'
+        ? 'a reference'
+        : 'a bounding box';
 
 /**
  * Validates the inputs of an execute request against a process description, each input in its
  * own validation mode: unknown ids, occurrences (MissingParameterValue below minOccurs), values.
- * Literal inputs with a default value that are not given get their default.
+ * Literal inputs with a default value that are not given get their default. References are left
+ * pending (nothing is fetched here): the request is whole and valid before anything leaves the server.
  */
 export function validateInputs(
   description: ProcessDescription,
   raw: RawInputs,
   options: InputValidationOptions = {},
-): ProcessInputs {
+): JobInputs {
   for (const id of Object.keys(raw)) {
     if (!description.inputs.some((i) => i.id === id)) {
       throw invalidParameter(id, `Process '${description.id}' has no input '${id}'`);
     }
   }
-  const inputs: ProcessInputs = {};
+  const inputs: JobInputs = {};
   for (const input of description.inputs) {
     let values = raw[input.id] ?? [];
     if (values.length === 0 && input.kind === 'literal' && input.defaultValue !== undefined) {

@@ -82,6 +82,13 @@ export interface BoundingBox {
 export type InputValue = LiteralValue | ComplexValue | BoundingBox;
 export type ProcessInputs = Record<string, InputValue[]>;
 
+// ---- What a job keeps until it runs: validated values, and references still to fetch -----------
+
+/** A reference whose input accepts references; it is fetched and validated when its job runs. */
+export type PendingReference = { kind: 'reference' } & Omit<RawReference, 'type'>;
+export type JobInputValue = InputValue | PendingReference;
+export type JobInputs = Record<string, JobInputValue[]>;
+
 // ---- What a processor returns -------------------------------------------------------------------
 
 export interface ComplexResult {

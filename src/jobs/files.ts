@@ -1,6 +1,6 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { ProcessInputs } from '../core/values.ts';
+import type { JobInputs } from '../core/values.ts';
 
 const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -40,14 +40,14 @@ export class JobFiles {
    * Creates the work folder and writes binary data and text above `inlineLimit` bytes to files in
    * it, so that only paths cross the thread boundary and the job store stays small.
    */
-  async prepare(jobId: string, inputs: ProcessInputs, inlineLimit: number): Promise<ProcessInputs> {
+  async prepare<T extends JobInputs>(jobId: string, inputs: T, inlineLimit: number): Promise<T> {
     const dir = this.workDir(jobId);
     await mkdir(path.join(dir, 'inputs'), { recursive: true });
-    const placed: ProcessInputs = {};
+    const placed: JobInputs = {};
     for (const [id, values] of Object.entries(inputs)) {
       placed[id] = await Promise.all(
         values.map(async (value, i) => {
-          if (value.kind !== 'complex') return value;
+          if (value.kind !== 'complex' || value.file !== undefined) return value;
           const big = value.bytes !== undefined || Buffer.byteLength(value.text ?? '') > inlineLimit;
           if (!big) return value;
           const file = path.join(dir, 'inputs', `${id}-${i}`);
@@ -56,7 +56,7 @@ export class JobFiles {
         }),
       );
     }
-    return placed;
+    return placed as T;
   }
 
   async removeWork(jobId: string): Promise<void> {

@@ -4,12 +4,16 @@ import { randomUUID } from 'node:crypto';
 import { OwsError, type OwsErrorJson } from '../core/errors.ts';
 import { resolveExecutionMode, resolveOutputs, type RawExecuteRequest } from '../core/execute.ts';
 import { isTerminal, type Job } from '../core/job.ts';
+import type { ProcessDescription } from '../core/model.ts';
+import type { ProcessInputs } from '../core/values.ts';
 import type { ContentChecker } from '../core/content-checks.ts';
 import type { SchemaChecker } from '../core/schema-checks.ts';
-import { validateInputs } from '../core/validate.ts';
+import { validateInputs, type InputValidationOptions } from '../core/validate.ts';
+import type { ReferencePolicy } from '../references/fetch.ts';
 import type { ProcessRegistry } from '../registry/registry.ts';
 import type { Logger } from '../util/logger.ts';
 import type { JobFiles } from './files.ts';
+import { hasPendingReferences, resolveReferences } from './references.ts';
 import type { TaskRunner } from './pool.ts';
 import type { JobFilter, JobStore } from './store.ts';
 
@@ -30,7 +34,22 @@ export interface JobManagerOptions {
   inlineLimit: number;
   contentCheckers?: readonly ContentChecker[];
   schemaCheckers?: readonly SchemaChecker[];
+  /** How reference inputs are fetched when their job runs. */
+  references: {
+    policy: ReferencePolicy;
+    /** Fetches of one job under way at once. */
+    concurrency: number;
+    /** Bytes all references of one job may bring in together. */
+    budgetBytes: number;
+  };
 }
+
+/**
+ * What happens to a synchronous job that outlives the sync timeout: 'cancel' stops it and throws
+ * (WPS: the client gets an exception); 'detach' lets it run on and returns it unfinished (OGC API:
+ * the client may be pointed at the job instead).
+ */
+export type SyncTimeoutPolicy = 'cancel' | 'detach';
 
 export interface JobManagerDeps {
   store: JobStore;
@@ -122,11 +141,7 @@ export class JobManager {
   async submit(raw: RawExecuteRequest): Promise<Job> {
     const { description } = this.#registry.get(raw.processId);
     const mode = resolveExecutionMode(description, raw.mode);
-    const inputs = validateInputs(description, raw.inputs, {
-      maxSingleInputSize: this.#options.maxSingleInputSize,
-      ...(this.#options.contentCheckers ? { contentCheckers: this.#options.contentCheckers } : {}),
-      ...(this.#options.schemaCheckers ? { schemaCheckers: this.#options.schemaCheckers } : {}),
-    });
+    const inputs = validateInputs(description, raw.inputs, this.#validation());
     const outputs = resolveOutputs(description, raw.outputs);
     const admit = async (): Promise<Job> => {
       if (this.#closing) throw new OwsError('ServerBusy', 'The server is shutting down');
@@ -171,15 +186,28 @@ export class JobManager {
     return job;
   }
 
+  #validation(): InputValidationOptions {
+    return {
+      maxSingleInputSize: this.#options.maxSingleInputSize,
+      ...(this.#options.contentCheckers ? { contentCheckers: this.#options.contentCheckers } : {}),
+      ...(this.#options.schemaCheckers ? { schemaCheckers: this.#options.schemaCheckers } : {}),
+    };
+  }
+
   /**
-   * Submits and, for a synchronous job, waits for its end (at most the sync timeout; past it the job
-   * is cancelled and the caller gets an error). An asynchronous job is returned as accepted.
+   * Submits and, for a synchronous job, waits for its end (at most the sync timeout; past it the
+   * policy decides). An asynchronous job is returned as accepted. A synchronous job whose
+   * referenced input was refused when it was fetched throws that error, as inline data would have.
    */
-  async execute(raw: RawExecuteRequest): Promise<Job> {
+  async execute(raw: RawExecuteRequest, onSyncTimeout: SyncTimeoutPolicy = 'cancel'): Promise<Job> {
     const job = await this.submit(raw);
     if (job.mode === 'async') return job;
     const done = await this.waitFor(job.id, this.#options.syncTimeoutMs);
+    if (done?.status === 'failed' && done.error?.reason === 'input-rejected') {
+      throw OwsError.fromJSON(done.error);
+    }
     if (done) return done;
+    if (onSyncTimeout === 'detach') return this.get(job.id);
     const seconds = this.#options.syncTimeoutMs / 1000;
     const error = new OwsError(
       'NoApplicableCode',
@@ -246,11 +274,10 @@ export class JobManager {
       await Promise.all([this.#files.removeOutputs(id), this.#files.removeWork(id)]);
       return { ...job, status: 'dismissed', updated: new Date() };
     }
-    const dismissed = await this.#store.update(
-      id,
-      { status: 'dismissed', message: 'Dismissed by the client', finished: new Date() },
-      ['accepted', 'running'],
-    );
+    const dismissed = await this.#store.transition(id, 'dismissed', {
+      message: 'Dismissed by the client',
+      finished: new Date(),
+    });
     if (!dismissed) return this.dismiss(id); // it finished in the meantime
     this.#emit(dismissed);
     this.#active
@@ -268,11 +295,11 @@ export class JobManager {
       return;
     }
     this.#emit(
-      await this.#store.update(
-        id,
-        { status: 'failed', message: error.message, error: error.toJSON(), finished: new Date() },
-        ['accepted'],
-      ),
+      await this.#store.transition(id, 'failed', {
+        message: error.message,
+        error: error.toJSON(),
+        finished: new Date(),
+      }),
     );
   }
 
@@ -336,11 +363,12 @@ export class JobManager {
     try {
       if (!entry) throw new OwsError('NoApplicableCode', `Process '${job.processId}' is no longer published`);
       log.info('job started');
+      const inputs = await this.#resolveInputs(job, entry.description, controller.signal);
       const results = await this.#runner.run(
         {
           jobId: job.id,
           modulePath: entry.location.modulePath,
-          inputs: job.request.inputs,
+          inputs,
           outputs: job.request.outputs,
           outputDescriptions: entry.description.outputs,
           workDir: this.#files.workDir(job.id),
@@ -351,21 +379,18 @@ export class JobManager {
           signal: controller.signal,
           onProgress: (percent, message) => {
             void this.#store
-              .update(
-                job.id,
-                message === undefined ? { progress: percent } : { progress: percent, message },
-                ['running'],
-              )
+              .report(job.id, message === undefined ? { progress: percent } : { progress: percent, message })
               .then((j) => this.#emit(j));
           },
           onLog: (level, message) => log[level](message),
         },
       );
-      const finished = await this.#store.update(
-        job.id,
-        { status: 'successful', progress: 100, message: 'Process succeeded', results, finished: new Date() },
-        ['running'],
-      );
+      const finished = await this.#store.transition(job.id, 'successful', {
+        progress: 100,
+        message: 'Process succeeded',
+        results,
+        finished: new Date(),
+      });
       if (finished) {
         log.info('job succeeded');
       } else {
@@ -380,15 +405,42 @@ export class JobManager {
         log.warn({ code: error.code }, `job failed: ${error.message}`);
       }
       await this.#files.removeOutputs(job.id).catch(() => undefined);
-      return this.#store.update(
-        job.id,
-        { status: 'failed', message: error.message, error: error.toJSON(), finished: new Date() },
-        ['running'],
-      );
+      return this.#store.transition(job.id, 'failed', {
+        message: error.message,
+        error: error.toJSON(),
+        finished: new Date(),
+      });
     } finally {
       clearTimeout(timer);
       if (this.#options.cleanTempDir) await this.#files.removeWork(job.id).catch(() => undefined);
     }
+  }
+
+  /**
+   * The inputs a processor gets: references fetched (inside the job, so an asynchronous client had
+   * its answer long before), validated like inline data and placed in the work folder.
+   */
+  async #resolveInputs(
+    job: Job,
+    description: ProcessDescription,
+    signal: AbortSignal,
+  ): Promise<ProcessInputs> {
+    const inputs = job.request.inputs;
+    if (!hasPendingReferences(inputs)) return inputs as ProcessInputs;
+    this.#emit(await this.#store.report(job.id, { message: 'Fetching referenced inputs' }));
+    let resolved: ProcessInputs;
+    try {
+      resolved = await resolveReferences(inputs, description, {
+        ...this.#options.references,
+        validation: this.#validation(),
+        signal,
+      });
+    } catch (thrown) {
+      if (signal.aborted) throw signal.reason;
+      const error = OwsError.from(thrown);
+      throw new OwsError(error.code, error.message, error.locator, 'input-rejected');
+    }
+    return this.#files.prepare(job.id, resolved, this.#options.inlineLimit);
   }
 
   /** Removes finished jobs older than the retention age, with their files. */

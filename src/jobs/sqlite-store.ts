@@ -2,7 +2,15 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { OwsErrorJson } from '../core/errors.ts';
-import { TERMINAL_STATUSES, type Job, type JobStatus } from '../core/job.ts';
+import {
+  canTransition,
+  QUEUED_STATUS,
+  REPORTING_STATUSES,
+  statusesLeadingTo,
+  TERMINAL_STATUSES,
+  type Job,
+  type JobStatus,
+} from '../core/job.ts';
 import { decode, encode } from './codec.ts';
 import type { JobFilter, JobPatch, JobStore, NewJob } from './store.ts';
 
@@ -66,7 +74,6 @@ function toJob(row: Row): Job {
 }
 
 const PATCH_COLUMNS: Record<keyof JobPatch, (v: never) => unknown> = {
-  status: (v: JobStatus) => v,
   progress: (v: number) => Math.max(0, Math.min(100, Math.round(v))),
   message: (v: string) => v,
   started: (v: Date) => v.getTime(),
@@ -74,6 +81,12 @@ const PATCH_COLUMNS: Record<keyof JobPatch, (v: never) => unknown> = {
   results: (v: unknown) => encode(v),
   error: (v: unknown) => encode(v),
 };
+
+/** A claimed job leaves the queue for the state that runs it; the table must allow that move. */
+const CLAIMED_STATUS: JobStatus = 'running';
+if (!canTransition(QUEUED_STATUS, CLAIMED_STATUS) || !REPORTING_STATUSES.every((s) => canTransition(s, 'failed'))) {
+  throw new Error('The job transition table no longer allows claiming a queued job or failing a running one');
+}
 
 /** The embedded default store: one SQLite file (WAL) in the work directory. */
 export class SqliteJobStore implements JobStore {
@@ -106,9 +119,9 @@ export class SqliteJobStore implements JobStore {
     const row = this.#db
       .prepare(
         `INSERT INTO jobs (id, process_id, status, mode, progress, created, updated, request)
-         VALUES (?, ?, 'accepted', ?, 0, ?, ?, ?) RETURNING *`,
+         VALUES (?, ?, ?, ?, 0, ?, ?, ?) RETURNING *`,
       )
-      .get(job.id, job.processId, job.mode, t, t, encode(job.request)) as Row;
+      .get(job.id, job.processId, QUEUED_STATUS, job.mode, t, t, encode(job.request)) as Row;
     return toJob(row);
   }
 
@@ -146,33 +159,46 @@ export class SqliteJobStore implements JobStore {
     return { jobs: rows.map(toJob), total };
   }
 
-  async update(id: string, patch: JobPatch, from?: readonly JobStatus[]): Promise<Job | undefined> {
+  /** The one guarded UPDATE: every write to a job's status or progress goes through it. */
+  #update(
+    id: string,
+    patch: JobPatch & { status?: JobStatus },
+    from: readonly JobStatus[],
+  ): Job | undefined {
+    if (from.length === 0) return undefined;
     const sets = ['updated = ?'];
     const params: unknown[] = [Date.now()];
-    for (const [key, value] of Object.entries(patch) as Array<[keyof JobPatch, never]>) {
+    for (const [key, value] of Object.entries(patch) as Array<[keyof JobPatch | 'status', never]>) {
       if (value === undefined) continue;
       sets.push(`${key} = ?`);
-      params.push(PATCH_COLUMNS[key](value));
+      params.push(key === 'status' ? value : PATCH_COLUMNS[key](value));
     }
-    let sql = `UPDATE jobs SET ${sets.join(', ')} WHERE id = ?`;
-    params.push(id);
-    if (from) {
-      sql += ` AND status IN (${from.map(() => '?').join(', ')})`;
-      params.push(...from);
-    }
-    const row = this.#db.prepare(`${sql} RETURNING *`).get(...params) as Row | undefined;
+    params.push(id, ...from);
+    const row = this.#db
+      .prepare(
+        `UPDATE jobs SET ${sets.join(', ')} WHERE id = ? AND status IN (${from.map(() => '?').join(', ')}) RETURNING *`,
+      )
+      .get(...params) as Row | undefined;
     return row && toJob(row);
+  }
+
+  async transition(id: string, to: JobStatus, patch: JobPatch = {}): Promise<Job | undefined> {
+    return this.#update(id, { ...patch, status: to }, statusesLeadingTo(to));
+  }
+
+  async report(id: string, progress: { progress?: number; message?: string }): Promise<Job | undefined> {
+    return this.#update(id, progress, REPORTING_STATUSES);
   }
 
   async claimNext(now: Date): Promise<Job | undefined> {
     const t = now.getTime();
     const row = this.#db
       .prepare(
-        `UPDATE jobs SET status = 'running', started = ?, updated = ?
-         WHERE id = (SELECT id FROM jobs WHERE status = 'accepted' ORDER BY created, rowid LIMIT 1)
+        `UPDATE jobs SET status = ?, started = ?, updated = ?
+         WHERE id = (SELECT id FROM jobs WHERE status = ? ORDER BY created, rowid LIMIT 1)
          RETURNING *`,
       )
-      .get(t, t) as Row | undefined;
+      .get(CLAIMED_STATUS, t, t, QUEUED_STATUS) as Row | undefined;
     return row && toJob(row);
   }
 
@@ -186,9 +212,9 @@ export class SqliteJobStore implements JobStore {
     const rows = this.#db
       .prepare(
         `UPDATE jobs SET status = 'failed', message = ?, error = ?, finished = ?, updated = ?
-         WHERE status = 'running' RETURNING id`,
+         WHERE status IN (${REPORTING_STATUSES.map(() => '?').join(', ')}) RETURNING id`,
       )
-      .all(error.message, encode(error), t, t) as Array<{ id: string }>;
+      .all(error.message, encode(error), t, t, ...REPORTING_STATUSES) as Array<{ id: string }>;
     return rows.map((r) => r.id);
   }
 

@@ -11,8 +11,8 @@ export interface NewJob {
   created: Date;
 }
 
+/** What changes with a status change (the status itself is the transition's target). */
 export interface JobPatch {
-  status?: JobStatus;
   progress?: number;
   message?: string;
   started?: Date;
@@ -41,10 +41,13 @@ export interface JobStore {
   get(id: string): Promise<Job | undefined>;
   list(filter: JobFilter): Promise<{ jobs: Job[]; total: number }>;
   /**
-   * Applies the patch (and sets `updated`) only when the job's status is one of `from` (when given);
-   * returns the updated job, or undefined when the job is missing or in another state.
+   * Moves a job to `to` with the patch (and sets `updated`), atomically and only when the job table
+   * of src/core/job.ts allows that move from the job's current status. Returns the updated job, or
+   * undefined when the job is missing or the move is not allowed from where it is.
    */
-  update(id: string, patch: JobPatch, from?: readonly JobStatus[]): Promise<Job | undefined>;
+  transition(id: string, to: JobStatus, patch?: JobPatch): Promise<Job | undefined>;
+  /** Records progress and message while the job is in a reporting status (running); else undefined. */
+  report(id: string, progress: { progress?: number; message?: string }): Promise<Job | undefined>;
   /** Moves the oldest accepted job to running (atomically) and returns it. */
   claimNext(now: Date): Promise<Job | undefined>;
   countByStatus(status: JobStatus): Promise<number>;

@@ -25,6 +25,12 @@ export interface ReferenceRequest {
   body?: string;
 }
 
+/** Bytes that all references of one request may still bring in; shared by concurrent fetches. */
+export interface FetchBudget {
+  remaining: number;
+  total: number;
+}
+
 export interface FetchedReference {
   data: Uint8Array;
   /** The media type the server declared, without parameters. */
@@ -38,6 +44,20 @@ const tooBig = (locator: string, limit: number) =>
     locator,
   );
 
+const overBudget = (locator: string, budget: FetchBudget) =>
+  new OwsError(
+    'FileSizeExceeded',
+    `Input '${locator}': the referenced data of this request exceeds ${budget.total} bytes in all`,
+    locator,
+  );
+
+/** Takes `bytes` from the budget, or throws when it would go below zero. */
+function spend(budget: FetchBudget | undefined, bytes: number, locator: string): void {
+  if (!budget) return;
+  budget.remaining -= bytes;
+  if (budget.remaining < 0) throw overBudget(locator, budget);
+}
+
 /** True when `candidate` is `root` or lies inside it (not merely sharing a prefix: /data/pub ∌ /data/public). */
 export function isInside(root: string, candidate: string): boolean {
   const rel = path.relative(root, candidate);
@@ -48,6 +68,7 @@ async function readFileReference(
   url: URL,
   policy: ReferencePolicy,
   locator: string,
+  budget: FetchBudget | undefined,
 ): Promise<FetchedReference> {
   let real: string;
   try {
@@ -67,6 +88,7 @@ async function readFileReference(
     const { size, isFile } = await handle.stat().then((s) => ({ size: s.size, isFile: s.isFile() }));
     if (!isFile) throw invalidParameter(locator, `Input '${locator}': ${url.href} is not a file`);
     if (size > policy.maxBytes) throw tooBig(locator, policy.maxBytes);
+    spend(budget, size, locator);
     return { data: new Uint8Array(await handle.readFile()) };
   } finally {
     await handle.close();
@@ -104,6 +126,7 @@ function httpOnce(
   policy: ReferencePolicy,
   locator: string,
   signal: AbortSignal,
+  budget: FetchBudget | undefined,
 ): Promise<{ status: number; location?: string; contentType?: string; data?: Uint8Array }> {
   const client = url.protocol === 'https:' ? https : http;
   const host = url.hostname.replace(/^\[|\]$/g, '');
@@ -135,10 +158,14 @@ function httpOnce(
         let size = 0;
         res.on('data', (chunk: Buffer) => {
           size += chunk.length;
-          if (size > policy.maxBytes) {
+          try {
+            if (size > policy.maxBytes) throw tooBig(locator, policy.maxBytes);
+            spend(budget, chunk.length, locator);
+            chunks.push(chunk);
+          } catch (error) {
             res.destroy();
-            reject(tooBig(locator, policy.maxBytes));
-          } else chunks.push(chunk);
+            reject(error);
+          }
         });
         res.on('end', () =>
           resolve({
@@ -168,6 +195,8 @@ export async function fetchReference(
   request: ReferenceRequest,
   policy: ReferencePolicy,
   locator: string,
+  budget?: FetchBudget,
+  cancel?: AbortSignal,
 ): Promise<FetchedReference> {
   let url: URL;
   try {
@@ -175,8 +204,9 @@ export async function fetchReference(
   } catch {
     throw invalidParameter(locator, `Input '${locator}': '${request.href}' is not an absolute URL`);
   }
-  if (url.protocol === 'file:') return readFileReference(url, policy, locator);
-  const signal = AbortSignal.timeout(policy.timeoutMs);
+  if (url.protocol === 'file:') return readFileReference(url, policy, locator, budget);
+  const timeout = AbortSignal.timeout(policy.timeoutMs);
+  const signal = cancel ? AbortSignal.any([timeout, cancel]) : timeout;
   let current = request;
   for (let hop = 0; ; hop++) {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
@@ -187,10 +217,11 @@ export async function fetchReference(
     }
     let response;
     try {
-      response = await httpOnce(url, current, policy, locator, signal);
+      response = await httpOnce(url, current, policy, locator, signal, budget);
     } catch (error) {
       if (error instanceof OwsError) throw error;
-      if (signal.aborted) {
+      if (cancel?.aborted) throw OwsError.from(cancel.reason);
+      if (timeout.aborted) {
         throw invalidParameter(
           locator,
           `Input '${locator}': fetching ${url.href} timed out after ${policy.timeoutMs / 1000} s`,

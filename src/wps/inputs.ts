@@ -1,11 +1,8 @@
 import { invalidParameter } from '../core/errors.ts';
 import type { InputDescription } from '../core/model.ts';
 import type { RawInputs, RawInputValue } from '../core/values.ts';
-import { fetchReference, type ReferencePolicy } from '../references/fetch.ts';
-import { decodeBase64 } from './base64.ts';
+import { decodeBase64 } from '../core/base64.ts';
 import type { ReferenceInput, WpsInput, WpsInputValue } from './requests.ts';
-
-const decoder = new TextDecoder();
 
 /** KVP bounding boxes: `minx,miny,maxx,maxy[,crs[,dimensions]]` (or 6 numbers for 3D). */
 function kvpBoundingBox(value: string, id: string): RawInputValue {
@@ -45,50 +42,23 @@ function fromKvp(
   return { type: 'literal', value: value.value, ...(a.uom ? { uom: a.uom } : {}) };
 }
 
-async function fromReference(
-  ref: ReferenceInput,
-  input: InputDescription | undefined,
-  id: string,
-  policy: ReferencePolicy,
-): Promise<RawInputValue> {
-  if (input?.kind === 'bbox')
-    throw invalidParameter(id, `Input '${id}': a bounding box cannot be given by reference`);
-  let body = ref.body;
-  if (ref.bodyReference !== undefined) {
-    body = decoder.decode(
-      (await fetchReference({ href: ref.bodyReference, method: 'GET' }, policy, id)).data,
-    );
-  }
-  const fetched = await fetchReference(
-    { href: ref.href, method: ref.method, headers: ref.headers, ...(body !== undefined ? { body } : {}) },
-    policy,
-    id,
-  );
-  if (input?.kind === 'literal') return { type: 'literal', value: decoder.decode(fetched.data).trim() };
-  const base64Encoded = ref.encoding?.toLowerCase() === 'base64';
-  const mimeType = ref.mimeType ?? fetched.contentType;
-  return {
-    type: 'complex',
-    data: base64Encoded ? decodeBase64(decoder.decode(fetched.data), id) : fetched.data,
-    ...(mimeType ? { mimeType } : {}),
-    ...(ref.encoding ? { encoding: ref.encoding } : {}),
-    ...(ref.schema ? { schema: ref.schema } : {}),
-  };
+function fromReference(ref: ReferenceInput): RawInputValue {
+  const { type: _type, headers, ...rest } = ref;
+  return { type: 'reference', ...rest, ...(headers.length > 0 ? { headers } : {}) };
 }
 
-/** Turns the inputs of a WPS Execute into core raw inputs: KVP values typed by the description, references fetched. */
-export async function toRawInputs(
-  inputs: WpsInput[],
-  descriptions: InputDescription[],
-  policy: ReferencePolicy,
-): Promise<RawInputs> {
+/**
+ * Turns the inputs of a WPS Execute into core raw inputs: KVP values typed by the description,
+ * references passed on as references (the job system fetches them once the request is valid).
+ */
+export function toRawInputs(inputs: WpsInput[], descriptions: InputDescription[]): RawInputs {
   const raw: RawInputs = {};
   for (const { id, value } of inputs) {
     const input = descriptions.find((d) => d.id === id);
     let converted: RawInputValue;
     switch (value.type) {
       case 'reference':
-        converted = await fromReference(value, input, id, policy);
+        converted = fromReference(value);
         break;
       case 'kvp':
         converted = fromKvp(value, input, id);

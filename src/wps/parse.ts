@@ -1,5 +1,5 @@
 import { invalidParameter, missingParameter, OwsError } from '../core/errors.ts';
-import { decodeBase64 } from './base64.ts';
+import { decodeBase64 } from '../core/base64.ts';
 import { KvpParams, parseKvpList, type KvpEntry } from './kvp.ts';
 import type {
   OutputDefinition,

@@ -6,7 +6,6 @@ import { isTextMimeType, isXmlMimeType } from '../core/formats.ts';
 import type { Job } from '../core/job.ts';
 import type { ProcessDescription } from '../core/model.ts';
 import type { Gateway } from '../gateway.ts';
-import type { ReferencePolicy } from '../references/fetch.ts';
 import { toRawInputs } from './inputs.ts';
 import {
   boundingBoxDocument,
@@ -50,19 +49,11 @@ const xmlReply = (body: string, status = 200): WpsReply => ({ status, contentTyp
 export class WpsService {
   readonly #gateway: Gateway;
   readonly wpsUrl: string;
-  readonly #policy: ReferencePolicy;
 
   constructor(gateway: Gateway) {
     this.#gateway = gateway;
     const server = gateway.config.server;
     this.wpsUrl = `${server.url}${server.wpsPath === '/' ? '' : server.wpsPath}`;
-    this.#policy = {
-      allowedInputPaths: server.allowedInputPaths,
-      allowedPrivateHosts: server.allowedReferenceHosts.map((h) => h.toLowerCase()),
-      maxBytes: server.maxSingleInputSize || server.maxRequestSize,
-      timeoutMs: server.referenceTimeoutSeconds * 1000,
-      maxRedirects: 5,
-    };
   }
 
   get defaultLanguage(): string {
@@ -135,7 +126,7 @@ export class WpsService {
     };
     if (form?.kind === 'document' && form.lineage)
       options.lineage = lineage(request.inputs, definitions, description);
-    const inputs = await toRawInputs(request.inputs, description.inputs, this.#policy);
+    const inputs = toRawInputs(request.inputs, description.inputs);
     const outputs =
       definitions.length > 0
         ? Object.fromEntries(definitions.map((d) => [d.id, outputRequest(d)]))
