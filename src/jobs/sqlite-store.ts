@@ -84,7 +84,10 @@ const PATCH_COLUMNS: Record<keyof JobPatch, (v: never) => unknown> = {
 
 /** A claimed job leaves the queue for the state that runs it; the table must allow that move. */
 const CLAIMED_STATUS: JobStatus = 'running';
-if (!canTransition(QUEUED_STATUS, CLAIMED_STATUS) || !REPORTING_STATUSES.every((s) => canTransition(s, 'failed'))) {
+if (
+  !canTransition(QUEUED_STATUS, CLAIMED_STATUS) ||
+  !REPORTING_STATUSES.every((s) => canTransition(s, 'failed'))
+) {
   throw new Error('The job transition table no longer allows claiming a queued job or failing a running one');
 }
 
@@ -160,11 +163,7 @@ export class SqliteJobStore implements JobStore {
   }
 
   /** The one guarded UPDATE: every write to a job's status or progress goes through it. */
-  #update(
-    id: string,
-    patch: JobPatch & { status?: JobStatus },
-    from: readonly JobStatus[],
-  ): Job | undefined {
+  #update(id: string, patch: JobPatch & { status?: JobStatus }, from: readonly JobStatus[]): Job | undefined {
     if (from.length === 0) return undefined;
     const sets = ['updated = ?'];
     const params: unknown[] = [Date.now()];
