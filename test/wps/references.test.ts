@@ -23,6 +23,8 @@ import {
 let origin: Server;
 let originUrl: string;
 const posted: string[] = [];
+const hits = { counted: 0, maxInFlight: 0 };
+let inFlight = 0;
 const files = mkdtempSync(path.join(tmpdir(), 'gw-refs-'));
 
 beforeAll(async () => {
@@ -46,6 +48,14 @@ beforeAll(async () => {
         res.statusCode = 302;
         res.setHeader('Location', 'file:///etc/passwd');
         res.end();
+      } else if (req.url?.startsWith('/counted')) {
+        hits.counted++;
+        inFlight++;
+        hits.maxInFlight = Math.max(hits.maxInFlight, inFlight);
+        setTimeout(() => {
+          inFlight--;
+          res.end('"x"'.padEnd(1500, ' '));
+        }, 150);
       } else if (req.url === '/big') {
         res.end('x'.repeat(5000));
       } else if (req.url === '/slow') {
@@ -201,6 +211,92 @@ describe('reference inputs', () => {
       );
     } finally {
       await strict.close();
+    }
+  });
+
+  it('nothing is fetched for a request that is invalid: unknown inputs, too many values, a bad literal', async () => {
+    hits.counted = 0;
+    const many = Array.from(
+      { length: 300 },
+      (_, i) =>
+        `<wps:Input><ows:Identifier>nope</ows:Identifier><wps:Reference xlink:href="${originUrl}/counted/${i}"/></wps:Input>`,
+    ).join('');
+    expectException(await run(many), 400, 'InvalidParameterValue', 'nope');
+    // A valid reference beside an invalid inline value: refused before anything is fetched.
+    const mixed = await post(
+      s.wps,
+      execute(
+        'echo',
+        literalInput('stringInput', 's') +
+          literalInput('pause', 'not a number') +
+          ref(`${originUrl}/counted/a`, ' mimeType="application/json"'),
+      ),
+    );
+    expectException(mixed, 400, 'InvalidParameterValue', 'pause');
+    // A bounding box cannot come by reference.
+    const bbox = await post(
+      s.wps,
+      execute(
+        'echo',
+        literalInput('stringInput', 's') +
+          `<wps:Input><ows:Identifier>bboxInput</ows:Identifier><wps:Reference xlink:href="${originUrl}/counted/b"/></wps:Input>`,
+      ),
+    );
+    expectException(bbox, 400, 'InvalidParameterValue', 'bboxInput');
+    expect(hits.counted).toBe(0);
+  });
+
+  it('an asynchronous Execute is answered before its references are fetched; a refused one fails the job', async () => {
+    const asyncDoc = (inputs: string) =>
+      execute(
+        'echo',
+        literalInput('stringInput', 's') + inputs,
+        '<wps:ResponseForm><wps:ResponseDocument storeExecuteResponse="true" status="true"/></wps:ResponseForm>',
+      );
+    const t0 = Date.now();
+    const r = await post(s.wps, asyncDoc(ref(`${originUrl}/slow`)));
+    expect(Date.now() - t0).toBeLessThan(900);
+    expect(r.status, r.body).toBe(200);
+    expect(r.body).toMatch(/ProcessAccepted/);
+    const location = doc(r.body).attrs.get('statusLocation')!;
+    let status = '';
+    for (let i = 0; i < 50 && !/ProcessFailed|ProcessSucceeded/.test(status); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      status = (await fetch(location).then((x) => x.text())) ?? '';
+    }
+    expect(status).toMatch(/ProcessFailed/);
+    expect(status).toMatch(
+      /exceptionCode="InvalidParameterValue"[^>]*locator="complexInput"|locator="complexInput"[^>]*exceptionCode="InvalidParameterValue"/,
+    );
+    expect(status).toMatch(/timed out/);
+  });
+
+  it('the references of one job are fetched at most four at a time, within one byte budget', async () => {
+    hits.counted = 0;
+    hits.maxInFlight = 0;
+    const values = Array.from(
+      { length: 10 },
+      (_, i) =>
+        `<wps:Input><ows:Identifier>arrayInput</ows:Identifier><wps:Reference xlink:href="${originUrl}/counted/${i}"/></wps:Input>`,
+    ).join('');
+    const r = await run(values);
+    expect(r.status, r.body).toBe(200);
+    expect(hits.counted).toBe(10);
+    expect(hits.maxInFlight).toBeGreaterThan(1);
+    expect(hits.maxInFlight).toBeLessThanOrEqual(4);
+    // 1.5 kB each under a 2 kB single-input cap, but 10 of them exceed a 6 kB budget for the job.
+    const tight = await startWpsServer({
+      extraServer: [
+        '  allowed_reference_hosts: [127.0.0.1]',
+        '  max_single_input_size: 2kb',
+        '  max_request_size: 6kb',
+      ],
+    });
+    try {
+      const over = await run(values, tight);
+      expect(text(expectException(over, 400, 'FileSizeExceeded', 'arrayInput'))).toMatch(/in all/);
+    } finally {
+      await tight.close();
     }
   });
 
