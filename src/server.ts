@@ -3,7 +3,10 @@ import Koa from 'koa';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Gateway } from './gateway.ts';
+import { ResultDelivery } from './results/delivery.ts';
+import { resultsRouter } from './results/route.ts';
 import { wpsRouter } from './wps/routes.ts';
+import { BBOX_XML } from './wps/service.ts';
 
 /** The koa app of a gateway; testable without listening on a port (`app.callback()`). */
 export function createApp(gateway: Gateway): Koa {
@@ -49,7 +52,16 @@ export function createApp(gateway: Gateway): Koa {
 
   app.use(router.routes());
   app.use(router.allowedMethods());
-  const wps = wpsRouter(gateway);
+  const outputUrl = gateway.config.server.outputUrl;
+  const delivery = new ResultDelivery({
+    files: gateway.files,
+    outputUrl,
+    bboxEncodings: [BBOX_XML],
+    describe: (id) => gateway.registry.find(id)?.description.outputs,
+  });
+  const results = resultsRouter(gateway.jobs, delivery, outputUrl);
+  app.use(results.routes());
+  const wps = wpsRouter(gateway, delivery);
   app.use(wps.routes());
   app.use(wps.allowedMethods());
   return app;

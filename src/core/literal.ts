@@ -221,3 +221,14 @@ export function describeAllowed(allowed: AllowedValues): string {
   }
   return parts.join(', ');
 }
+
+/** A number as XML Schema writes it (NaN, INF, -INF); the lexical form both protocols serve. */
+export const formatNumber = (n: number): string =>
+  Number.isNaN(n) ? 'NaN' : n === Infinity ? 'INF' : n === -Infinity ? '-INF' : String(n);
+
+/** A typed literal as text: dates as ISO 8601 (a date without its time), numbers as formatNumber. */
+export function literalText(value: LiteralScalar, type: LiteralDataType): string {
+  if (value instanceof Date) return type === 'date' ? value.toISOString().slice(0, 10) : value.toISOString();
+  if (typeof value === 'number') return formatNumber(value);
+  return String(value);
+}

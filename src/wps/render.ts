@@ -1,3 +1,4 @@
+import { formatNumber, literalText } from '../core/literal.ts';
 import { XMLValidator } from 'fast-xml-parser';
 import { create, fragment } from 'xmlbuilder2';
 import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
@@ -105,9 +106,6 @@ function uoms(parent: XMLBuilder, u: { default: string; supported: string[] } | 
   const supported = el.ele('Supported');
   for (const s of u.supported) supported.ele(NS.ows, 'ows:UOM').txt(s);
 }
-
-const formatNumber = (n: number): string =>
-  Number.isNaN(n) ? 'NaN' : n === Infinity ? 'INF' : n === -Infinity ? '-INF' : String(n);
 
 function allowedValues(parent: XMLBuilder, allowed: AllowedValues | undefined): void {
   if (!allowed || ((allowed.values?.length ?? 0) === 0 && (allowed.ranges?.length ?? 0) === 0)) {
@@ -326,12 +324,6 @@ export interface ExecuteResponseDocument {
 }
 
 const isoSeconds = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
-
-export function literalText(value: LiteralValue['value'], type: LiteralDataType): string {
-  if (value instanceof Date) return type === 'date' ? value.toISOString().slice(0, 10) : value.toISOString();
-  if (typeof value === 'number') return formatNumber(value);
-  return String(value);
-}
 
 /** Embeds XML content as elements when it is well-formed, else as CDATA (never a broken document). */
 function appendXmlContent(parent: XMLBuilder, xml: string): void {

@@ -5,6 +5,7 @@ import type { Context } from 'koa';
 import getRawBody from 'raw-body';
 import { OwsError } from '../core/errors.ts';
 import type { Gateway } from '../gateway.ts';
+import type { ResultDelivery } from '../results/delivery.ts';
 import { parseKvpRequest, parseXmlRequest } from './parse.ts';
 import { exceptionReport } from './render.ts';
 import { WpsService, XML, type WpsReply } from './service.ts';
@@ -56,9 +57,9 @@ async function readBody(ctx: Context, limit: number): Promise<string> {
   }
 }
 
-/** `/wps` (GET with KVP, POST with XML), status documents and stored outputs. */
-export function wpsRouter(gateway: Gateway): Router {
-  const service = new WpsService(gateway);
+/** `/wps` (GET with KVP, POST with XML) and status documents. */
+export function wpsRouter(gateway: Gateway, delivery: ResultDelivery): Router {
+  const service = new WpsService(gateway, delivery);
   const base = gateway.config.server.wpsPath === '/' ? '' : gateway.config.server.wpsPath;
   const router = new Router();
 
@@ -103,23 +104,6 @@ export function wpsRouter(gateway: Gateway): Router {
       return { status: 200, contentType: XML, body: await service.renderJob(job) };
     }),
   );
-
-  router.get(`${base}/outputs/:job/:file`, async (ctx) => {
-    const reply = await service.output(String(ctx.params.job), String(ctx.params.file));
-    if (!reply) {
-      await send(ctx, {
-        status: 404,
-        contentType: XML,
-        body: exceptionReport({
-          code: 'InvalidParameterValue',
-          message: 'No such output',
-          locator: 'output',
-        }),
-      });
-      return;
-    }
-    await send(ctx, reply);
-  });
 
   return router;
 }

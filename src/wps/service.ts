@@ -1,17 +1,16 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { invalidParameter, OwsError } from '../core/errors.ts';
 import type { RawOutputRequest, RequestedMode } from '../core/execute.ts';
-import { isTextMimeType, isXmlMimeType } from '../core/formats.ts';
+import { isXmlMimeType } from '../core/formats.ts';
 import type { Job } from '../core/job.ts';
 import type { ProcessDescription } from '../core/model.ts';
 import type { Gateway } from '../gateway.ts';
+import type { BoundingBoxEncoding, ResultDelivery } from '../results/delivery.ts';
 import { toRawInputs } from './inputs.ts';
 import {
   boundingBoxDocument,
   capabilities,
   executeResponse,
-  literalText,
   looksLikeXml,
   processDescriptions,
   type LineageInput,
@@ -48,10 +47,12 @@ const xmlReply = (body: string, status = 200): WpsReply => ({ status, contentTyp
 /** WPS 1.0.0 over the shared core: requests in, documents out. No business rules live here. */
 export class WpsService {
   readonly #gateway: Gateway;
+  readonly #delivery: ResultDelivery;
   readonly wpsUrl: string;
 
-  constructor(gateway: Gateway) {
+  constructor(gateway: Gateway, delivery: ResultDelivery) {
     this.#gateway = gateway;
+    this.#delivery = delivery;
     const server = gateway.config.server;
     this.wpsUrl = `${server.url}${server.wpsPath === '/' ? '' : server.wpsPath}`;
   }
@@ -62,10 +63,6 @@ export class WpsService {
 
   statusUrl(jobId: string): string {
     return `${this.wpsUrl}/status/${jobId}.xml`;
-  }
-
-  outputHref(jobId: string, file: string): string {
-    return `${this.#gateway.config.server.outputUrl}/${jobId}/${file}`;
   }
 
   language(requested: string | undefined): string {
@@ -138,15 +135,11 @@ export class WpsService {
       mode,
       binding: { ...options },
     });
-    if (options.raw) return this.#rawOutput(job, definitions[0]!, description);
+    if (options.raw) return this.#rawOutput(job, definitions[0]!);
     return xmlReply(await this.renderJob(job));
   }
 
-  async #rawOutput(
-    job: Job,
-    definition: OutputDefinition,
-    description: ProcessDescription,
-  ): Promise<WpsReply> {
+  async #rawOutput(job: Job, definition: OutputDefinition): Promise<WpsReply> {
     if (job.status !== 'successful') {
       const error = job.error ?? {
         code: 'NoApplicableCode' as const,
@@ -154,33 +147,23 @@ export class WpsService {
       };
       throw OwsError.fromJSON(error);
     }
-    const stored = job.results?.[definition.id];
-    if (!stored) throw new OwsError('NoApplicableCode', `The process produced no output '${definition.id}'`);
-    const output = description.outputs.find((o) => o.id === definition.id)!;
-    if (stored.kind === 'literal') {
-      const text = literalText(stored.value, output.kind === 'literal' ? output.dataType : 'string');
+    const output = this.#delivery.outputs(job).find((o) => o.id === definition.id);
+    if (!output) throw new OwsError('NoApplicableCode', `The process produced no output '${definition.id}'`);
+    if (output.kind === 'complex' && definition.encoding?.toLowerCase() === 'base64') {
+      const inline = await this.#delivery.inline(job.id, output);
       return {
         status: 200,
-        contentType: 'text/plain; charset=utf-8',
-        body: text,
-        headers: disposition(`${definition.id}.txt`),
+        contentType: output.stored.format.mimeType,
+        body: inline.as === 'base64' ? inline.content : Buffer.from(inline.content).toString('base64'),
+        headers: disposition(output.stored.file),
       };
     }
-    if (stored.kind === 'bbox') {
-      return {
-        status: 200,
-        contentType: XML,
-        body: boundingBoxDocument(stored),
-        headers: disposition(`${definition.id}.xml`),
-      };
-    }
-    const file = this.#gateway.files.outputFile(job.id, stored.file)!;
-    const base64 = definition.encoding?.toLowerCase() === 'base64';
+    const served = this.#delivery.body(job.id, output, BBOX_XML.extension);
     return {
       status: 200,
-      contentType: stored.format.mimeType,
-      body: base64 ? (await readFile(file)).toString('base64') : { file },
-      headers: disposition(stored.file),
+      contentType: served.mediaType,
+      body: served.body,
+      headers: disposition(served.fileName),
     };
   }
 
@@ -207,105 +190,51 @@ export class WpsService {
       creationTime: job.finished ?? new Date(),
       status: wpsStatus(job, options?.status ?? true),
       ...(options?.lineage ? { lineage: options.lineage } : {}),
-      ...(job.status === 'successful' ? { outputs: await this.#renderedOutputs(job, process, options) } : {}),
+      ...(job.status === 'successful' ? { outputs: await this.#renderedOutputs(job) } : {}),
     });
   }
 
-  async #renderedOutputs(
-    job: Job,
-    process: ProcessDescription,
-    options: WpsJobOptions | undefined,
-  ): Promise<RenderedOutput[]> {
+  async #renderedOutputs(job: Job): Promise<RenderedOutput[]> {
     const rendered: RenderedOutput[] = [];
-    for (const description of process.outputs) {
-      const stored = job.results?.[description.id];
-      if (!stored) continue;
-      const request = job.request.outputs[description.id];
-      const byReference =
-        options?.asReference.includes(description.id) ?? request?.transmission === 'reference';
-      if (stored.kind === 'literal') {
-        const dataType = description.kind === 'literal' ? description.dataType : 'string';
-        rendered.push(
-          byReference
-            ? {
-                description,
-                reference: {
-                  href: this.outputHref(job.id, `${description.id}.txt`),
-                  format: { mimeType: 'text/plain' },
-                },
-              }
-            : { description, literal: stored, dataType },
-        );
-      } else if (stored.kind === 'bbox') {
-        rendered.push(
-          byReference
-            ? {
-                description,
-                reference: {
-                  href: this.outputHref(job.id, `${description.id}.xml`),
-                  format: { mimeType: 'text/xml' },
-                },
-              }
-            : { description, bbox: stored },
-        );
-      } else if (byReference) {
+    for (const output of this.#delivery.outputs(job)) {
+      const { description } = output;
+      if (output.transmission === 'reference') {
         rendered.push({
           description,
-          reference: { href: this.outputHref(job.id, stored.file), format: stored.format },
+          reference: this.#delivery.reference(job.id, output, BBOX_XML.extension),
         });
+      } else if (output.kind === 'literal') {
+        rendered.push({ description, literal: output.value, dataType: output.dataType });
+      } else if (output.kind === 'bbox') {
+        rendered.push({ description, bbox: output.value });
       } else {
-        const bytes = await readFile(this.#gateway.files.outputFile(job.id, stored.file)!);
-        const wantsBase64 = request?.format?.encoding?.toLowerCase() === 'base64';
-        if (wantsBase64 || !isTextMimeType(stored.format.mimeType)) {
+        const inline = await this.#delivery.inline(job.id, output);
+        if (inline.as === 'base64') {
           rendered.push({
             description,
-            complex: { format: stored.format, content: Buffer.from(bytes).toString('base64'), as: 'base64' },
+            complex: { format: inline.format, content: inline.content, as: 'base64' },
           });
         } else {
-          const text = new TextDecoder().decode(bytes).replace(/^\s*<\?xml[^>]*\?>/, '');
+          const text = inline.content.replace(/^\s*<\?xml[^>]*\?>/, '');
           // The renderer embeds it as elements when well-formed, else as CDATA.
-          const xml = isXmlMimeType(stored.format.mimeType) && looksLikeXml(text);
+          const xml = isXmlMimeType(inline.format.mimeType) && looksLikeXml(text);
           rendered.push({
             description,
-            complex: { format: stored.format, content: xml ? text.trim() : text, as: xml ? 'xml' : 'cdata' },
+            complex: { format: inline.format, content: xml ? text.trim() : text, as: xml ? 'xml' : 'cdata' },
           });
         }
       }
     }
     return rendered;
   }
-
-  /** A stored output file or a literal/bounding-box output served by reference. */
-  async output(jobId: string, file: string): Promise<WpsReply | undefined> {
-    const job = await this.#gateway.jobs.find(jobId);
-    if (!job?.results || this.#gateway.files.outputFile(jobId, file) === undefined) return undefined;
-    for (const [id, stored] of Object.entries(job.results)) {
-      if (stored.kind === 'complex' && stored.file === file) {
-        return {
-          status: 200,
-          contentType: stored.format.mimeType,
-          body: { file: this.#gateway.files.outputFile(jobId, file)! },
-          headers: disposition(file, 'inline'),
-        };
-      }
-      const description = this.#gateway.registry
-        .find(job.processId)
-        ?.description.outputs.find((o) => o.id === id);
-      if (stored.kind === 'literal' && file === `${id}.txt`) {
-        const type = description?.kind === 'literal' ? description.dataType : 'string';
-        return {
-          status: 200,
-          contentType: 'text/plain; charset=utf-8',
-          body: literalText(stored.value, type),
-        };
-      }
-      if (stored.kind === 'bbox' && file === `${id}.xml`) {
-        return { status: 200, contentType: XML, body: boundingBoxDocument(stored) };
-      }
-    }
-    return undefined;
-  }
 }
+
+/** Bounding boxes served as files by this binding: an ows:BoundingBox document. */
+export const BBOX_XML: BoundingBoxEncoding = {
+  extension: 'xml',
+  mediaType: XML,
+  encode: boundingBoxDocument,
+};
 
 function disposition(file: string, kind: 'attachment' | 'inline' = 'attachment'): Record<string, string> {
   return { 'Content-Disposition': `${kind}; filename="${path.basename(file).replace(/"/g, '')}"` };
