@@ -20,6 +20,8 @@ export interface Gateway {
   jobs: JobManager;
   files: JobFiles;
   logger: Logger;
+  /** What the server may connect to on a client's behalf (reference inputs, callbacks). */
+  outboundPolicy: ReferencePolicy;
   /** Stops taking jobs, lets running ones finish for the configured grace period, closes the store. */
   close(): Promise<void>;
 }
@@ -71,6 +73,7 @@ export async function createGateway(
     parallel: config.jobs.parallel,
     cancelGraceMs: config.jobs.cancelGraceSeconds * 1000,
   });
+  const outboundPolicy = referencePolicy(config.server);
   const jobs = new JobManager(
     { store, runner, registry, files, logger },
     {
@@ -85,7 +88,7 @@ export async function createGateway(
       maxSingleInputSize: config.server.maxSingleInputSize,
       inlineLimit: INLINE_LIMIT,
       references: {
-        policy: referencePolicy(config.server),
+        policy: outboundPolicy,
         concurrency: REFERENCE_CONCURRENCY,
         // All references of a job together: as much as the largest single input may be.
         budgetBytes: Math.max(config.server.maxRequestSize, config.server.maxSingleInputSize),
@@ -100,6 +103,7 @@ export async function createGateway(
     jobs,
     files,
     logger,
+    outboundPolicy,
     close: () => jobs.shutdown(config.jobs.shutdownGraceSeconds * 1000),
   };
 }
