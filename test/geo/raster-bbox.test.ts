@@ -6,6 +6,7 @@ import type { RawExecuteRequest } from '../../src/core/execute.ts';
 import type { Job } from '../../src/core/job.ts';
 import type { BoundingBox, RawInputValue } from '../../src/core/values.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { mercator } from '../helpers/mercator.ts';
 
 let t: TestGateway;
 beforeAll(async () => {
@@ -28,6 +29,11 @@ beforeAll(async () => {
       '    processor:',
       '      name: bbox-transform',
       '      crs: [EPSG:4326, EPSG:32633]',
+      '  bbox-polar:',
+      '    type: process',
+      '    processor:',
+      '      name: bbox-transform',
+      '      crs: [EPSG:4326, EPSG:3413]',
       '  stats-verystrict:',
       '    type: process',
       '    validation_mode: VERYSTRICT',
@@ -61,12 +67,28 @@ const expectCorners = (box: BoundingBox, lower: number[], upper: number[]) => {
   });
 };
 
-describe('bbox-transform', () => {
-  const X1 = 111319.49079327357; // 1° of longitude in EPSG:3857
-  const Y1 = 111325.1428663851; // 1° of latitude from the equator
-  const X2 = 222638.98158654713;
+/**
+ * Distance from the pole in a north polar stereographic projection of WGS84 with true scale at 70°N
+ * (EPSG:3413), from Snyder, Map Projections: A Working Manual (1987), eq. 21-33, 21-34 and 14-15.
+ */
+function polarStereographicRho(latitude: number): number {
+  const a = 6378137;
+  const f = 1 / 298.257223563;
+  const e = Math.sqrt(f * (2 - f));
+  const phi = (latitude * Math.PI) / 180;
+  const phiC = (70 * Math.PI) / 180;
+  const t = (p: number) =>
+    Math.tan(Math.PI / 4 - p / 2) / ((1 - e * Math.sin(p)) / (1 + e * Math.sin(p))) ** (e / 2);
+  const mC = Math.cos(phiC) / Math.sqrt(1 - e * e * Math.sin(phiC) ** 2);
+  return (a * mC * t(phi)) / t(phiC);
+}
 
-  it('(0,0)-(1,1) EPSG:4326 → (0,0)-(111319.49, 111325.14) EPSG:3857, and back', async () => {
+describe('bbox-transform', () => {
+  // EPSG:3857 from the spherical Mercator formulas, not from PROJ.
+  const [X1, Y1] = mercator(1, 1);
+  const [X2] = mercator(2, 0);
+
+  it('(0,0)-(1,1) EPSG:4326 → EPSG:3857 as the Mercator formulas give, and back', async () => {
     const to3857 = outBox(
       await run('bbox-transform', { bbox: bbox([0, 0], [1, 1], 'EPSG:4326'), target_crs: lit('EPSG:3857') }),
     );
@@ -103,17 +125,28 @@ describe('bbox-transform', () => {
     );
   });
 
-  it('densified edges: the envelope of a box crossing latitudes includes the bulge', async () => {
-    // From Mercator to geographic, the envelope of the corners equals the envelope of the edges; the reverse
-    // direction is the interesting one for a polar box: compare with the exact meridian/parallel images.
+  it('densified edges: the envelope of a box whose edges curve in the target CRS includes the bulge', async () => {
+    // EPSG:3413 (NSIDC Arctic polar stereographic: WGS84, true scale at 70°N, central meridian 45°W) maps
+    // parallels to circles around the pole: the edge at 60°N bulges away from the pole between its
+    // corners, furthest on the central meridian (y = -ρ(60°)), while its corners sit at y = -ρ(60°)·cos Δλ.
     const box = outBox(
-      await run('bbox-transform', {
-        bbox: bbox([-10, 50], [10, 60], 'EPSG:4326'),
-        target_crs: lit('EPSG:3857'),
+      await run('bbox-polar', {
+        bbox: bbox([-80, 60], [0, 70], 'EPSG:4326'),
+        target_crs: lit('EPSG:3413'),
       }),
     );
-    expect(box.lowerCorner[0]).toBeCloseTo(-1113194.9079327357, 3);
-    expect(box.upperCorner[1]).toBeCloseTo(8399737.889818357, 3);
+    expect(box.crs).toBe('EPSG:3413');
+    const rho60 = polarStereographicRho(60);
+    const rho70 = polarStereographicRho(70);
+    const deg = Math.PI / 180;
+    // Corners: the x extremes at 60°N on the outer meridians (Δλ = -35°, +45°), the y maximum at 70°N, Δλ = 45°.
+    expect(rel(box.lowerCorner[0]!, -rho60 * Math.sin(35 * deg))).toBeLessThan(1e-9);
+    expect(rel(box.upperCorner[0]!, rho60 * Math.sin(45 * deg))).toBeLessThan(1e-9);
+    expect(rel(box.upperCorner[1]!, -rho70 * Math.cos(45 * deg))).toBeLessThan(1e-9);
+    // The bulge: the corners alone give -ρ(60°)·cos 45° (29 % short); the envelope reaches -ρ(60°) to
+    // within 0.1 % (the sampling of the edge), and never beyond the true extent.
+    expect(box.lowerCorner[1]!).toBeGreaterThanOrEqual(-rho60 * (1 + 1e-9));
+    expect(box.lowerCorner[1]!).toBeLessThan(-rho60 * (1 - 1e-3));
   });
 
   it('the CRS list is extensible in the configuration', async () => {

@@ -1,3 +1,5 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SchemaLibrary } from '../../src/xml-schema/library.ts';
 import { XsdContentValidator } from '../../src/xml-schema/xsd-validator.ts';
@@ -16,11 +18,19 @@ import {
   text,
   type WpsServer,
 } from '../helpers/wps.ts';
+import { FIXTURES } from '../helpers/gateway.ts';
+import { mercator } from '../helpers/mercator.ts';
+import { describeWithOgc, OGC_SCHEMAS } from '../helpers/ogc-schemas.ts';
+
+/** KML 2.2 (installed by .ci/setup.sh), the OGC schemas (GML 2.1.2, 3.1.1) and the test application schemas. */
+const KML_DIR = fileURLToPath(new URL('../../.schemas/', import.meta.url));
+const APP_SCHEMAS = path.join(FIXTURES, 'schemas');
 
 let s: WpsServer;
 beforeAll(async () => {
   s = await startWpsServer({
     processes: ['buffer', 'bbox-transform', 'area'],
+    extraServer: [`  schema_dirs: [${KML_DIR}, ${OGC_SCHEMAS}, ${APP_SCHEMAS}]`],
     // The same processor published again with VERYSTRICT validation of its complex inputs.
     extraResources: [
       '  buffer-verystrict:\n    type: process\n    validation_mode: VERYSTRICT\n    processor: {name: buffer}',
@@ -119,8 +129,9 @@ describe('geospatial processes over WPS', () => {
     const box = one(doc(r.body), 'BoundingBoxData');
     expect(box.attrs.get('crs')).toBe('EPSG:3857');
     const upper = text(one(box, 'UpperCorner')).split(' ').map(Number);
-    expect(upper[0]).toBeCloseTo(111319.49079327357, 5);
-    expect(upper[1]).toBeCloseTo(111325.1428663851, 5);
+    const [x1, y1] = mercator(1, 1);
+    expect(upper[0]).toBeCloseTo(x1, 5);
+    expect(upper[1]).toBeCloseTo(y1, 5);
   });
 });
 
@@ -167,15 +178,18 @@ describe('VERYSTRICT over WPS (validation_mode in the configuration)', () => {
     expect(text(one(e, 'ExceptionText'))).toMatch(/does not validate against .*ogckml22\.xsd.*title/);
   });
 
-  it('GML 3.1.1 with no local GML schema is refused under VERYSTRICT, saying which schema is missing', async () => {
-    const gml = `<gml:FeatureCollection xmlns:gml="http://www.opengis.net/gml"><gml:featureMember><gml:Point><gml:pos>3 4</gml:pos></gml:Point></gml:featureMember></gml:FeatureCollection>`;
+  it('GML whose application schema is not installed is refused under VERYSTRICT, naming that schema', async () => {
+    const missing = 'http://example.org/gateway-test/not-installed.xsd';
+    const gml = `<gml:FeatureCollection xmlns:gml="http://www.opengis.net/gml" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="http://example.org/x ${missing}"><gml:featureMember><gml:Point><gml:pos>3 4</gml:pos></gml:Point></gml:featureMember></gml:FeatureCollection>`;
     const e = expectException(
       await buffer('buffer-verystrict', complexInput('text/xml; subtype=gml/3.1.1', gml), 'application/wkt'),
       400,
       'InvalidParameterValue',
       'data',
     );
-    expect(text(one(e, 'ExceptionText'))).toMatch(/gml\/3\.1\.1\/base\/feature\.xsd is not available/);
+    expect(text(one(e, 'ExceptionText'))).toMatch(
+      /the schema .*example\.org\/gateway-test\/not-installed\.xsd.* is not available on this server/,
+    );
   });
 
   it('GeoJSON against the RFC 7946 schema: valid runs, invalid is refused', async () => {
@@ -185,5 +199,86 @@ describe('VERYSTRICT over WPS (validation_mode in the configuration)', () => {
     expect([ok.status, ok.body.startsWith('POLYGON')]).toEqual([200, true]);
     const bad = await buffer('buffer-verystrict', point('"3,4"'), 'application/wkt');
     expectException(bad, 400, 'InvalidParameterValue', 'data');
+  });
+
+  // GML 2.1.2 and 3.1.1 from the OGC schemas, with application schemas from test/fixtures/schemas.
+  describeWithOgc('schemas/gml')('GML 2.1.2 and 3.1.1 (OGC schemas and an application schema)', () => {
+    const GML3 = 'text/xml; subtype=gml/3.1.1';
+    const GML2 = 'text/xml; subtype=gml/2.1.2';
+    const XSI = 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"';
+    const gml3 = (site: string) =>
+      `<gml:FeatureCollection xmlns:gml="http://www.opengis.net/gml" xmlns:app="http://example.org/gateway-test/sites" ${XSI} xsi:schemaLocation="http://example.org/gateway-test/sites http://example.org/gateway-test/sites-gml3.xsd"><gml:featureMember>${site}</gml:featureMember></gml:FeatureCollection>`;
+    const gml2 = (site: string) =>
+      `<app:Sites xmlns:gml="http://www.opengis.net/gml" xmlns:app="http://example.org/gateway-test/sites2" ${XSI} xsi:schemaLocation="http://example.org/gateway-test/sites2 http://example.org/gateway-test/sites-gml2.xsd"><gml:boundedBy><gml:null>unknown</gml:null></gml:boundedBy><gml:featureMember>${site}</gml:featureMember></app:Sites>`;
+    const site = (label: string, point: string) =>
+      `<app:Site>${label}<app:location><gml:Point srsName="EPSG:4326">${point}</gml:Point></app:location></app:Site>`;
+    const LABEL = '<app:label>a well</app:label>';
+    const POS = '<gml:pos>3 4</gml:pos>';
+    const COORDINATES = '<gml:coordinates>3,4</gml:coordinates>';
+
+    /** The buffer of the point (3 4) by 1, as WKT: its envelope is (2 3, 4 5) if GDAL read the point sent. */
+    const expectBufferOf34 = (r: { status: number; body: string }) => {
+      expect(r.status, r.body).toBe(200);
+      const numbers = [...r.body.matchAll(/(-?[\d.]+) (-?[\d.]+)/g)].map((m) => [Number(m[1]), Number(m[2])]);
+      expect(r.body).toMatch(/^POLYGON/);
+      expect([
+        Math.min(...numbers.map((p) => p[0]!)),
+        Math.min(...numbers.map((p) => p[1]!)),
+        Math.max(...numbers.map((p) => p[0]!)),
+        Math.max(...numbers.map((p) => p[1]!)),
+      ]).toEqual([2, 3, 4, 5]);
+    };
+    const refusal = async (mimeType: string, body: string) =>
+      text(
+        one(
+          expectException(
+            await buffer('buffer-verystrict', complexInput(mimeType, body), 'application/wkt'),
+            400,
+            'InvalidParameterValue',
+            'data',
+          ),
+          'ExceptionText',
+        ),
+      );
+
+    it('GML 3.1.1 valid against GML and its application schema runs', async () => {
+      expectBufferOf34(
+        await buffer('buffer-verystrict', complexInput(GML3, gml3(site(LABEL, POS))), 'application/wkt'),
+      );
+    });
+
+    it('GML 2.1.2 valid against GML and its application schema runs', async () => {
+      expectBufferOf34(
+        await buffer(
+          'buffer-verystrict',
+          complexInput(GML2, gml2(site(LABEL, COORDINATES))),
+          'application/wkt',
+        ),
+      );
+    });
+
+    it('GML 3.1.1 that GDAL reads but the application schema forbids: runs under STRICT, refused under VERYSTRICT', async () => {
+      const noLabel = gml3(site('', POS));
+      expectBufferOf34(await buffer('buffer', complexInput(GML3, noLabel), 'application/wkt'));
+      expect(await refusal(GML3, noLabel)).toMatch(
+        /does not validate against .*gml\/3\.1\.1\/base\/feature\.xsd \(line 1: .*location.*not expected/,
+      );
+    });
+
+    it('GML 3.1.1 that breaks GML itself is refused: a feature member that is no feature, a bad coordinate', async () => {
+      const bare = `<gml:FeatureCollection xmlns:gml="http://www.opengis.net/gml"><gml:featureMember><gml:Point><gml:pos>3 4</gml:pos></gml:Point></gml:featureMember></gml:FeatureCollection>`;
+      expect(await refusal(GML3, bare)).toMatch(/Point.*not expected/);
+      expect(await refusal(GML3, gml3(site(LABEL, '<gml:pos>3 north</gml:pos>')))).toMatch(
+        /'north' is not a valid value of the atomic type 'xs:double'/,
+      );
+    });
+
+    it('GML 3 content declared as GML 2.1.2: runs under STRICT, refused under VERYSTRICT by the GML 2 schema', async () => {
+      const gml3Point = gml2(site(LABEL, POS));
+      expectBufferOf34(await buffer('buffer', complexInput(GML2, gml3Point), 'application/wkt'));
+      expect(await refusal(GML2, gml3Point)).toMatch(
+        /does not validate against .*gml\/2\.1\.2\/feature\.xsd .*pos.*not expected/,
+      );
+    });
   });
 });

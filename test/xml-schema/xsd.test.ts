@@ -12,13 +12,12 @@ import { unavailableSchemas } from '../../src/xml-schema/coverage.ts';
 import { SchemaLibrary } from '../../src/xml-schema/library.ts';
 import { xsdSchemaChecker } from '../../src/xml-schema/xsd-checker.ts';
 import { XsdContentValidator } from '../../src/xml-schema/xsd-validator.ts';
-import { OGC_DIR } from '../helpers/wps.ts';
+import { itWithOgc, OGC_SCHEMAS } from '../helpers/ogc-schemas.ts';
 
 /** Installed by .ci/setup.sh from Debian's python3-mapproxy: the official KML 2.2 schema and its imports. */
 const KML_DIR = fileURLToPath(new URL('../../.schemas/', import.meta.url));
 const KML_XSD = 'http://schemas.opengis.net/kml/2.2.0/ogckml22.xsd';
 const WPS_XSD = 'http://schemas.opengis.net/wps/1.0.0/wpsGetCapabilities_request.xsd';
-const OGC_SCHEMAS = path.join(OGC_DIR, 'schemas');
 
 const kml = (placemark: string) =>
   `<?xml version="1.0" encoding="UTF-8"?>\n<kml xmlns="http://www.opengis.net/kml/2.2">\n<Document>${placemark}</Document>\n</kml>`;
@@ -32,16 +31,25 @@ beforeAll(() => {
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe('SchemaLibrary', () => {
-  it('finds schemas by URL in the OGC mirror layout and in the host layout', () => {
-    const lib = new SchemaLibrary([KML_DIR, OGC_SCHEMAS]);
+  it('finds schemas by URL in the OGC mirror layout (schemas.opengis.net at the top)', () => {
+    const lib = new SchemaLibrary([KML_DIR]);
     expect(lib.resolve(KML_XSD)).toBe(path.join(KML_DIR, 'kml/2.2.0/ogckml22.xsd'));
     expect(lib.resolve('https://schemas.opengis.net/kml/2.2.0/xAL.xsd')).toBe(
       path.join(KML_DIR, 'kml/2.2.0/xAL.xsd'),
     );
+    expect(lib.resolve('http://schemas.opengis.net/gml/3.1.1/base/feature.xsd')).toBeUndefined();
+  });
+
+  itWithOgc('schemas')('finds schemas in the host layout, and in the next folder of the list', () => {
+    const lib = new SchemaLibrary([KML_DIR, OGC_SCHEMAS]);
+    expect(lib.resolve(KML_XSD)).toBe(path.join(KML_DIR, 'kml/2.2.0/ogckml22.xsd'));
     expect(lib.resolve('http://www.w3.org/1999/xlink.xsd')).toBe(
       path.join(OGC_SCHEMAS, 'www.w3.org/1999/xlink.xsd'),
     );
-    expect(lib.resolve('http://schemas.opengis.net/gml/3.1.1/base/feature.xsd')).toBeUndefined();
+    expect(lib.resolve('http://schemas.opengis.net/wps/1.0.0/wpsAll.xsd')).toBe(
+      path.join(OGC_SCHEMAS, 'wps/1.0.0/wpsAll.xsd'),
+    );
+    expect(lib.resolve('http://schemas.opengis.net/gml/9.9.9/gml.xsd')).toBeUndefined();
   });
 
   it('never maps a URL outside its folders, nor queries, other schemes or relative names', () => {
@@ -86,14 +94,17 @@ describe('XsdContentValidator (libxml2, schemas from the library only)', () => {
     expect(r.ok === false && 'message' in r && r.message).toMatch(/No matching global declaration/);
   });
 
-  it('validates across imports from several hosts (WPS request: OWS 1.1 and W3C xlink)', () => {
-    const request = (version: string) =>
-      `<wps:GetCapabilities xmlns:wps="http://www.opengis.net/wps/1.0.0" xmlns:ows="http://www.opengis.net/ows/1.1" service="WPS"><wps:AcceptVersions><ows:Version>${version}</ows:Version></wps:AcceptVersions></wps:GetCapabilities>`;
-    expect(validator.validate(request('1.0.0'), [WPS_XSD])).toEqual({ ok: true });
-    expect(validator.validate(request('one'), [WPS_XSD])).toMatchObject({ ok: false, problem: 'invalid' });
-  });
+  itWithOgc('schemas')(
+    'validates across imports from several hosts (WPS request: OWS 1.1 and W3C xlink)',
+    () => {
+      const request = (version: string) =>
+        `<wps:GetCapabilities xmlns:wps="http://www.opengis.net/wps/1.0.0" xmlns:ows="http://www.opengis.net/ows/1.1" service="WPS"><wps:AcceptVersions><ows:Version>${version}</ows:Version></wps:AcceptVersions></wps:GetCapabilities>`;
+      expect(validator.validate(request('1.0.0'), [WPS_XSD])).toEqual({ ok: true });
+      expect(validator.validate(request('one'), [WPS_XSD])).toMatchObject({ ok: false, problem: 'invalid' });
+    },
+  );
 
-  it('also validates against the schemas the document names in xsi:schemaLocation', () => {
+  itWithOgc('schemas')('also validates against the schemas the document names in xsi:schemaLocation', () => {
     const withLocation = (extra: string) =>
       `<kml xmlns="http://www.opengis.net/kml/2.2" xmlns:wps="http://www.opengis.net/wps/1.0.0" xmlns:ows="http://www.opengis.net/ows/1.1" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="http://www.opengis.net/wps/1.0.0 ${WPS_XSD}"><Document><ExtendedData>${extra}</ExtendedData></Document></kml>`;
     // ExtendedData allows any foreign element; with its schema known it is validated too (strict wildcard).
@@ -106,11 +117,11 @@ describe('XsdContentValidator (libxml2, schemas from the library only)', () => {
   });
 
   it('reports schemas it does not hold (format or document), and never fetches them', () => {
-    const gml = 'http://schemas.opengis.net/gml/3.1.1/base/feature.xsd';
-    expect(validator.validate('<a/>', [gml])).toEqual({
+    const city = 'http://schemas.opengis.net/citygml/2.0/cityGMLBase.xsd';
+    expect(validator.validate('<a/>', [city])).toEqual({
       ok: false,
       problem: 'missing-schema',
-      schemas: [gml],
+      schemas: [city],
     });
     const app = `<kml xmlns="http://www.opengis.net/kml/2.2" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="http://ogr.maptools.org/ http://127.0.0.1:9/app.xsd urn:x app.xsd"/>`;
     expect(validator.validate(app, [KML_XSD])).toEqual({
@@ -279,5 +290,15 @@ describe('start-up report of VERYSTRICT schemas that are not installed', () => {
     expect(unavailableSchemas(registry, new SchemaLibrary([])).map((g) => g.mimeType)).toContain(
       'application/vnd.google-earth.kml+xml',
     );
+  });
+
+  itWithOgc('schemas/gml')('with the OGC GML schemas mirrored, nothing is missing', async () => {
+    const registry = await loadRegistry({
+      baseDir: process.cwd(),
+      syncEnabled: true,
+      asyncEnabled: true,
+      processes: [{ id: 'very', processor: 'buffer', validationMode: 'VERYSTRICT' }],
+    });
+    expect(unavailableSchemas(registry, new SchemaLibrary([KML_DIR, OGC_SCHEMAS]))).toEqual([]);
   });
 });
