@@ -3,6 +3,7 @@ import Koa from 'koa';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Gateway } from './gateway.ts';
+import { oaprocFallback, oaprocRouter } from './oaproc/routes.ts';
 import { wpsRouter } from './wps/routes.ts';
 
 /** The koa app of a gateway; testable without listening on a port (`app.callback()`). */
@@ -52,6 +53,10 @@ export function createApp(gateway: Gateway): Koa {
   const wps = wpsRouter(gateway);
   app.use(wps.routes());
   app.use(wps.allowedMethods());
+  // OGC API - Processes at the root, after the other routers: its fallback answers unknown paths.
+  const oaproc = oaprocRouter(gateway);
+  app.use(oaproc.routes());
+  app.use(oaprocFallback(oaproc, gateway));
   return app;
 }
 
