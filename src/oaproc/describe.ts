@@ -253,6 +253,8 @@ export function processSummary(description: ProcessDescription, base: string) {
     id: description.id,
     version: description.version,
     ...describedJson(description),
+    // Summaries always carry a description; the title stands in when the author wrote no abstract.
+    description: description.abstract ?? description.title,
     jobControlOptions: [...description.jobControlOptions],
     outputTransmission: [...description.outputTransmission],
     links,

@@ -119,14 +119,16 @@ export function oaprocRouter(gateway: Gateway): Router {
 /**
  * Goes after the API's router (and after every other router of the app): a path of the API asked
  * with another method gets 405 with `Allow` and exception JSON, an unknown path a JSON 404.
- * Paths some other router matched (`/health`, the WPS paths) are left alone.
+ * Paths some other router has a route for (`/health`, the WPS paths) are left alone.
  */
 export function oaprocFallback(router: Router, gateway: Gateway): Middleware {
   const allowed = router.allowedMethods({ throw: false });
   const wpsPath = gateway.config.server.wpsPath;
   const isWps = (path: string) => wpsPath !== '/' && (path === wpsPath || path.startsWith(`${wpsPath}/`));
   return async (ctx, next) => {
-    await allowed(ctx as RouterContext, next);
+    // The router's middleware reads (and the routers of the app fill) `ctx.matched`.
+    const routed = ctx as RouterContext;
+    await allowed(routed, next);
     if ((ctx.status === 405 || ctx.status === 501) && ctx.body == null) {
       const allow = ctx.response.get('Allow');
       sendException(
@@ -143,7 +145,7 @@ export function oaprocFallback(router: Router, gateway: Gateway): Middleware {
     } else if (
       ctx.status === 404 &&
       ctx.body == null &&
-      (ctx.matched?.length ?? 0) === 0 &&
+      !(routed.matched ?? []).some((layer) => layer.methods.length > 0) &&
       !isWps(ctx.path)
     ) {
       sendException(ctx, new HttpProblem(404, `There is no resource at ${ctx.path}`), gateway);
