@@ -92,7 +92,7 @@ describe('the description of every bundled process', () => {
     expect(s.gateway.registry.list().map((e) => e.description.id)).toEqual(expect.arrayContaining(BUNDLED));
   });
 
-  it.each(BUNDLED)('%s validates against process.yaml and its input schemas work', async (id, ctx) => {
+  it.for(BUNDLED)('%s validates against process.yaml and its input schemas work', async (id, ctx) => {
     const res = await fetch(`${s.base}/processes/${id}`);
     expect(res.status).toBe(200);
     const body = (await res.json()) as {
