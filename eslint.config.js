@@ -10,4 +10,56 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  // Layering: the core knows nothing of protocols, servers or storage; the two protocol bindings
+  // never import each other; processors see only the core.
+  {
+    files: ['src/core/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['../*', '!../util', '!../util/*'],
+              message: 'src/core imports only src/core and src/util.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/wps/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/oaproc/*'], message: 'src/wps never imports src/oaproc.' }] },
+      ],
+    },
+  },
+  {
+    files: ['src/oaproc/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/wps/*'], message: 'src/oaproc never imports src/wps.' }] },
+      ],
+    },
+  },
+  {
+    files: ['processes/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '/src/(?!core/)',
+              message: 'Processors import only src/core (and their own helpers).',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

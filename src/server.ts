@@ -3,6 +3,7 @@ import Koa from 'koa';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Gateway } from './gateway.ts';
+import { oaprocFallback, oaprocRouter } from './oaproc/routes.ts';
 import { ResultDelivery } from './results/delivery.ts';
 import { resultsRouter } from './results/route.ts';
 import { wpsRouter } from './wps/routes.ts';
@@ -64,6 +65,10 @@ export function createApp(gateway: Gateway): Koa {
   const wps = wpsRouter(gateway, delivery);
   app.use(wps.routes());
   app.use(wps.allowedMethods());
+  // OGC API - Processes at the root, after the other routers: its fallback answers unknown paths.
+  const oaproc = oaprocRouter(gateway);
+  app.use(oaproc.routes());
+  app.use(oaprocFallback(oaproc, gateway));
   return app;
 }
 

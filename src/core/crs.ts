@@ -43,3 +43,36 @@ export function matchCrs(crs: string, supported: readonly string[]): string | un
   const key = crsKey(crs);
   return supported.find((s) => s === crs) ?? supported.find((s) => crsKey(s) === key);
 }
+
+export const CRS84_URI = 'http://www.opengis.net/def/crs/OGC/1.3/CRS84';
+export const CRS84H_URI = 'http://www.opengis.net/def/crs/OGC/0/CRS84h';
+
+/**
+ * The OGC http URI of a CRS (`EPSG:3857` → `http://www.opengis.net/def/crs/EPSG/0/3857`, CRS84 →
+ * the OGC 1.3 URI); unknown spellings are returned trimmed. The URI of an EPSG CRS follows the
+ * authority's axis order, so `EPSG:4326` (read as longitude/latitude) and its URI name the same CRS
+ * with different axis orders: use {@link crsUris} to publish a CRS list.
+ */
+export function crsUri(crs: string): string {
+  const id = parseCrs(crs);
+  if (!id) return crs.trim();
+  if (id.authority === 'OGC' && id.code === 'CRS84') return CRS84_URI;
+  if (id.authority === 'OGC' && id.code === 'CRS84H') return CRS84H_URI;
+  return `http://www.opengis.net/def/crs/${id.authority}/0/${id.code}`;
+}
+
+/**
+ * The URIs under which clients of a URI-only protocol can send a list of supported CRS. WGS84 is
+ * offered as CRS84 (longitude/latitude, the OGC API default) and as EPSG 4326 (latitude/longitude);
+ * CRS84 comes first when the default (first) CRS is WGS84.
+ */
+export function crsUris(supported: readonly string[]): string[] {
+  const uris: string[] = [];
+  for (const crs of supported) {
+    const wgs84 = crsKey(crs) === 'EPSG:4326';
+    for (const uri of wgs84 ? [CRS84_URI, crsUri('EPSG:4326')] : [crsUri(crs)]) {
+      if (!uris.includes(uri)) uris.push(uri);
+    }
+  }
+  return uris;
+}

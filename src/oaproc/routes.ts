@@ -1,0 +1,154 @@
+import Router from '@koa/router';
+import type { Context, Middleware } from 'koa';
+import type { RouterContext } from '@koa/router';
+import type { Gateway } from '../gateway.ts';
+import { CONFORMANCE_CLASSES } from './conformance.ts';
+import { processDescriptionJson, processSummary } from './describe.ts';
+import { EXCEPTION_MEDIA_TYPE, exceptionReply, HttpProblem } from './exceptions.ts';
+import { apiUrl, REL, type Link } from './links.ts';
+import { negotiate, REPRESENTATIONS } from './negotiate.ts';
+
+export const DEFAULT_LIMIT = 10;
+export const MAX_LIMIT = 10_000;
+
+/** Writes an exception document for anything thrown. */
+export function sendException(ctx: Context, thrown: unknown, gateway: Gateway): void {
+  const reply = exceptionReply(thrown);
+  if (reply.status >= 500 && !(thrown instanceof HttpProblem))
+    gateway.logger.error({ err: thrown, url: ctx.url }, 'OGC API request failed');
+  ctx.status = reply.status;
+  for (const [k, v] of Object.entries(reply.headers)) ctx.set(k, v);
+  ctx.type = EXCEPTION_MEDIA_TYPE;
+  ctx.body = reply.body;
+}
+
+function sendJson(ctx: Context, body: unknown): void {
+  negotiate(ctx);
+  ctx.status = 200;
+  ctx.type = REPRESENTATIONS.json;
+  ctx.body = body;
+}
+
+/** A query parameter as one integer in [min, max]; 400 naming the parameter otherwise. */
+function integerParam(ctx: Context, name: string, fallback: number, min: number, max: number): number {
+  const raw = ctx.query[name];
+  if (raw === undefined) return fallback;
+  const text = Array.isArray(raw) ? raw[0] : raw;
+  const value = /^\s*\d+\s*$/.test(text ?? '') ? Number(text) : NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new HttpProblem(
+      400,
+      `Query parameter '${name}' must be an integer from ${min} to ${max}, not '${String(text)}'`,
+    );
+  }
+  return value;
+}
+
+/**
+ * The JSON API of OGC API - Processes at the root of the server: landing page, conformance and
+ * process descriptions. Every failure inside a route is rendered as exception JSON.
+ */
+export function oaprocRouter(gateway: Gateway): Router {
+  const router = new Router();
+  // Read at request time: the public URL may be settled after the router is built (port 0).
+  const base = () => gateway.config.server.url.replace(/\/+$/, '');
+
+  router.use(async (ctx, next) => {
+    try {
+      await next();
+    } catch (thrown) {
+      sendException(ctx, thrown, gateway);
+    }
+  });
+
+  router.get('/', (ctx) => {
+    const b = base();
+    const links: Link[] = [
+      { href: apiUrl(b, '/'), rel: 'self', type: 'application/json', title: 'This document' },
+      {
+        href: apiUrl(b, '/conformance'),
+        rel: REL.conformance,
+        type: 'application/json',
+        title: 'Conformance classes implemented by this server',
+      },
+      {
+        href: apiUrl(b, '/processes'),
+        rel: REL.processes,
+        type: 'application/json',
+        title: 'The processes offered by this server',
+      },
+      { href: apiUrl(b, '/jobs'), rel: REL.jobList, type: 'application/json', title: 'The jobs' },
+    ];
+    sendJson(ctx, {
+      title: gateway.config.metadata.identification.title,
+      description: gateway.config.metadata.identification.abstract,
+      links,
+    });
+  });
+
+  router.get('/conformance', (ctx) => sendJson(ctx, { conformsTo: [...CONFORMANCE_CLASSES] }));
+
+  router.get('/processes', (ctx) => {
+    const limit = integerParam(ctx, 'limit', DEFAULT_LIMIT, 1, MAX_LIMIT);
+    const offset = integerParam(ctx, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
+    const all = gateway.registry.list();
+    const page = all.slice(offset, offset + limit);
+    const b = base();
+    const at = (o: number) => apiUrl(b, '/processes', { limit, offset: o });
+    const links: Link[] = [{ href: at(offset), rel: 'self', type: 'application/json', title: 'This page' }];
+    if (offset + limit < all.length)
+      links.push({ href: at(offset + limit), rel: 'next', type: 'application/json', title: 'Next page' });
+    if (offset > 0)
+      links.push({
+        href: at(Math.max(0, offset - limit)),
+        rel: 'prev',
+        type: 'application/json',
+        title: 'Previous page',
+      });
+    sendJson(ctx, { processes: page.map((e) => processSummary(e.description, b)), links });
+  });
+
+  router.get('/processes/:id', (ctx) => {
+    const { description } = gateway.registry.get(String(ctx.params.id));
+    sendJson(ctx, processDescriptionJson(description, base()));
+  });
+
+  return router;
+}
+
+/**
+ * Goes after the API's router (and after every other router of the app): a path of the API asked
+ * with another method gets 405 with `Allow` and exception JSON, an unknown path a JSON 404.
+ * Paths some other router has a route for (`/health`, the WPS paths) are left alone.
+ */
+export function oaprocFallback(router: Router, gateway: Gateway): Middleware {
+  const allowed = router.allowedMethods({ throw: false });
+  const wpsPath = gateway.config.server.wpsPath;
+  const isWps = (path: string) => wpsPath !== '/' && (path === wpsPath || path.startsWith(`${wpsPath}/`));
+  return async (ctx, next) => {
+    // The router's middleware reads (and the routers of the app fill) `ctx.matched`.
+    const routed = ctx as RouterContext;
+    await allowed(routed, next);
+    if ((ctx.status === 405 || ctx.status === 501) && ctx.body == null) {
+      const allow = ctx.response.get('Allow');
+      sendException(
+        ctx,
+        new HttpProblem(
+          ctx.status,
+          `Method ${ctx.method} is not allowed on ${ctx.path} (allowed: ${allow})`,
+          {
+            Allow: allow,
+          },
+        ),
+        gateway,
+      );
+    } else if (
+      ctx.status === 404 &&
+      ctx.body == null &&
+      !(routed.matched ?? []).some((layer) => layer.methods.length > 0) &&
+      !isWps(ctx.path)
+    ) {
+      sendException(ctx, new HttpProblem(404, `There is no resource at ${ctx.path}`), gateway);
+    }
+  };
+}
