@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Gateway } from './gateway.ts';
 import { oaprocFallback, oaprocRouter } from './oaproc/routes.ts';
+import { BBOX_JSON } from './oaproc/results.ts';
 import { ResultDelivery } from './results/delivery.ts';
 import { resultsRouter } from './results/route.ts';
 import { wpsRouter } from './wps/routes.ts';
@@ -57,7 +58,7 @@ export function createApp(gateway: Gateway): Koa {
   const delivery = new ResultDelivery({
     files: gateway.files,
     outputUrl,
-    bboxEncodings: [BBOX_XML],
+    bboxEncodings: [BBOX_XML, BBOX_JSON],
     describe: (id) => gateway.registry.find(id)?.description.outputs,
   });
   const results = resultsRouter(gateway.jobs, delivery, outputUrl);
@@ -66,7 +67,7 @@ export function createApp(gateway: Gateway): Koa {
   app.use(wps.routes());
   app.use(wps.allowedMethods());
   // OGC API - Processes at the root, after the other routers: its fallback answers unknown paths.
-  const oaproc = oaprocRouter(gateway);
+  const oaproc = oaprocRouter(gateway, delivery);
   app.use(oaproc.routes());
   app.use(oaprocFallback(oaproc, gateway));
   return app;

@@ -2,6 +2,8 @@ import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import type { RouterContext } from '@koa/router';
 import type { Gateway } from '../gateway.ts';
+import type { ResultDelivery } from '../results/delivery.ts';
+import { addJobRoutes } from './jobs.ts';
 import { CONFORMANCE_CLASSES } from './conformance.ts';
 import { processDescriptionJson, processSummary } from './describe.ts';
 import { EXCEPTION_MEDIA_TYPE, exceptionReply, HttpProblem } from './exceptions.ts';
@@ -48,7 +50,7 @@ function integerParam(ctx: Context, name: string, fallback: number, min: number,
  * The JSON API of OGC API - Processes at the root of the server: landing page, conformance and
  * process descriptions. Every failure inside a route is rendered as exception JSON.
  */
-export function oaprocRouter(gateway: Gateway): Router {
+export function oaprocRouter(gateway: Gateway, delivery: ResultDelivery): Router {
   const router = new Router();
   // Read at request time: the public URL may be settled after the router is built (port 0).
   const base = () => gateway.config.server.url.replace(/\/+$/, '');
@@ -112,6 +114,12 @@ export function oaprocRouter(gateway: Gateway): Router {
     const { description } = gateway.registry.get(String(ctx.params.id));
     sendJson(ctx, processDescriptionJson(description, base()));
   });
+
+  addJobRoutes(router, gateway, delivery, () => ({
+    base: base(),
+    wpsStatus: (id) =>
+      `${base()}${gateway.config.server.wpsPath === '/' ? '' : gateway.config.server.wpsPath}/status/${id}.xml`,
+  }));
 
   return router;
 }

@@ -1,0 +1,189 @@
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import getRawBody from 'raw-body';
+import { OwsError } from '../core/errors.ts';
+import { isTerminal, type Job } from '../core/job.ts';
+import type { Gateway } from '../gateway.ts';
+import type { ResultDelivery } from '../results/delivery.ts';
+import { checkSubscriber } from './callbacks.ts';
+import { HttpProblem } from './exceptions.ts';
+import { toRawExecuteRequest } from './execute-request.ts';
+import { parseJobListQuery } from './job-list-query.ts';
+import { apiUrl, type Link } from './links.ts';
+import { negotiate, REPRESENTATIONS } from './negotiate.ts';
+import { resultsReply, type ResultsReply } from './results.ts';
+import { jobUrl, statusInfo, type StatusUrls } from './status.ts';
+
+const JSON_TYPE = REPRESENTATIONS.json;
+
+async function readJsonBody(ctx: Context, limit: number): Promise<unknown> {
+  if (!ctx.is('application/json', '+json')) {
+    throw new HttpProblem(
+      415,
+      `An execute request is JSON: send it with Content-Type application/json (got ${ctx.get('Content-Type') || 'none'})`,
+    );
+  }
+  let text: string;
+  try {
+    text = await getRawBody(ctx.req, {
+      limit,
+      encoding: 'utf-8',
+      length: ctx.get('Content-Length') || undefined,
+    });
+  } catch (error) {
+    const e = error as { type?: string; message?: string };
+    if (e.type === 'entity.too.large') {
+      throw new OwsError('FileSizeExceeded', `The request is larger than the allowed ${limit} bytes`, 'body');
+    }
+    throw new OwsError(
+      'InvalidParameterValue',
+      `The request body could not be read (${e.message ?? 'unknown error'})`,
+      'body',
+      'malformed-request',
+    );
+  }
+  try {
+    return JSON.parse(text.replace(/^\uFEFF/, ''));
+  } catch (error) {
+    throw new OwsError(
+      'InvalidParameterValue',
+      `The request body is not valid JSON (${(error as Error).message})`,
+      'body',
+      'malformed-request',
+    );
+  }
+}
+
+function sendReply(ctx: Context, reply: ResultsReply): void {
+  ctx.status = reply.status;
+  for (const [k, v] of Object.entries(reply.headers)) ctx.set(k, v);
+  const body = reply.body;
+  if (body === undefined) return;
+  if (typeof body === 'object' && !Buffer.isBuffer(body) && 'json' in body) {
+    ctx.type = JSON_TYPE;
+    ctx.body = body.json;
+  } else {
+    ctx.body = body;
+  }
+}
+
+/** True when the client would rather have JSON than text for a bare literal. */
+const prefersJson = (ctx: Context): boolean => {
+  const accept = ctx.get('Accept');
+  return accept !== '' && ctx.accepts('text/plain', 'application/json') === 'application/json';
+};
+
+/** A failed job's results: its exception, with the status its error maps to. */
+function failure(job: Job): OwsError {
+  if (job.status === 'dismissed') {
+    return new OwsError('InvalidParameterValue', `Job '${job.id}' was dismissed`, 'jobID', 'no-such-job');
+  }
+  return OwsError.fromJSON(
+    job.error ?? { code: 'NoApplicableCode', message: job.message ?? 'The job failed' },
+  );
+}
+
+/**
+ * Execution and jobs of OGC API - Processes: execute (sync and async, the whole response matrix),
+ * job status, results, the job list and dismiss. Jobs are the shared jobs: one made through WPS
+ * is listed and shown here with the same id.
+ */
+export function addJobRoutes(
+  router: Router,
+  gateway: Gateway,
+  delivery: ResultDelivery,
+  urls: () => StatusUrls,
+): void {
+  const server = gateway.config.server;
+
+  router.post('/processes/:id/execution', async (ctx) => {
+    const { description } = gateway.registry.get(String(ctx.params.id));
+    const body = await readJsonBody(ctx, server.maxRequestSize);
+    const { request, preferences } = toRawExecuteRequest(body, description, ctx.get('Prefer') || undefined);
+    const subscriberError = checkSubscriber(request.binding.subscriber, gateway.outboundPolicy);
+    if (subscriberError) throw subscriberError;
+    const applied = [...preferences.applied];
+    let job: Job;
+    if (preferences.wait !== undefined && request.mode !== 'prefer-async') {
+      // `wait=N`: run synchronously for at most N seconds, then answer as for an asynchronous job.
+      const submitted = await gateway.jobs.submit(request);
+      job =
+        submitted.mode === 'sync'
+          ? ((await gateway.jobs.waitFor(submitted.id, preferences.wait * 1000)) ??
+            (await gateway.jobs.get(submitted.id)))
+          : submitted;
+      if (submitted.mode === 'sync') applied.push(`wait=${preferences.wait}`);
+    } else {
+      job = await gateway.jobs.execute(request, 'detach');
+    }
+    if (applied.length > 0) ctx.set('Preference-Applied', applied.join(', '));
+    if (!isTerminal(job.status)) {
+      ctx.status = 201;
+      ctx.set('Location', jobUrl(urls().base, job.id));
+      ctx.type = JSON_TYPE;
+      ctx.body = statusInfo(job, urls());
+      return;
+    }
+    if (job.status !== 'successful') throw failure(job);
+    sendReply(ctx, await resultsReply(job, delivery, prefersJson(ctx)));
+  });
+
+  router.get('/jobs', async (ctx) => {
+    negotiate(ctx);
+    const params = new URLSearchParams(ctx.querystring);
+    const filter = parseJobListQuery(params);
+    if (filter instanceof OwsError) throw filter;
+    const { jobs, total } = await gateway.jobs.list(filter);
+    const query = Object.fromEntries(
+      [...params.keys()]
+        .filter((k) => k !== 'limit' && k !== 'offset')
+        .map((k): [string, string] => [k, params.getAll(k).join(',')]),
+    );
+    const base = urls().base;
+    const limit = filter.limit ?? 10;
+    const offset = filter.offset ?? 0;
+    const at = (o: number) => apiUrl(base, '/jobs', { ...query, limit, offset: o });
+    const links: Link[] = [{ href: at(offset), rel: 'self', type: JSON_TYPE, title: 'This page' }];
+    if (offset + jobs.length < total) {
+      links.push({ href: at(offset + limit), rel: 'next', type: JSON_TYPE, title: 'Next page' });
+    }
+    if (offset > 0) {
+      links.push({
+        href: at(Math.max(0, offset - limit)),
+        rel: 'prev',
+        type: JSON_TYPE,
+        title: 'Previous page',
+      });
+    }
+    ctx.type = JSON_TYPE;
+    ctx.body = { jobs: jobs.map((j) => statusInfo(j, urls())), links, numberMatched: total };
+  });
+
+  router.get('/jobs/:id', async (ctx) => {
+    negotiate(ctx);
+    const job = await gateway.jobs.get(String(ctx.params.id));
+    ctx.set('Cache-Control', 'no-store');
+    ctx.type = JSON_TYPE;
+    ctx.body = statusInfo(job, urls());
+  });
+
+  router.get('/jobs/:id/results', async (ctx) => {
+    const job = await gateway.jobs.get(String(ctx.params.id));
+    if (!isTerminal(job.status)) {
+      throw new OwsError(
+        'InvalidParameterValue',
+        `The results of job '${job.id}' are not ready: it is ${job.status}`,
+        'jobID',
+        'result-not-ready',
+      );
+    }
+    if (job.status !== 'successful') throw failure(job);
+    sendReply(ctx, await resultsReply(job, delivery, prefersJson(ctx)));
+  });
+
+  router.delete('/jobs/:id', async (ctx) => {
+    const job = await gateway.jobs.dismiss(String(ctx.params.id));
+    ctx.type = JSON_TYPE;
+    ctx.body = statusInfo(job, urls());
+  });
+}
