@@ -202,6 +202,7 @@ describe('the shipped configurations', () => {
     const ini = loadConfig('config/pywps.cfg', {}).config;
     const essentials = (c: typeof yaml) => ({
       url: c.server.url,
+      urlConfigured: c.server.urlConfigured,
       port: c.server.port,
       wpsPath: c.server.wpsPath,
       languages: c.server.languages,
