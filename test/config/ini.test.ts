@@ -207,7 +207,7 @@ describe('the shipped configurations', () => {
       wpsPath: c.server.wpsPath,
       languages: c.server.languages,
       sizes: [c.server.maxRequestSize, c.server.maxSingleInputSize],
-      dirs: [c.server.workDir, c.server.outputPath, c.jobs.store.path],
+      dirs: [c.server.workDir, c.server.outputPath, c.jobs.store.path, ...c.server.allowedInputPaths],
       outputUrl: c.server.outputUrl,
       jobs: [
         c.jobs.parallel,
