@@ -36,7 +36,8 @@ export PATH="$root/.node/bin:$root/node_modules/.bin:$PATH"
 # 3. npm dependencies, native addons built against the system GDAL and this Node's headers.
 stamp="$(sha256sum package-lock.json | cut -d' ' -f1) node-$node_pin gdal-$(gdal-config --version)"
 if [ "$(cat node_modules/.setup-stamp 2>/dev/null)" != "$stamp" ]; then
-  say "npm ci (gdal-async against the system GDAL $(gdal-config --version))"
+  say "npm ci: compiling the native addons gdal-async (against the system GDAL $(gdal-config --version)) and"
+  say "better-sqlite3 from source. This takes about 4-6 minutes on 2 cores and prints nothing until it ends."
   npm_config_build_from_source=true npm_config_shared_gdal=true npm_config_nodedir="$root/.node" \
     npm ci --no-audit --no-fund --loglevel=error
   echo "$stamp" > node_modules/.setup-stamp

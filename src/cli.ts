@@ -2,6 +2,7 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type LoadedConfig } from './config/load.ts';
+import { withPublicUrl } from './config/public-url.ts';
 import { createGateway, loadConfiguredRegistry } from './gateway.ts';
 import { DescriptionError } from './registry/registry.ts';
 import { listen } from './server.ts';
@@ -12,9 +13,14 @@ import { createLogger } from './util/logger.ts';
 const DEFAULT_CONFIG = fileURLToPath(new URL('../config/default.yml', import.meta.url));
 
 const USAGE = `Usage:
-  gateway serve [--config FILE] [--port N]   start the server (default config: config/default.yml)
-  gateway validate-config FILE                check a pywps.cfg or pygeoapi-style YAML file
-  gateway list-processes [--config FILE]      list the processes a configuration publishes`;
+  gateway serve [--config FILE] [--port N] [--url URL]
+      start the server (default config: config/default.yml); --port overrides the configured port;
+      --url sets the public base URL (WPS at URL/wps); without --url and a configured url,
+      absolute URLs follow the listening host and port
+  gateway validate-config FILE
+      check a pywps.cfg or pygeoapi-style YAML file and every process it publishes
+  gateway list-processes [--config FILE]
+      list the processes a configuration publishes`;
 
 function fail(message: string, code = 1): never {
   process.stderr.write(`${message}\n`);
@@ -27,8 +33,15 @@ function load(file: string): LoadedConfig {
   return loaded;
 }
 
-async function serve(file: string, port: number | undefined): Promise<void> {
-  const { config } = load(file);
+async function serve(file: string, port: number | undefined, url: string | undefined): Promise<void> {
+  let { config } = load(file);
+  if (url !== undefined) {
+    try {
+      config = withPublicUrl(config, url);
+    } catch (error) {
+      fail(`--url: ${(error as Error).message}`, 2);
+    }
+  }
   // libuv's thread pool runs the GDAL *Async work; size it to the parallelism before it starts.
   process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, config.jobs.parallel + 2));
   const logger = createLogger({
@@ -40,12 +53,12 @@ async function serve(file: string, port: number | undefined): Promise<void> {
   logger.info(
     {
       address: running.address,
-      url: config.server.url,
+      url: running.url,
       processes: gateway.registry.list().map((e) => e.description.id),
     },
     'server started',
   );
-  process.stderr.write(`Listening on ${running.address} (public URL ${config.server.url})\n`);
+  process.stderr.write(`Listening on ${running.address} (public URL ${running.url})\n`);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -83,6 +96,7 @@ async function main(argv: string[]): Promise<void> {
     options: {
       config: { type: 'string', short: 'c' },
       port: { type: 'string', short: 'p' },
+      url: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -96,7 +110,7 @@ async function main(argv: string[]): Promise<void> {
     fail(`--port: '${values.port}' is not a port number`);
   switch (command) {
     case 'serve':
-      return serve(values.config ?? DEFAULT_CONFIG, port);
+      return serve(values.config ?? DEFAULT_CONFIG, port, values.url);
     case 'validate-config': {
       const file = rest[0] ?? values.config;
       if (!file) fail('validate-config needs a FILE');
@@ -114,6 +128,12 @@ async function main(argv: string[]): Promise<void> {
       fail(`Unknown command '${command}'\n${USAGE}`, 2);
   }
 }
+
+// `gateway list-processes | head`: a reader that stops early is no error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
 
 main(process.argv.slice(2)).catch((error: unknown) => {
   if (error instanceof ConfigError || error instanceof DescriptionError) fail(error.message);

@@ -1,7 +1,8 @@
 import Router from '@koa/router';
 import Koa from 'koa';
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
+import { atListeningPort } from './config/public-url.ts';
 import type { Gateway } from './gateway.ts';
 import { oaprocFallback, oaprocRouter } from './oaproc/routes.ts';
 import { BBOX_JSON } from './oaproc/results.ts';
@@ -77,23 +78,32 @@ export interface RunningServer {
   server: Server;
   /** The address it listens on, e.g. http://127.0.0.1:5000. */
   address: string;
+  /** The public base URL its documents use: the configured one, else derived from `address`. */
+  url: string;
   /** Stops accepting connections, then shuts the gateway down gracefully. */
   close(): Promise<void>;
 }
 
+/**
+ * Listens, then builds the app: absolute URLs (Capabilities, statusLocation, stored outputs) need the
+ * port actually listened on (`--port`, port 0) unless a public URL is configured.
+ */
 export async function listen(gateway: Gateway, port = gateway.config.server.port): Promise<RunningServer> {
-  const app = createApp(gateway);
-  const server = app.listen({ port, host: gateway.config.server.host });
+  const server = createServer();
+  server.listen({ port, host: gateway.config.server.host });
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
   });
   const { address, port: actual, family } = server.address() as AddressInfo;
+  const config = { ...gateway.config, server: atListeningPort(gateway.config.server, actual) };
+  server.on('request', createApp({ ...gateway, config }).callback());
   const host = family === 'IPv6' ? `[${address}]` : address;
   let closing: Promise<void> | undefined;
   return {
     server,
     address: `http://${host}:${actual}`,
+    url: config.server.url,
     close: () =>
       (closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compileSchema } from '../util/json-schema.ts';
 import { ConfigError, type Draft } from './draft.ts';
+import { defaultOutputUrl, listenerUrl } from './public-url.ts';
 import { readPygeoapiYaml } from './pygeoapi-yaml.ts';
 import { readPywpsIni } from './pywps-ini.ts';
 import type { Config } from './types.ts';
@@ -39,14 +40,12 @@ function applyDerivedDefaults(draft: Draft): void {
   d('/server/host', () => 'localhost');
   d('/server/port', () => 5000);
   d('/server/wpsPath', () => '/wps');
-  d('/server/url', () => {
-    const host = String(draft.get('/server/host'));
-    const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
-    return `http://${shown}:${String(draft.get('/server/port'))}`;
-  });
-  d(
-    '/server/outputUrl',
-    () => `${String(draft.get('/server/url'))}${String(draft.get('/server/wpsPath'))}/outputs`,
+  // An explicit URL always wins; a defaulted one follows the listening address (src/config/public-url.ts).
+  draft.set('/server/urlConfigured', draft.get('/server/url') !== undefined, 'server.url');
+  draft.set('/server/outputUrlConfigured', draft.get('/server/outputUrl') !== undefined, 'server.output_url');
+  d('/server/url', () => listenerUrl(String(draft.get('/server/host')), Number(draft.get('/server/port'))));
+  d('/server/outputUrl', () =>
+    defaultOutputUrl(String(draft.get('/server/url')), String(draft.get('/server/wpsPath'))),
   );
   d('/server/workDir', () => path.join(tmpdir(), 'wps-oaproc-gateway'));
   d('/server/outputPath', () => path.join(String(draft.get('/server/workDir')), 'outputs'));

@@ -38,6 +38,8 @@ function text(value: unknown, language: string): unknown {
 
 type Rule = [sourceKey: string, pointer: string, convert?: (v: unknown, d: Draft, k: string) => unknown];
 
+const URL_KEYS = new Set(['server.url', 'server.output_url']);
+
 const RULES: Rule[] = [
   ['server.bind.host', '/server/host'],
   ['server.bind.port', '/server/port'],
@@ -172,6 +174,8 @@ export function readPygeoapiYaml(source: string, file: string, env: NodeJS.Proce
   for (const [sourceKey, pointer, convert] of RULES) {
     let value = lookup(root, sourceKey);
     if (value === undefined || value === null) continue;
+    // `url: ${GATEWAY_URL:-}`: an empty URL is no URL, so it follows the listening address.
+    if (URL_KEYS.has(sourceKey) && String(value).trim() === '') continue;
     if (sourceKey.startsWith('metadata.')) value = text(value, languages[0]!);
     draft.set(pointer, convert ? convert(value, draft, sourceKey) : value, sourceKey);
   }

@@ -35,6 +35,8 @@ const METADATA: Record<string, Setter> = {
 };
 
 function setUrl(draft: Draft, value: string, key: string): void {
+  // `url =` (empty): no URL, so the public URL follows the listening address.
+  if (value.trim() === '') return;
   let url: URL;
   try {
     url = new URL(value);
@@ -66,7 +68,9 @@ const SERVER: Record<string, Setter> = {
   maxprocesses: to('/jobs/maxQueued'),
   workdir: to('/server/workDir'),
   outputpath: to('/server/outputPath'),
-  outputurl: to('/server/outputUrl'),
+  outputurl: (draft, value, key) => {
+    if (value.trim() !== '') draft.set('/server/outputUrl', value, key);
+  },
   allowedinputpaths: to('/server/allowedInputPaths', (v) => parseList(v, /[:\n]/)),
   allowedreferencehosts: to('/server/allowedReferenceHosts', (v) => parseList(v)),
   reference_timeout: to('/server/referenceTimeoutSeconds'),

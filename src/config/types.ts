@@ -20,8 +20,14 @@ export interface Config {
 export interface ServerConfig {
   host: string;
   port: number;
-  /** Public base URL, no trailing slash: OGC API - Processes lives here, WPS at `url + wpsPath`. */
+  /**
+   * Public base URL, no trailing slash: OGC API - Processes lives here, WPS at `url + wpsPath`. Unless
+   * `urlConfigured`, it follows the listening address (see src/config/public-url.ts): derived from
+   * host and port at load, and again from the actual port once the server listens.
+   */
   url: string;
+  /** Whether `url` was set explicitly (it then always wins over the listening address). */
+  urlConfigured: boolean;
   wpsPath: string;
   /** The first is the default. */
   languages: string[];
@@ -32,8 +38,9 @@ export interface ServerConfig {
   maxSingleInputSize: number;
   workDir: string;
   outputPath: string;
-  /** Public URL under which stored outputs are served. */
+  /** Public URL under which stored outputs are served; unless `outputUrlConfigured`, `{url}{wpsPath}/outputs`. */
   outputUrl: string;
+  outputUrlConfigured: boolean;
   /** Folders under which `file://` references are allowed; empty = none. */
   allowedInputPaths: string[];
   /** Hosts that reference inputs may reach even at private or loopback addresses (`*` = any). */

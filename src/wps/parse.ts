@@ -119,9 +119,9 @@ export function parseKvpRequest(query: string): WpsRequest {
         .filter(Boolean),
     };
   }
-  const inputs = p.raw('datainputs') ? parseKvpList(p.raw('datainputs')!, 'DataInputs').map(kvpInput) : [];
-  const document = p.raw('responsedocument');
-  const raw = p.raw('rawdataoutput');
+  const inputs = p.list('datainputs') ? parseKvpList(p.list('datainputs')!, 'DataInputs').map(kvpInput) : [];
+  const document = p.list('responsedocument');
+  const raw = p.list('rawdataoutput');
   if (document && raw) {
     throw invalidParameter('RawDataOutput', 'ResponseDocument and RawDataOutput cannot be used together');
   }

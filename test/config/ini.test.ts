@@ -202,11 +202,12 @@ describe('the shipped configurations', () => {
     const ini = loadConfig('config/pywps.cfg', {}).config;
     const essentials = (c: typeof yaml) => ({
       url: c.server.url,
+      urlConfigured: c.server.urlConfigured,
       port: c.server.port,
       wpsPath: c.server.wpsPath,
       languages: c.server.languages,
       sizes: [c.server.maxRequestSize, c.server.maxSingleInputSize],
-      dirs: [c.server.workDir, c.server.outputPath, c.jobs.store.path],
+      dirs: [c.server.workDir, c.server.outputPath, c.jobs.store.path, ...c.server.allowedInputPaths],
       outputUrl: c.server.outputUrl,
       jobs: [
         c.jobs.parallel,

@@ -150,6 +150,11 @@ resources:
     expect(warnings.join()).toMatch(/TinyDB/);
   });
 
+  it('relative allowed_input_paths resolve against the working directory, as the other paths', () => {
+    const { config } = parse('server:\n  allowed_input_paths: [examples, /data/pub]\n');
+    expect(config.server.allowedInputPaths).toEqual([path.resolve('examples'), '/data/pub']);
+  });
+
   it('interpolates ${VAR} and ${VAR:-default} in values', () => {
     const { config } = parse(
       'server:\n  bind:\n    port: ${PORT}\n  url: http://${HOST:-localhost}:${PORT}/x\nmetadata:\n  provider:\n    name: "${ORG:-Nobody} Inc."\n',
