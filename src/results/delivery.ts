@@ -42,6 +42,28 @@ export interface ServedOutput {
 
 const TEXT_PLAIN = 'text/plain; charset=utf-8';
 
+/** Media types a browser would run as a page or script: client content of these kinds is only ever downloaded. */
+const ACTIVE =
+  /^(text\/html|application\/xhtml\+xml|image\/svg\+xml|text\/xml|application\/xml|[^/]+\/[^;]*\+xml|text\/javascript|application\/javascript|application\/ecmascript|text\/xsl|application\/pdf)\b/i;
+
+/**
+ * Headers for serving client-controlled content from this server's origin: never sniffed, never
+ * allowed to run anything (a sandboxing CSP), and downloaded rather than shown when the type is
+ * one a browser would render as an active document.
+ */
+export function contentSafetyHeaders(
+  mediaType: string,
+  fileName: string,
+  disposition: 'inline' | 'attachment' = 'inline',
+): Record<string, string> {
+  const kind = ACTIVE.test(mediaType.trim()) ? 'attachment' : disposition;
+  return {
+    'X-Content-Type-Options': 'nosniff',
+    'Content-Security-Policy': "default-src 'none'; sandbox",
+    'Content-Disposition': `${kind}; filename="${fileName.replace(/[^\w.-]/g, '_')}"`,
+  };
+}
+
 /**
  * Which outputs of a job exist and how each is delivered (inline or by reference, the encoding of
  * inline binary data, literal serialisation, the URL of each stored output), and the files served

@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { JobManager } from '../jobs/manager.ts';
-import type { ResultDelivery } from './delivery.ts';
+import { contentSafetyHeaders, type ResultDelivery } from './delivery.ts';
 
 /** The folder part of the public output URL: where this server serves stored outputs. */
 export function outputPath(outputUrl: string): string {
@@ -24,12 +24,30 @@ export function resultsRouter(jobs: JobManager, delivery: ResultDelivery, output
       ctx.body = { type: 'about:blank', title: 'Not Found', status: 404, detail: 'No such output' };
       return;
     }
+    let size: number | undefined;
+    if (typeof served.body !== 'string') {
+      // A stored file that has gone (removed by hand, a full disk's cleanup) is a 404, not a 500.
+      size = await stat(served.body.file).then(
+        (s) => s.size,
+        () => undefined,
+      );
+      if (size === undefined) {
+        ctx.status = 404;
+        ctx.body = {
+          type: 'about:blank',
+          title: 'Not Found',
+          status: 404,
+          detail: 'The output is no longer stored',
+        };
+        return;
+      }
+    }
     ctx.set('Content-Type', served.mediaType);
-    ctx.set('Content-Disposition', `inline; filename="${served.fileName.replace(/["\\\r\n]/g, '')}"`);
+    ctx.set(contentSafetyHeaders(served.mediaType, served.fileName));
     if (typeof served.body === 'string') {
       ctx.body = served.body;
     } else {
-      ctx.length = (await stat(served.body.file)).size;
+      ctx.length = size!;
       ctx.body = createReadStream(served.body.file);
     }
   });

@@ -1,11 +1,10 @@
-import path from 'node:path';
 import { invalidParameter, OwsError } from '../core/errors.ts';
 import type { RawOutputRequest, RequestedMode } from '../core/execute.ts';
 import { isXmlMimeType } from '../core/formats.ts';
 import type { Job } from '../core/job.ts';
 import type { ProcessDescription } from '../core/model.ts';
 import type { Gateway } from '../gateway.ts';
-import type { BoundingBoxEncoding, ResultDelivery } from '../results/delivery.ts';
+import { contentSafetyHeaders, type BoundingBoxEncoding, type ResultDelivery } from '../results/delivery.ts';
 import { toRawInputs } from './inputs.ts';
 import {
   boundingBoxDocument,
@@ -155,7 +154,7 @@ export class WpsService {
         status: 200,
         contentType: output.stored.format.mimeType,
         body: inline.as === 'base64' ? inline.content : Buffer.from(inline.content).toString('base64'),
-        headers: disposition(output.stored.file),
+        headers: contentSafetyHeaders(output.stored.format.mimeType, output.stored.file, 'attachment'),
       };
     }
     const served = this.#delivery.body(job.id, output, BBOX_XML.extension);
@@ -163,7 +162,7 @@ export class WpsService {
       status: 200,
       contentType: served.mediaType,
       body: served.body,
-      headers: disposition(served.fileName),
+      headers: contentSafetyHeaders(served.mediaType, served.fileName, 'attachment'),
     };
   }
 
@@ -235,10 +234,6 @@ export const BBOX_XML: BoundingBoxEncoding = {
   mediaType: XML,
   encode: boundingBoxDocument,
 };
-
-function disposition(file: string, kind: 'attachment' | 'inline' = 'attachment'): Record<string, string> {
-  return { 'Content-Disposition': `${kind}; filename="${path.basename(file).replace(/"/g, '')}"` };
-}
 
 function outputRequest(d: OutputDefinition): RawOutputRequest {
   return {
