@@ -299,11 +299,13 @@ describe('area and buffer with GeoJSON inline as a JSON object', () => {
         response: 'document',
       }),
     );
-    // The ellipsoidal zone between the equator and the parallel 1°N; the polygon's top edge is a geodesic,
-    // which bows poleward of the parallel: about 2.5e-5 more (a sliver ~4 m high in the middle).
+    // The ellipsoidal zone between the equator and the parallel 1°N, plus the sliver between the parallel
+    // and the polygon's top edge, a geodesic that bows poleward: a parabolic segment of chord R·Δλ·cos φ
+    // and sagitta R·(Δλ/2)²·sin φ·cos φ/2, i.e. Δλ²·cos²φ/12 of the zone (2.5e-5; 4 m high in the middle).
     const zone = ellipsoidZoneArea(1, 1);
-    expect(doc.area / zone - 1).toBeGreaterThan(1e-5);
-    expect(doc.area / zone - 1).toBeLessThan(5e-5);
+    const dLambda = Math.PI / 180;
+    const sliver = (dLambda * Math.cos(dLambda)) ** 2 / 12;
+    expect(Math.abs((doc.area / zone - 1) / sliver - 1)).toBeLessThan(0.02);
   });
 
   it('buffer of a point: every vertex at the distance, the 4·quadsegs-gon area, attributes kept', async (ctx) => {
@@ -350,11 +352,10 @@ describe('area and buffer with GeoJSON inline as a JSON object', () => {
     for (const [x, y] of ring) expect(Math.hypot(x!, y!)).toBeCloseTo(3, 6);
   });
 
-  it('a GeoJSON value that is not GeoJSON is refused naming the input', async (ctx) => {
+  it('a GeoJSON value that is not GeoJSON is a 400 naming the input', async (ctx) => {
     const r = await execute('area', { inputs: { data: { value: { type: 'Nothing' }, mediaType: GEOJSON } } });
-    expect(r.status).toBeGreaterThanOrEqual(400);
-    expect(r.status).toBeLessThan(500);
-    expectProblem(ctx, r, r.status, /data/);
+    expectProblem(ctx, r, 400, /Input 'data'.*application\/geo\+json/);
+    expect(r.json.locator).toBe('data');
   });
 });
 
@@ -529,6 +530,24 @@ describe('bounding boxes: CRS84 is lon/lat, EPSG:4326 is lat/lon', () => {
     expectBox(await transform({ bbox: [0, 0, 2, 1], crs: EPSG4326 }), [0, 0, x1, y2]);
   });
 
+  // KNOWN BUG, reported, not mine to fix (src/oaproc/results.ts, bboxJson): an output box in the short
+  // form EPSG:4326 holds longitude first (the core's reading of that spelling) but is labelled with
+  // the EPSG URI, whose axis order is latitude first; it should be labelled CRS84 (or be swapped).
+  // `it.fails` passes while the bug is there: once results.ts is fixed, make this an `it`.
+  it.fails('bbox-transform into EPSG:4326: the output box means what its CRS URI says', async (ctx) => {
+    const doc = resultsDocument(
+      ctx,
+      await execute('bbox-transform', {
+        inputs: { bbox: { bbox: [0, 0, 1, 2], crs: CRS84 }, target_crs: 'EPSG:4326' },
+        response: 'document',
+      }),
+    );
+    const { bbox, crs } = doc.bbox as { bbox: number[]; crs: string };
+    expect([CRS84, EPSG4326]).toContain(crs);
+    const lonLat = crs === CRS84 ? bbox : [bbox[1]!, bbox[0]!, bbox[3]!, bbox[2]!];
+    [0, 0, 1, 2].forEach((v, i) => expect(lonLat[i]).toBeCloseTo(v, 9));
+  });
+
   it('a CRS the input does not offer, and a malformed box, are 400 naming the input before any job', async (ctx) => {
     const before = (await s.gateway.jobs.list({})).total;
     expectProblem(
@@ -603,7 +622,11 @@ describe('GeoTIFF outputs: document inline, raw, by reference', () => {
 
 describe('an asynchronous geospatial job', () => {
   it('Prefer: respond-async answers 201 before the reference is fetched; polling ends successful with the stats', async (ctx) => {
-    const posted = Date.now();
+    // Progress as the job system reports it, seen from inside the server while the client polls.
+    const progress: number[] = [];
+    const off = s.gateway.jobs.onUpdate((j) => {
+      if (j.processId === 'raster-stats' && j.status === 'running') progress.push(j.progress);
+    });
     const r = await execute(
       'raster-stats',
       { inputs: { raster: { href: `${originUrl}/slow/grid.tif`, type: GEOTIFF } }, response: 'document' },
@@ -615,8 +638,6 @@ describe('an asynchronous geospatial job', () => {
     expectOfficial(ctx, r.json, 'statusInfo');
     const location = r.headers.get('location')!;
     expect(location).toBe(`${s.base}/jobs/${r.json.jobID}`);
-    // The slow origin answers 1.5 s after the request: the client had its answer well before.
-    expect(answered - posted).toBeLessThan(1200);
 
     const seen: Array<{ status: string; progress: number }> = [];
     let status: Reply;
@@ -629,8 +650,11 @@ describe('an asynchronous geospatial job', () => {
       if (!['accepted', 'running'].includes(status.json.status) || Date.now() > deadline) break;
       await new Promise((res) => setTimeout(res, 50));
     }
+    off();
     expect(status.json.status).toBe('successful');
+    // The slow origin answered (1.5 s after it was asked) only after the client had its 201.
     expect(served.some((h) => h.url === '/slow/grid.tif' && h.at >= answered)).toBe(true);
+    expect(progress.some((p) => p > 0)).toBe(true);
     // Seen unfinished first, then finished at 100 %, progress never going back.
     expect(seen.length).toBeGreaterThan(1);
     expect(['accepted', 'running']).toContain(seen[0]!.status);
