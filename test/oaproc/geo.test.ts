@@ -480,11 +480,10 @@ describe('bounding boxes: CRS84 is lon/lat, EPSG:4326 is lat/lon', () => {
     return rows.map((r) => cols.map((c) => cell(r, c)));
   };
   const clip = (bbox: unknown) =>
-    execute(
-      'raster-clip',
-      { inputs: { raster: { href: `${originUrl}/grid.tif`, type: GEOTIFF }, bbox }, response: 'raw' },
-      {},
-    );
+    execute('raster-clip', {
+      inputs: { raster: { href: `${originUrl}/grid.tif`, type: GEOTIFF }, bbox },
+      response: 'raw',
+    });
   const clipped = async (bbox: unknown): Promise<RasterInfo> => {
     const r = await clip(bbox);
     expect(r.status, r.text).toBe(200);
@@ -528,6 +527,23 @@ describe('bounding boxes: CRS84 is lon/lat, EPSG:4326 is lat/lon', () => {
     expectBox(await transform({ bbox: [0, 0, 1, 2], crs: EPSG4326 }), [0, 0, x2, y1]);
     // The same numbers in the other CRS: 1° east and 2° north.
     expectBox(await transform({ bbox: [0, 0, 2, 1], crs: EPSG4326 }), [0, 0, x1, y2]);
+  });
+
+  it('a bounding box output by reference: the href serves {bbox, crs} JSON', async (ctx) => {
+    const doc = resultsDocument(
+      ctx,
+      await execute('bbox-transform', {
+        inputs: { bbox: { bbox: [0, 0, 1, 2], crs: EPSG4326 }, target_crs: 'EPSG:3857' },
+        outputs: { bbox: { transmissionMode: 'reference' } },
+        response: 'document',
+      }),
+    );
+    expect(doc.bbox.type).toBe('application/json');
+    const file = await request(doc.bbox.href);
+    expect(file.status).toBe(200);
+    expect(file.json.crs).toBe(EPSG3857);
+    const [x, y] = mercator(2, 1);
+    [0, 0, x, y].forEach((v, i) => expect(Math.abs(file.json.bbox[i] - v)).toBeLessThan(1e-3));
   });
 
   // KNOWN BUG, reported, not mine to fix (src/oaproc/results.ts, bboxJson): an output box in the short
