@@ -76,3 +76,14 @@ export function crsUris(supported: readonly string[]): string[] {
   }
   return uris;
 }
+
+/**
+ * A URI naming `crs` in the axis order its coordinates are written in, for labelling a box this
+ * server produced: WGS84 read as longitude/latitude (short `EPSG:4326`, CRS84) is CRS84, since the
+ * EPSG 4326 URI means latitude first; everything else is its {@link crsUri}.
+ */
+export function crsUriAsWritten(crs: string): string {
+  const id = parseCrs(crs);
+  if (id && id.axisOrder === 'xy' && crsKey(crs) === 'EPSG:4326') return CRS84_URI;
+  return crsUri(crs);
+}
