@@ -128,27 +128,34 @@ export async function postJson(
   const timeout = AbortSignal.timeout(options.timeoutMs);
   const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
   const body = JSON.stringify(document);
-  const res = await outboundRequest(
-    url,
-    {
-      method: 'POST',
-      headers: {
-        ...options.headers,
-        'Content-Type': 'application/json',
-        'Content-Length': String(Buffer.byteLength(body)),
+  try {
+    const res = await outboundRequest(
+      url,
+      {
+        method: 'POST',
+        headers: {
+          ...options.headers,
+          'Content-Type': 'application/json',
+          'Content-Length': String(Buffer.byteLength(body)),
+        },
+        body,
+        signal,
       },
-      body,
-      signal,
-    },
-    policy,
-  );
-  await new Promise<void>((resolve, reject) => {
-    res.on('error', reject);
-    res.on('end', resolve);
-    res.on('close', () => {
-      if (!res.complete) reject(signal.reason ?? new Error('the connection closed before the answer ended'));
+      policy,
+    );
+    await new Promise<void>((resolve, reject) => {
+      res.on('error', reject);
+      res.on('end', resolve);
+      res.on('close', () => {
+        if (!res.complete) reject(new Error('the connection closed before the answer ended'));
+      });
+      res.resume();
     });
-    res.resume();
-  });
-  return res.statusCode ?? 0;
+    return res.statusCode ?? 0;
+  } catch (error) {
+    if (timeout.aborted && !options.signal?.aborted && !(error instanceof OutboundRefused)) {
+      throw new Error(`no complete answer within ${options.timeoutMs} ms`, { cause: error });
+    }
+    throw error;
+  }
 }
