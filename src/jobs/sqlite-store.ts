@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { OwsErrorJson } from '../core/errors.ts';
 import {
   canTransition,
+  JOB_STATUSES,
   QUEUED_STATUS,
   REPORTING_STATUSES,
   statusesLeadingTo,
@@ -12,9 +13,9 @@ import {
   type JobStatus,
 } from '../core/job.ts';
 import { decode, encode } from './codec.ts';
-import type { JobFilter, JobPatch, JobStore, NewJob } from './store.ts';
+import { JOB_TYPE, type JobFilter, type JobPatch, type JobStore, type NewJob } from './store.ts';
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 const MIGRATIONS: Record<number, string> = {
   1: `
@@ -35,6 +36,12 @@ const MIGRATIONS: Record<number, string> = {
     );
     CREATE INDEX jobs_status_created ON jobs (status, created);
     CREATE INDEX jobs_created ON jobs (created);
+  `,
+  // The job-list filters: by process, by when a running job started, by how long a finished one took.
+  2: `
+    CREATE INDEX jobs_process_created ON jobs (process_id, created);
+    CREATE INDEX jobs_status_started ON jobs (status, started);
+    CREATE INDEX jobs_status_duration ON jobs (status, (finished - started));
   `,
 };
 
@@ -81,6 +88,75 @@ const PATCH_COLUMNS: Record<keyof JobPatch, (v: never) => unknown> = {
   results: (v: unknown) => encode(v),
   error: (v: unknown) => encode(v),
 };
+
+const placeholders = (values: readonly unknown[]) => values.map(() => '?').join(', ');
+
+/**
+ * The WHERE clause of a job list, or undefined when no job can match. Every criterion is one an
+ * index serves: process_id and status lead an index each, created has its own, a running job's
+ * duration is a range on (status, started) and a finished job's one on (status, finished − started).
+ */
+export function whereClause(filter: JobFilter, now: Date): { clause: string; params: unknown[] } | undefined {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const inList = (column: string, values: readonly string[] | undefined) => {
+    if (values && values.length > 0) {
+      where.push(`${column} IN (${placeholders(values)})`);
+      params.push(...values);
+    }
+  };
+  if (filter.types && filter.types.length > 0 && !filter.types.includes(JOB_TYPE)) return undefined;
+  inList('process_id', filter.processIds);
+  inList('status', filter.statuses);
+  if (filter.createdFrom) {
+    where.push('created >= ?');
+    params.push(filter.createdFrom.getTime());
+  }
+  if (filter.createdTo) {
+    where.push('created <= ?');
+    params.push(filter.createdTo.getTime());
+  }
+  const { minDurationMs: min, maxDurationMs: max } = filter;
+  if (min !== undefined || max !== undefined) {
+    // Without a status filter, every status in which a job has (or had) a duration.
+    const considered = filter.statuses && filter.statuses.length > 0 ? filter.statuses : JOB_STATUSES;
+    const branches: string[] = [];
+    const running = considered.filter((s) => REPORTING_STATUSES.includes(s));
+    if (running.length > 0) {
+      // now − started in [min, max]  ⇔  started in [now − max, now − min]
+      const parts = [`status IN (${placeholders(running)})`, 'started IS NOT NULL'];
+      params.push(...running);
+      if (min !== undefined) {
+        parts.push('started <= ?');
+        params.push(now.getTime() - min);
+      }
+      if (max !== undefined) {
+        parts.push('started >= ?');
+        params.push(now.getTime() - max);
+      }
+      branches.push(`(${parts.join(' AND ')})`);
+    }
+    const ended = considered.filter((s) => TERMINAL_STATUSES.includes(s));
+    if (ended.length > 0) {
+      // The expression of the jobs_status_duration index, written exactly as it is indexed; NULL
+      // (no match) for a job that never started.
+      const parts = [`status IN (${placeholders(ended)})`];
+      params.push(...ended);
+      if (min !== undefined) {
+        parts.push('(finished - started) >= ?');
+        params.push(min);
+      }
+      if (max !== undefined) {
+        parts.push('(finished - started) <= ?');
+        params.push(max);
+      }
+      branches.push(`(${parts.join(' AND ')})`);
+    }
+    if (branches.length === 0) return undefined;
+    where.push(`(${branches.join(' OR ')})`);
+  }
+  return { clause: where.length > 0 ? `WHERE ${where.join(' AND ')}` : '', params };
+}
 
 /** A claimed job leaves the queue for the state that runs it; the table must allow that move. */
 const CLAIMED_STATUS: JobStatus = 'running';
@@ -133,26 +209,10 @@ export class SqliteJobStore implements JobStore {
     return row && toJob(row);
   }
 
-  async list(filter: JobFilter): Promise<{ jobs: Job[]; total: number }> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const inList = (column: string, values: readonly string[] | undefined) => {
-      if (values && values.length > 0) {
-        where.push(`${column} IN (${values.map(() => '?').join(', ')})`);
-        params.push(...values);
-      }
-    };
-    inList('process_id', filter.processIds);
-    inList('status', filter.statuses);
-    if (filter.createdFrom) {
-      where.push('created >= ?');
-      params.push(filter.createdFrom.getTime());
-    }
-    if (filter.createdTo) {
-      where.push('created <= ?');
-      params.push(filter.createdTo.getTime());
-    }
-    const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+  async list(filter: JobFilter, now = new Date()): Promise<{ jobs: Job[]; total: number }> {
+    const where = whereClause(filter, now);
+    if (!where) return { jobs: [], total: 0 };
+    const { clause, params } = where;
     const total = (
       this.#db.prepare(`SELECT count(*) AS n FROM jobs ${clause}`).get(...params) as { n: number }
     ).n;

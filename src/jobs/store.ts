@@ -21,11 +21,25 @@ export interface JobPatch {
   error?: OwsErrorJson;
 }
 
+/** The kind of every job in a store: each runs a process (OGC API - Processes job-list `type`). */
+export const JOB_TYPE = 'process';
+
+/** Which jobs a list shows. Every given criterion must hold; lists match any of their values. */
 export interface JobFilter {
+  /** Job kinds: a list without {@link JOB_TYPE} matches no job. */
+  types?: string[];
   processIds?: string[];
   statuses?: JobStatus[];
+  /** Inclusive bounds on `created`; both equal for one instant. */
   createdFrom?: Date;
   createdTo?: Date;
+  /**
+   * Inclusive bounds on the duration: now − started for a running job, finished − started for a
+   * finished one. With either bound, jobs without a duration (never started) are left out, and
+   * without `statuses` only running and finished jobs count.
+   */
+  minDurationMs?: number;
+  maxDurationMs?: number;
   /** Default 10. */
   limit?: number;
   offset?: number;
@@ -39,7 +53,8 @@ export interface JobFilter {
 export interface JobStore {
   insert(job: NewJob): Promise<Job>;
   get(id: string): Promise<Job | undefined>;
-  list(filter: JobFilter): Promise<{ jobs: Job[]; total: number }>;
+  /** Newest first, with the number of all matching jobs; `now` is the moment durations of running jobs are measured at. */
+  list(filter: JobFilter, now?: Date): Promise<{ jobs: Job[]; total: number }>;
   /**
    * Moves a job to `to` with the patch (and sets `updated`), atomically and only when the job table
    * of src/core/job.ts allows that move from the job's current status. Returns the updated job, or

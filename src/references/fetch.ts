@@ -1,18 +1,13 @@
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { realpath, open } from 'node:fs/promises';
-import http from 'node:http';
-import https from 'node:https';
-import { isIP, type LookupFunction } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { invalidParameter, OwsError } from '../core/errors.ts';
-import { isPrivateAddress } from './address-policy.ts';
+import { checkOutbound, OutboundRefused, outboundRequest, type OutboundPolicy } from './outbound.ts';
 
-export interface ReferencePolicy {
+/** The outbound policy of reference inputs: whom they may reach (see OutboundPolicy), and how much. */
+export interface ReferencePolicy extends OutboundPolicy {
   /** Folders under which `file://` references may point (real paths, compared on path boundaries). */
   allowedInputPaths: string[];
-  /** Hosts that may resolve to private or loopback addresses; `*` allows every host. Public hosts are always allowed. */
-  allowedPrivateHosts: string[];
   maxBytes: number;
   timeoutMs: number;
   maxRedirects: number;
@@ -95,32 +90,16 @@ async function readFileReference(
   }
 }
 
-const trustedHost = (host: string, policy: ReferencePolicy) =>
-  policy.allowedPrivateHosts.includes('*') || policy.allowedPrivateHosts.includes(host.toLowerCase());
-
-const privateRefused = (host: string, locator: string) =>
+/** The input's error for a URL the outbound policy refuses. */
+const refusedReference = (refused: OutboundRefused, locator: string) =>
   invalidParameter(
     locator,
-    `Input '${locator}': the host ${host} resolves to a private address, which references may not reach`,
+    refused.why === 'scheme'
+      ? `Input '${locator}': the scheme ${refused.target} is not allowed for references`
+      : `Input '${locator}': the host ${refused.target} resolves to a private address, which references may not reach`,
   );
 
-/** A DNS lookup that refuses private addresses for hosts not explicitly allowed: the check is on the address actually connected to. */
-function guardedLookup(host: string, policy: ReferencePolicy, locator: string): LookupFunction {
-  const trusted = trustedHost(host, policy);
-  return (hostname, options, callback) => {
-    dnsLookup(hostname, { ...options, all: true }, (err, addresses: LookupAddress[]) => {
-      if (err) return callback(err, '', 0);
-      const allowed = trusted ? addresses : addresses.filter((a) => !isPrivateAddress(a.address));
-      if (allowed.length === 0)
-        return callback(privateRefused(host, locator) as NodeJS.ErrnoException, '', 0);
-      if ((options as { all?: boolean }).all)
-        return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, allowed);
-      callback(null, allowed[0]!.address, allowed[0]!.family);
-    });
-  };
-}
-
-function httpOnce(
+async function httpOnce(
   url: URL,
   request: ReferenceRequest,
   policy: ReferencePolicy,
@@ -128,60 +107,50 @@ function httpOnce(
   signal: AbortSignal,
   budget: FetchBudget | undefined,
 ): Promise<{ status: number; location?: string; contentType?: string; data?: Uint8Array }> {
-  const client = url.protocol === 'https:' ? https : http;
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  // An address literal is connected to without a lookup: check it here.
-  if (isIP(host) && !trustedHost(host, policy) && isPrivateAddress(host)) {
-    return Promise.reject(privateRefused(host, locator));
+  const res = await outboundRequest(
+    url,
+    {
+      method: request.method,
+      headers: Object.fromEntries(request.headers ?? []),
+      ...(request.method === 'POST' && request.body !== undefined ? { body: request.body } : {}),
+      signal,
+    },
+    policy,
+  );
+  const status = res.statusCode ?? 0;
+  if (status >= 300 && status < 400 && res.headers.location) {
+    res.resume();
+    return { status, location: res.headers.location };
+  }
+  const declared = Number(res.headers['content-length']);
+  if (Number.isFinite(declared) && declared > policy.maxBytes) {
+    res.destroy();
+    throw tooBig(locator, policy.maxBytes);
   }
   return new Promise((resolve, reject) => {
-    const req = client.request(
-      url,
-      {
-        method: request.method,
-        headers: Object.fromEntries(request.headers ?? []),
-        lookup: guardedLookup(host, policy, locator),
-        signal,
-      },
-      (res) => {
-        const status = res.statusCode ?? 0;
-        if (status >= 300 && status < 400 && res.headers.location) {
-          res.resume();
-          return resolve({ status, location: res.headers.location });
-        }
-        const declared = Number(res.headers['content-length']);
-        if (Number.isFinite(declared) && declared > policy.maxBytes) {
-          res.destroy();
-          return reject(tooBig(locator, policy.maxBytes));
-        }
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          try {
-            if (size > policy.maxBytes) throw tooBig(locator, policy.maxBytes);
-            spend(budget, chunk.length, locator);
-            chunks.push(chunk);
-          } catch (error) {
-            res.destroy();
-            reject(error);
-          }
-        });
-        res.on('end', () =>
-          resolve({
-            status,
-            ...(res.headers['content-type']
-              ? { contentType: res.headers['content-type'].split(';')[0]!.trim() }
-              : {}),
-            data: new Uint8Array(Buffer.concat(chunks)),
-          }),
-        );
-        res.on('error', reject);
-      },
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      try {
+        if (size > policy.maxBytes) throw tooBig(locator, policy.maxBytes);
+        spend(budget, chunk.length, locator);
+        chunks.push(chunk);
+      } catch (error) {
+        res.destroy();
+        reject(error);
+      }
+    });
+    res.on('end', () =>
+      resolve({
+        status,
+        ...(res.headers['content-type']
+          ? { contentType: res.headers['content-type'].split(';')[0]!.trim() }
+          : {}),
+        data: new Uint8Array(Buffer.concat(chunks)),
+      }),
     );
-    req.on('error', reject);
-    if (request.method === 'POST' && request.body !== undefined) req.write(request.body);
-    req.end();
+    res.on('error', reject);
   });
 }
 
@@ -209,17 +178,14 @@ export async function fetchReference(
   const signal = cancel ? AbortSignal.any([timeout, cancel]) : timeout;
   let current = request;
   for (let hop = 0; ; hop++) {
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw invalidParameter(
-        locator,
-        `Input '${locator}': the scheme ${url.protocol} is not allowed for references`,
-      );
-    }
+    const refused = checkOutbound(url, policy);
+    if (refused) throw refusedReference(refused, locator);
     let response;
     try {
       response = await httpOnce(url, current, policy, locator, signal, budget);
     } catch (error) {
       if (error instanceof OwsError) throw error;
+      if (error instanceof OutboundRefused) throw refusedReference(error, locator);
       if (cancel?.aborted) throw OwsError.from(cancel.reason);
       if (timeout.aborted) {
         throw invalidParameter(

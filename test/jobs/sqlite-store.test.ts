@@ -5,8 +5,8 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JOB_STATUSES, type JobStatus } from '../../src/core/job.ts';
 import { decode, encode } from '../../src/jobs/codec.ts';
-import { SqliteJobStore } from '../../src/jobs/sqlite-store.ts';
-import type { NewJob } from '../../src/jobs/store.ts';
+import { SqliteJobStore, whereClause } from '../../src/jobs/sqlite-store.ts';
+import type { JobFilter, NewJob } from '../../src/jobs/store.ts';
 
 let dir: string;
 let store: SqliteJobStore;
@@ -169,5 +169,214 @@ describe('SQLite job store', () => {
   it('the codec keeps dates and nothing else special', () => {
     const value = { a: new Date(0), b: [1, 'x', { $date: 'not alone', c: 1 }], d: null };
     expect(decode(encode(value))).toEqual(value);
+  });
+});
+
+describe('the job-list filters (OGC API - Processes job-list class)', () => {
+  const T = Date.parse('2024-05-01T12:00:00Z');
+  const at = (seconds: number) => new Date(T + seconds * 1000);
+  const NOW = at(100);
+
+  /** Puts a job in a status with the given start and end (seconds after T), behind the store's back. */
+  async function place(
+    name: string,
+    status: JobStatus,
+    times: { created: number; started?: number; finished?: number },
+    processId = 'p',
+  ): Promise<[string, string]> {
+    const job = await store.insert(newJob({ processId, created: at(times.created) }));
+    const db = new Database(path.join(dir, 'jobs.sqlite'));
+    db.prepare('UPDATE jobs SET status = ?, started = ?, finished = ? WHERE id = ?').run(
+      status,
+      times.started === undefined ? null : at(times.started).getTime(),
+      times.finished === undefined ? null : at(times.finished).getTime(),
+      job.id,
+    );
+    db.close();
+    return [job.id, name];
+  }
+
+  let names: Map<string, string>;
+  beforeEach(async () => {
+    names = new Map([
+      await place('waiting', 'accepted', { created: 90 }, 'q'),
+      await place('running5', 'running', { created: 80, started: 95 }),
+      await place('running30', 'running', { created: 60, started: 70 }, 'q'),
+      await place('ok2', 'successful', { created: 10, started: 20, finished: 22 }, 'r'),
+      await place('failed20', 'failed', { created: 20, started: 21, finished: 41 }),
+      await place('dismissedWaiting', 'dismissed', { created: 30, finished: 35 }),
+      await place('dismissed10', 'dismissed', { created: 40, started: 40, finished: 50 }),
+    ]);
+  });
+  /** The names of the jobs a filter lists, newest first. */
+  const listed = async (filter: JobFilter, now = NOW) => {
+    const { jobs, total } = await store.list({ limit: 100, ...filter }, now);
+    expect(total).toBe(jobs.length);
+    return jobs.map((j) => names.get(j.id));
+  };
+  const ALL = ['waiting', 'running5', 'running30', 'dismissed10', 'dismissedWaiting', 'failed20', 'ok2'];
+
+  it('type: every job is a process job, and no job is of another type', async () => {
+    expect(await listed({ types: ['process'] })).toEqual(ALL);
+    expect(await listed({ types: ['other', 'process'] })).toEqual(ALL);
+    expect(await listed({ types: ['other'] })).toEqual([]);
+    expect(await store.list({ types: ['other'] })).toEqual({ jobs: [], total: 0 });
+  });
+
+  it('processID and status: any of the values given', async () => {
+    expect(await listed({ processIds: ['q'] })).toEqual(['waiting', 'running30']);
+    expect(await listed({ processIds: ['q', 'r'] })).toEqual(['waiting', 'running30', 'ok2']);
+    expect(await listed({ processIds: ['nothing'] })).toEqual([]);
+    expect(await listed({ statuses: ['running', 'failed'] })).toEqual(['running5', 'running30', 'failed20']);
+    expect(await listed({ statuses: ['dismissed'], processIds: ['p'] })).toEqual([
+      'dismissed10',
+      'dismissedWaiting',
+    ]);
+  });
+
+  it('datetime on created: an instant, a closed interval (ends included) and open ones', async () => {
+    expect(await listed({ createdFrom: at(60), createdTo: at(60) })).toEqual(['running30']);
+    expect(await listed({ createdFrom: at(60.001), createdTo: at(60.001) })).toEqual([]);
+    expect(await listed({ createdFrom: at(20), createdTo: at(40) })).toEqual([
+      'dismissed10',
+      'dismissedWaiting',
+      'failed20',
+    ]);
+    expect(await listed({ createdFrom: at(80) })).toEqual(['waiting', 'running5']);
+    expect(await listed({ createdTo: at(20) })).toEqual(['failed20', 'ok2']);
+  });
+
+  it('durations: now − started while running, finished − started once finished, never-started jobs left out', async () => {
+    // running5: 5 s, running30: 30 s (at NOW); ok2: 2 s, failed20: 20 s, dismissed10: 10 s.
+    expect(await listed({ minDurationMs: 0 })).toEqual([
+      'running5',
+      'running30',
+      'dismissed10',
+      'failed20',
+      'ok2',
+    ]);
+    expect(await listed({ minDurationMs: 10_000 })).toEqual(['running30', 'dismissed10', 'failed20']);
+    expect(await listed({ maxDurationMs: 5_000 })).toEqual(['running5', 'ok2']);
+    expect(await listed({ minDurationMs: 3_000, maxDurationMs: 10_000 })).toEqual([
+      'running5',
+      'dismissed10',
+    ]);
+    // Bounds are inclusive.
+    expect(await listed({ minDurationMs: 20_000, maxDurationMs: 20_000 })).toEqual(['failed20']);
+  });
+
+  it('the duration of a running job is measured at the `now` given', async () => {
+    expect(await listed({ minDurationMs: 10_000, statuses: ['running'] })).toEqual(['running30']);
+    expect(await listed({ minDurationMs: 10_000, statuses: ['running'] }, at(105))).toEqual([
+      'running5',
+      'running30',
+    ]);
+    expect(await listed({ maxDurationMs: 4_000, statuses: ['running'] }, at(99))).toEqual(['running5']);
+    expect(await listed({ maxDurationMs: 4_000, statuses: ['running'] }, at(99.5))).toEqual([]);
+  });
+
+  it('a status filter narrows the jobs a duration filter considers', async () => {
+    expect(await listed({ minDurationMs: 0, statuses: ['successful', 'dismissed'] })).toEqual([
+      'dismissed10',
+      'ok2',
+    ]);
+    expect(await listed({ minDurationMs: 0, statuses: ['accepted'] })).toEqual([]);
+    expect(await listed({ maxDurationMs: 60_000, statuses: ['accepted', 'failed'] })).toEqual(['failed20']);
+  });
+
+  it('all filters together', async () => {
+    expect(
+      await listed({
+        types: ['process'],
+        processIds: ['p', 'q'],
+        statuses: ['running', 'failed', 'successful'],
+        createdFrom: at(15),
+        createdTo: at(70),
+        minDurationMs: 15_000,
+      }),
+    ).toEqual(['running30', 'failed20']);
+  });
+
+  it('pages with limit and offset, the total counting every match', async () => {
+    expect((await store.list({}, NOW)).jobs).toHaveLength(7);
+    const page = (limit: number, offset: number) =>
+      store
+        .list({ limit, offset }, NOW)
+        .then(({ jobs, total }) => ({ names: jobs.map((j) => names.get(j.id)), total }));
+    expect(await page(3, 0)).toEqual({ names: ALL.slice(0, 3), total: 7 });
+    expect(await page(3, 3)).toEqual({ names: ALL.slice(3, 6), total: 7 });
+    expect(await page(3, 6)).toEqual({ names: ALL.slice(6), total: 7 });
+    expect(await page(3, 9)).toEqual({ names: [], total: 7 });
+    const filtered = await store.list({ statuses: ['running', 'dismissed'], limit: 2, offset: 1 }, NOW);
+    expect(filtered.total).toBe(4);
+    expect(filtered.jobs.map((j) => names.get(j.id))).toEqual(['running30', 'dismissed10']);
+  });
+
+  it('every filter is answered through an index (EXPLAIN QUERY PLAN)', async () => {
+    const filters: Record<string, JobFilter> = {
+      processID: { processIds: ['p', 'q'] },
+      status: { statuses: ['running', 'failed'] },
+      'datetime from': { createdFrom: at(0) },
+      'datetime interval': { createdFrom: at(0), createdTo: at(50) },
+      minDuration: { minDurationMs: 1000 },
+      maxDuration: { maxDurationMs: 1000 },
+      'both durations': { minDurationMs: 1000, maxDurationMs: 5000 },
+      'finished durations': { statuses: ['successful', 'failed'], minDurationMs: 1000 },
+      'running durations': { statuses: ['running'], maxDurationMs: 1000 },
+    };
+    const db = new Database(path.join(dir, 'jobs.sqlite'), { readonly: true });
+    try {
+      for (const [name, filter] of Object.entries(filters)) {
+        const { clause, params } = whereClause(filter, NOW)!;
+        for (const sql of [
+          `SELECT count(*) FROM jobs ${clause}`,
+          `SELECT * FROM jobs ${clause} ORDER BY created DESC, rowid DESC LIMIT 10`,
+        ]) {
+          const plan = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>)
+            .map((row) => row.detail)
+            .filter((d) => /^(SCAN|SEARCH) jobs/.test(d));
+          expect(plan.length, name).toBeGreaterThan(0);
+          for (const step of plan)
+            expect(step, `${name}: ${sql}`).toMatch(/^SEARCH jobs USING (COVERING )?INDEX/);
+        }
+      }
+    } finally {
+      db.close();
+    }
+    expect(whereClause({ types: ['other'] }, NOW)).toBeUndefined();
+  });
+});
+
+describe('schema migrations', () => {
+  it('version 2 adds the job-list indexes to a version 1 store and keeps its jobs', async () => {
+    const file = path.join(dir, 'jobs.sqlite');
+    const job = await store.insert(newJob());
+    await store.close();
+    const indexes = () => {
+      const db = new Database(file, { readonly: true });
+      const names = (
+        db
+          .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'jobs'")
+          .all() as Array<{
+          name: string;
+        }>
+      ).map((r) => r.name);
+      const version = db.pragma('user_version', { simple: true });
+      db.close();
+      return { names, version };
+    };
+    const v2 = ['jobs_process_created', 'jobs_status_started', 'jobs_status_duration'];
+    expect(indexes().names).toEqual(expect.arrayContaining(v2));
+    // Back to what version 1 left.
+    const db = new Database(file);
+    for (const name of v2) db.exec(`DROP INDEX ${name}`);
+    db.pragma('user_version = 1');
+    db.close();
+    expect(indexes()).toMatchObject({ version: 1 });
+    expect(indexes().names).not.toContain('jobs_process_created');
+    store = new SqliteJobStore(file);
+    expect(indexes().version).toBe(2);
+    expect(indexes().names).toEqual(expect.arrayContaining([...v2, 'jobs_created', 'jobs_status_created']));
+    expect((await store.get(job.id))?.id).toBe(job.id);
   });
 });
