@@ -100,8 +100,10 @@ export function addJobRoutes(
     const { description } = gateway.registry.get(String(ctx.params.id));
     const body = await readJsonBody(ctx, server.maxRequestSize);
     const { request, preferences } = toRawExecuteRequest(body, description, ctx.get('Prefer') || undefined);
-    const subscriberError = checkSubscriber(request.binding.subscriber, gateway.outboundPolicy);
-    if (subscriberError) throw subscriberError;
+    if (request.binding.subscriber !== undefined) {
+      const refused = checkSubscriber(request.binding.subscriber, gateway.outboundPolicy);
+      if (refused) throw refused;
+    }
     const applied = [...preferences.applied];
     let job: Job;
     if (preferences.wait !== undefined && request.mode !== 'prefer-async') {
