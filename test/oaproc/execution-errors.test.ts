@@ -96,7 +96,11 @@ describe('bad execute requests: 4xx exception JSON before any job exists', () =>
       process: 'echo',
       inputs: {
         stringInput: 's',
-        binaryInput: { value: 'not base64 at all!', mediaType: 'application/octet-stream', encoding: 'base64' },
+        binaryInput: {
+          value: 'not base64 at all!',
+          mediaType: 'application/octet-stream',
+          encoding: 'base64',
+        },
       },
       locator: 'binaryInput',
     },
@@ -217,7 +221,12 @@ describe('a full queue', () => {
   it('answers 503 with Retry-After and exception JSON; capacity comes back when the job ends', async (ctx) => {
     const busy = await startWpsServer({ manager: { parallel_processes: 1, max_queued_jobs: 0 } });
     try {
-      const first = await execute(busy.base, 'sleep', { inputs: { seconds: 1 } }, { Prefer: 'respond-async' });
+      const first = await execute(
+        busy.base,
+        'sleep',
+        { inputs: { seconds: 1 } },
+        { Prefer: 'respond-async' },
+      );
       expect(first.status).toBe(201);
       for (const prefer of [{ Prefer: 'respond-async' }, {}]) {
         const r = await execute(busy.base, 'hello-world', { inputs: { name: 'x' } }, prefer);

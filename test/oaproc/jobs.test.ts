@@ -47,7 +47,11 @@ async function wpsStatus(id: string): Promise<{ status: string; percent?: number
   expectValid(r.body, 'execute');
   const status = kids(one(doc(r.body), 'Status'))[0]!;
   const percent = status.attrs.get('percentCompleted');
-  return { status: status.local, ...(percent !== undefined ? { percent: Number(percent) } : {}), xml: r.body };
+  return {
+    status: status.local,
+    ...(percent !== undefined ? { percent: Number(percent) } : {}),
+    xml: r.body,
+  };
 }
 
 const WPS_OF: Record<string, string> = {
