@@ -63,6 +63,15 @@ describe('bad execute requests: 4xx exception JSON before any job exists', () =>
     const big = await execute(s.base, 'hello-world', { inputs: { name: 'x'.repeat(5000) } });
     expectException(ctx, big, 413);
     expect(big.json.detail).toContain('4096');
+    // Far over the limit (answered without reading it all), and chunked without a Content-Length.
+    expectException(ctx, await execute(s.base, 'hello-world', { inputs: { name: 'x'.repeat(5e6) } }), 413);
+    const chunked = await request(`${s.base}/processes/hello-world/execution`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: new Blob([JSON.stringify({ inputs: { name: 'z'.repeat(10_000) } })]).stream(),
+      duplex: 'half',
+    } as RequestInit);
+    expectException(ctx, chunked, 413);
     const fits = await execute(s.base, 'hello-world', { inputs: { name: 'y'.repeat(3900) } });
     expect(fits.status).toBe(200);
     expect(fits.text).toBe(`Hello ${'y'.repeat(3900)}!`);
@@ -134,10 +143,12 @@ describe('bad execute requests: 4xx exception JSON before any job exists', () =>
   ])('$what: 400 naming it', async (c, ctx) => {
     const before = await jobCount();
     const { what: _what, process, locator, ...body } = c;
-    const r = await execute(s.base, process, body);
-    expectException(ctx, r, 400);
-    expect(r.json.locator).toBe(locator);
-    expect(r.json.detail).toContain(locator);
+    for (const headers of [{}, { Prefer: 'respond-async' }] as Array<Record<string, string>>) {
+      const r = await execute(s.base, process, body, headers);
+      expectException(ctx, r, 400);
+      expect(r.json.locator).toBe(locator);
+      expect(r.json.detail).toContain(locator);
+    }
     expect(await jobCount()).toBe(before);
   });
 });
@@ -228,7 +239,7 @@ describe('a full queue', () => {
         { Prefer: 'respond-async' },
       );
       expect(first.status).toBe(201);
-      for (const prefer of [{ Prefer: 'respond-async' }, {}]) {
+      for (const prefer of [{ Prefer: 'respond-async' }, {}] as Array<Record<string, string>>) {
         const r = await execute(busy.base, 'hello-world', { inputs: { name: 'x' } }, prefer);
         expectException(ctx, r, 503);
         expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0);

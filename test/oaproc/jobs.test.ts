@@ -114,6 +114,20 @@ describe('dismiss', () => {
     expectOfficial(ctx, results.json, 'exception');
   });
 
+  it('a processor that ignores its abort signal is stopped all the same: its slot is freed', async (ctx) => {
+    const stubborn = await asyncExecute('stubborn', { inputs: { seconds: 8 } });
+    await pollJob(s.base, stubborn.json.jobID, (st) => st === 'running');
+    const queued = await asyncExecute('hello-world', { inputs: { name: 'after stubborn' } });
+    const t0 = Date.now();
+    const r = await request(`${s.base}/jobs/${stubborn.json.jobID}`, { method: 'DELETE' });
+    expect(r.json.status).toBe('dismissed');
+    expectOfficial(ctx, r.json, 'statusInfo');
+    // cancel_grace_seconds is 0.5: the thread is terminated after it, the queued job then runs.
+    await pollJob(s.base, queued.json.jobID, (st) => st === 'successful', 4000);
+    expect(Date.now() - t0).toBeLessThan(3000);
+    expect((await request(`${s.base}/jobs/${stubborn.json.jobID}`)).json.status).toBe('dismissed');
+  });
+
   it('a queued job: dismissed, and it never runs', async (ctx) => {
     const blocker = await asyncExecute('sleep', { inputs: { seconds: 1 } });
     const waiting = await asyncExecute('hello-world', { inputs: { name: 'never' } });
@@ -256,6 +270,27 @@ describe('one job, two protocols', () => {
     const output = one(doc(last.xml), 'Output');
     expect(text(one(output, 'Identifier'))).toBe('slept');
     expect(text(one(output, 'LiteralData'))).toBe('2');
+  });
+
+  it('a running job created through WPS can be dismissed here; WPS then reports it failed', async (ctx) => {
+    const r = await post(
+      s.wps,
+      wpsExecute(
+        'sleep',
+        literalInput('seconds', '5'),
+        '<wps:ResponseForm><wps:ResponseDocument storeExecuteResponse="true" status="true"/></wps:ResponseForm>',
+      ),
+    );
+    const id = /\/status\/([0-9a-f-]{36})\.xml$/.exec(doc(r.body).attrs.get('statusLocation')!)![1]!;
+    created.add(id);
+    await pollJob(s.base, id, (st) => st === 'running');
+    const dismissed = await request(`${s.base}/jobs/${id}`, { method: 'DELETE' });
+    expect(dismissed.status).toBe(200);
+    expect(dismissed.json).toMatchObject({ jobID: id, status: 'dismissed' });
+    expectOfficial(ctx, dismissed.json, 'statusInfo');
+    const wps = await wpsStatus(id);
+    expect(wps.status).toBe('ProcessFailed');
+    expect(text(one(doc(wps.xml), 'ExceptionText'))).toMatch(/dismissed/);
   });
 
   it('a job dismissed here is a failed job in WPS; a failed one fails in both', async () => {
