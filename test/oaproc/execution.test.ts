@@ -318,6 +318,21 @@ describe('raw literal values and content negotiation', () => {
     expectOfficial(ctx, document.json, 'results');
   });
 
+  it.for([
+    { crs: 'http://www.opengis.net/def/crs/EPSG/0/4326', bbox: [47.5, 7.25, 48, 8] },
+    { crs: CRS84, bbox: [7.25, 47.5, 8, 48] },
+    { crs: 'http://www.opengis.net/def/crs/EPSG/0/3857', bbox: [-1000.5, 2000, 3000, 4000.25] },
+  ])('a bounding box in $crs comes back in the same CRS and axis order', async (box, ctx) => {
+    const body = { inputs: { stringInput: 's', bboxInput: box }, outputs: { bboxOutput: {} } };
+    const raw = await execute(s.base, 'echo', body);
+    expect(raw.status).toBe(200);
+    expect(raw.contentType).toMatch(/^application\/json/);
+    expect(raw.json).toEqual(box);
+    const document = await execute(s.base, 'echo', { ...body, response: 'document' });
+    expect(document.json.bboxOutput).toEqual(box);
+    expectOfficial(ctx, document.json, 'results');
+  });
+
   it('an XML document is served raw in its own media type, and inline in a document as a string', async () => {
     const xml = '<a xmlns="urn:x"><b>1 &amp; 2</b></a>';
     const inputs = { stringInput: 's', complexInput: { value: xml, mediaType: 'text/xml' } };
