@@ -108,13 +108,16 @@ export function addJobRoutes(
     let job: Job;
     if (preferences.wait !== undefined && request.mode !== 'prefer-async') {
       // `wait=N`: run synchronously for at most N seconds, then answer as for an asynchronous job.
+      // The synchronous execution limit still bounds how long a request is held; a longer wait is
+      // not honoured, so it is not reported as applied.
+      const waitMs = Math.min(preferences.wait * 1000, gateway.config.jobs.syncTimeoutSeconds * 1000);
       const submitted = await gateway.jobs.submit(request);
       job =
         submitted.mode === 'sync'
-          ? ((await gateway.jobs.waitFor(submitted.id, preferences.wait * 1000)) ??
-            (await gateway.jobs.get(submitted.id)))
+          ? ((await gateway.jobs.waitFor(submitted.id, waitMs)) ?? (await gateway.jobs.get(submitted.id)))
           : submitted;
-      if (submitted.mode === 'sync') applied.push(`wait=${preferences.wait}`);
+      if (submitted.mode === 'sync' && waitMs === preferences.wait * 1000)
+        applied.push(`wait=${preferences.wait}`);
     } else {
       job = await gateway.jobs.execute(request, 'detach');
     }
