@@ -4,15 +4,18 @@ import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import { atListeningPort } from './config/public-url.ts';
 import type { Gateway } from './gateway.ts';
-import { oaprocFallback, oaprocRouter } from './oaproc/routes.ts';
+import { oaprocFallback, oaprocRouter, startOaprocCallbacks } from './oaproc/routes.ts';
 import { BBOX_JSON } from './oaproc/results.ts';
 import { ResultDelivery } from './results/delivery.ts';
 import { resultsRouter } from './results/route.ts';
 import { wpsRouter } from './wps/routes.ts';
 import { BBOX_XML } from './wps/service.ts';
 
-/** The koa app of a gateway; testable without listening on a port (`app.callback()`). */
-export function createApp(gateway: Gateway): Koa {
+/**
+ * The koa app of a gateway (testable without listening on a port: `app.callback()`), and the stop
+ * function of what it started beside the routes (callback delivery).
+ */
+export function createApp(gateway: Gateway): { app: Koa; stop: () => void } {
   const app = new Koa({ proxy: false });
   const router = new Router();
   const started = new Date();
@@ -71,7 +74,7 @@ export function createApp(gateway: Gateway): Koa {
   const oaproc = oaprocRouter(gateway, delivery);
   app.use(oaproc.routes());
   app.use(oaprocFallback(oaproc, gateway));
-  return app;
+  return { app, stop: startOaprocCallbacks(gateway, delivery) };
 }
 
 export interface RunningServer {
@@ -97,7 +100,8 @@ export async function listen(gateway: Gateway, port = gateway.config.server.port
   });
   const { address, port: actual, family } = server.address() as AddressInfo;
   const config = { ...gateway.config, server: atListeningPort(gateway.config.server, actual) };
-  server.on('request', createApp({ ...gateway, config }).callback());
+  const { app, stop } = createApp({ ...gateway, config });
+  server.on('request', app.callback());
   const host = family === 'IPv6' ? `[${address}]` : address;
   let closing: Promise<void> | undefined;
   return {
@@ -109,6 +113,7 @@ export async function listen(gateway: Gateway, port = gateway.config.server.port
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         await gateway.close();
+        stop();
         server.closeAllConnections();
         await stopped;
       })()),

@@ -199,15 +199,19 @@ export class JobManager {
    * policy decides). An asynchronous job is returned as accepted. A synchronous job whose
    * referenced input was refused when it was fetched throws that error, as inline data would have.
    */
-  async execute(raw: RawExecuteRequest, onSyncTimeout: SyncTimeoutPolicy = 'cancel'): Promise<Job> {
+  async execute(
+    raw: RawExecuteRequest,
+    options: { onSyncTimeout?: SyncTimeoutPolicy; waitMs?: number } = {},
+  ): Promise<Job> {
     const job = await this.submit(raw);
     if (job.mode === 'async') return job;
-    const done = await this.waitFor(job.id, this.#options.syncTimeoutMs);
+    const waitMs = Math.min(options.waitMs ?? Infinity, this.#options.syncTimeoutMs);
+    const done = await this.waitFor(job.id, waitMs);
     if (done?.status === 'failed' && done.error?.reason === 'input-rejected') {
       throw OwsError.fromJSON(done.error);
     }
     if (done) return done;
-    if (onSyncTimeout === 'detach') return this.get(job.id);
+    if ((options.onSyncTimeout ?? 'cancel') === 'detach') return this.get(job.id);
     const seconds = this.#options.syncTimeoutMs / 1000;
     const error = new OwsError(
       'NoApplicableCode',

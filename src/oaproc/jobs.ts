@@ -73,8 +73,8 @@ const prefersJson = (ctx: Context): boolean => {
   return accept !== '' && ctx.accepts('text/plain', 'application/json') === 'application/json';
 };
 
-/** A failed job's results: its exception, with the status its error maps to. */
-function failure(job: Job): OwsError {
+/** A failed (or dismissed) job's results: its exception, with the status its error maps to. */
+export function failure(job: Job): OwsError {
   if (job.status === 'dismissed') {
     return new OwsError('InvalidParameterValue', `Job '${job.id}' was dismissed`, 'jobID', 'no-such-job');
   }
@@ -105,22 +105,20 @@ export function addJobRoutes(
       if (refused) throw refused;
     }
     const applied = [...preferences.applied];
-    let job: Job;
-    if (preferences.wait !== undefined && request.mode !== 'prefer-async') {
-      // `wait=N`: run synchronously for at most N seconds, then answer as for an asynchronous job.
-      // The synchronous execution limit still bounds how long a request is held; a longer wait is
-      // not honoured, so it is not reported as applied.
-      const waitMs = Math.min(preferences.wait * 1000, gateway.config.jobs.syncTimeoutSeconds * 1000);
-      const submitted = await gateway.jobs.submit(request);
-      job =
-        submitted.mode === 'sync'
-          ? ((await gateway.jobs.waitFor(submitted.id, waitMs)) ?? (await gateway.jobs.get(submitted.id)))
-          : submitted;
-      if (submitted.mode === 'sync' && waitMs === preferences.wait * 1000)
-        applied.push(`wait=${preferences.wait}`);
-    } else {
-      job = await gateway.jobs.execute(request, 'detach');
-    }
+    // Past the synchronous limit (or the client's `wait=N`, capped by that limit), a process that may
+    // run asynchronously goes on as a job the client is pointed at (201); a sync-only one is cancelled.
+    const asyncAllowed = description.jobControlOptions.includes('async-execute');
+    const syncLimitMs = gateway.config.jobs.syncTimeoutSeconds * 1000;
+    const wait = preferences.wait;
+    const waitMs =
+      wait !== undefined && request.mode !== 'prefer-async' && asyncAllowed
+        ? Math.min(wait * 1000, syncLimitMs)
+        : undefined;
+    const job = await gateway.jobs.execute(request, {
+      onSyncTimeout: asyncAllowed ? 'detach' : 'cancel',
+      ...(waitMs !== undefined ? { waitMs } : {}),
+    });
+    if (wait !== undefined && job.mode === 'sync' && waitMs === wait * 1000) applied.push(`wait=${wait}`);
     if (applied.length > 0) ctx.set('Preference-Applied', applied.join(', '));
     if (!isTerminal(job.status)) {
       ctx.status = 201;

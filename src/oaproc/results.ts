@@ -1,11 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
-import { crsUri } from '../core/crs.ts';
+import { crsUriAsWritten } from '../core/crs.ts';
 import { isJsonMimeType } from '../core/formats.ts';
 import type { Job } from '../core/job.ts';
 import type { BoundingBox, LiteralScalar } from '../core/values.ts';
-import type { BoundingBoxEncoding, DeliveredOutput, ResultDelivery } from '../results/delivery.ts';
+import {
+  contentSafetyHeaders,
+  type BoundingBoxEncoding,
+  type DeliveredOutput,
+  type ResultDelivery,
+} from '../results/delivery.ts';
 import type { OaprocJobOptions, ResponseType } from './execute-request.ts';
 import { REL } from './links.ts';
 
@@ -20,7 +25,7 @@ export interface ResultsReply {
 /** bbox.yaml: the corners in one array, the CRS as a URI. */
 export const bboxJson = (bbox: BoundingBox) => ({
   bbox: [...bbox.lowerCorner, ...bbox.upperCorner],
-  crs: crsUri(bbox.crs),
+  crs: crsUriAsWritten(bbox.crs),
 });
 
 /** Bounding boxes served as files by this binding. */
@@ -128,9 +133,18 @@ function multipart(
     status: 200,
     headers: {
       'Content-Type': `multipart/related; boundary=${boundary}; type="${rootType.replace(/"/g, '')}"`,
+      ...contentSafetyHeaders('multipart/related', 'results'),
     },
     body: Readable.from(parts()),
   };
+}
+
+/** results.yaml: every output of a successful job, by value or by reference as the request asked. */
+export async function resultsDocument(job: Job, delivery: ResultDelivery): Promise<Record<string, unknown>> {
+  const document: Record<string, unknown> = {};
+  for (const output of delivery.outputs(job))
+    document[output.id] = await documentValue(job, output, delivery);
+  return document;
 }
 
 /**
@@ -145,9 +159,7 @@ export async function resultsReply(
 ): Promise<ResultsReply> {
   const outputs = delivery.outputs(job);
   if (responseType(job) === 'document') {
-    const document: Record<string, unknown> = {};
-    for (const output of outputs) document[output.id] = await documentValue(job, output, delivery);
-    return { status: 200, headers: {}, body: { json: document } };
+    return { status: 200, headers: {}, body: { json: await resultsDocument(job, delivery) } };
   }
   if (outputs.length > 0 && outputs.every((o) => o.transmission === 'reference')) {
     return {
@@ -161,8 +173,15 @@ export async function resultsReply(
     };
   }
   if (outputs.length === 1) {
-    const { mediaType, body } = rawValue(job, outputs[0]!, delivery, prefersJson);
-    return { status: 200, headers: { 'Content-Type': mediaType }, body };
+    const output = outputs[0]!;
+    const { mediaType, body } = rawValue(job, output, delivery, prefersJson);
+    // Client content from this server's origin: never sniffed or run, active types downloaded.
+    const fileName = output.kind === 'complex' ? output.stored.file : output.id;
+    return {
+      status: 200,
+      headers: { 'Content-Type': mediaType, ...contentSafetyHeaders(mediaType, fileName) },
+      body,
+    };
   }
   if (outputs.length === 0) return { status: 204, headers: {} };
   return multipart(job, outputs, delivery, prefersJson);

@@ -3,7 +3,10 @@ import type { Context, Middleware } from 'koa';
 import type { RouterContext } from '@koa/router';
 import type { Gateway } from '../gateway.ts';
 import type { ResultDelivery } from '../results/delivery.ts';
-import { addJobRoutes } from './jobs.ts';
+import { startCallbacks } from './callbacks.ts';
+import { addJobRoutes, failure } from './jobs.ts';
+import { resultsDocument } from './results.ts';
+import { statusInfo, type StatusUrls } from './status.ts';
 import { CONFORMANCE_CLASSES } from './conformance.ts';
 import { processDescriptionJson, processSummary } from './describe.ts';
 import { EXCEPTION_MEDIA_TYPE, exceptionReply, HttpProblem } from './exceptions.ts';
@@ -115,13 +118,38 @@ export function oaprocRouter(gateway: Gateway, delivery: ResultDelivery): Router
     sendJson(ctx, processDescriptionJson(description, base()));
   });
 
-  addJobRoutes(router, gateway, delivery, () => ({
-    base: base(),
-    wpsStatus: (id) =>
-      `${base()}${gateway.config.server.wpsPath === '/' ? '' : gateway.config.server.wpsPath}/status/${id}.xml`,
-  }));
+  addJobRoutes(router, gateway, delivery, () => statusUrls(gateway));
 
   return router;
+}
+
+/** Where a job's status lives in either protocol, from the public URL. */
+export function statusUrls(gateway: Gateway): StatusUrls {
+  const base = gateway.config.server.url.replace(/\/+$/, '');
+  const wpsPath = gateway.config.server.wpsPath === '/' ? '' : gateway.config.server.wpsPath;
+  return { base, wpsStatus: (id) => `${base}${wpsPath}/status/${id}.xml` };
+}
+
+/** Attempts, backoff and timeout of callback deliveries. */
+const CALLBACK_RETRIES = { attempts: 5, baseDelayMs: 1000, maxDelayMs: 60_000 };
+const CALLBACK_TIMEOUT_MS = 10_000;
+
+/**
+ * Starts delivering the callbacks of jobs with a `subscriber` (class callback): statusInfo while
+ * running, the results document on success, the exception on failure. Returns the stop function.
+ */
+export function startOaprocCallbacks(gateway: Gateway, delivery: ResultDelivery): () => void {
+  return startCallbacks(gateway.jobs, {
+    policy: gateway.outboundPolicy,
+    render: {
+      inProgress: (job) => statusInfo(job, statusUrls(gateway)),
+      success: (job) => resultsDocument(job, delivery),
+      failed: (job) => exceptionReply(failure(job)).body,
+    },
+    retries: CALLBACK_RETRIES,
+    timeoutMs: CALLBACK_TIMEOUT_MS,
+    logger: gateway.logger,
+  });
 }
 
 /**
