@@ -5,25 +5,17 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { expect, type TestContext } from 'vitest';
 import { parse } from 'yaml';
+import { IN_CI, missingMessage, OAPROC_SCHEMAS, OGC_DIR } from './ogc-material.ts';
 
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
-
-/** The official OGC schemas: $OGC_SCHEMAS_DIR (the `ogc` folder), else ../shared/ogc beside the repository. */
-const OGC_DIR = process.env.OGC_SCHEMAS_DIR ?? path.resolve(REPO, '../shared/ogc');
-const SCHEMA_DIR = path.join(OGC_DIR, 'ogcapi-processes-1.0/core/openapi/schemas');
+const SCHEMA_DIR = path.join(OGC_DIR, OAPROC_SCHEMAS);
 
 export const OAPROC_SCHEMAS_AVAILABLE = existsSync(path.join(SCHEMA_DIR, 'process.yaml'));
-if (!OAPROC_SCHEMAS_AVAILABLE) {
-  if (process.env.CI === 'true')
-    throw new Error(`The OGC API - Processes schemas are missing at ${SCHEMA_DIR} (set OGC_SCHEMAS_DIR)`);
-  console.warn(
-    `WARNING: OGC API - Processes schemas not found at ${SCHEMA_DIR}: JSON schema validation is SKIPPED (set OGC_SCHEMAS_DIR)`,
-  );
-}
+// The global set-up (ogc-notice.ts) says once per run what is missing and how to provide it.
+if (!OAPROC_SCHEMAS_AVAILABLE && IN_CI) throw new Error(missingMessage([OAPROC_SCHEMAS]));
 
 type Schema = { [key: string]: unknown };
 const isSchema = (v: unknown): v is Schema => typeof v === 'object' && v !== null && !Array.isArray(v);
