@@ -3,6 +3,10 @@
  * (issue 15, finding 2). A local HTTP listener counts every connection while hostile inputs of each
  * vector and raster format go through WPS; the reference policy refuses loopback (the default), so
  * any connection the listener sees comes from GDAL following something inside the data.
+ *
+ * The listener's address is put in NO_PROXY, which libcurl honours over any proxy: so the dead
+ * proxy of the sandbox configuration (a catch-all) cannot hide a driver that still fetches, and each
+ * driver-level protection is proved on its own.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,8 +36,11 @@ let listener: Server;
 let L: string;
 let outside: string;
 const hits: string[] = [];
+const savedNoProxy = { NO_PROXY: process.env.NO_PROXY, no_proxy: process.env.no_proxy };
 
 beforeAll(async () => {
+  // Test files run in forked processes (vitest.config.ts): this is the environment libcurl reads.
+  process.env.NO_PROXY = process.env.no_proxy = '127.0.0.1,localhost';
   listener = createServer((req, res) => {
     hits.push(`${req.method} ${req.url}`);
     // Answers that would be used if fetched: a CRS, an application schema, KML, bytes.
@@ -69,6 +76,10 @@ afterAll(async () => {
   await s.close();
   await new Promise((resolve) => listener.close(resolve));
   rmSync(outside, { recursive: true, force: true });
+  for (const [key, value] of Object.entries(savedNoProxy)) {
+    if (value === undefined) delete process.env[key];
+    else process.env[key] = value;
+  }
 });
 beforeEach(() => {
   hits.length = 0;
@@ -193,12 +204,14 @@ describe('GeoJSON', () => {
 describe('GML', () => {
   const feature = (extra = '') =>
     `<gml:featureMember><t:f gml:id="f1"><t:a>1</t:a><t:geometry><gml:Point gml:id="p1" srsName="EPSG:4326"><gml:pos>1 2</gml:pos></gml:Point></t:geometry>${extra}</t:f></gml:featureMember>`;
-  const describeFeatureType = `${L}/wfs?SERVICE=WFS&amp;VERSION=1.1.0&amp;REQUEST=DescribeFeatureType&amp;TYPENAME=t:f`;
+  // A function: `L` is only known once the listener runs (after collection).
+  const describeFeatureType = () =>
+    `${L}/wfs?SERVICE=WFS&amp;VERSION=1.1.0&amp;REQUEST=DescribeFeatureType&amp;TYPENAME=t:f`;
 
   it('a WFS FeatureCollection naming its DescribeFeatureType schema (GDAL downloads it by default) runs offline', async () => {
-    const wfs = `<?xml version="1.0" encoding="UTF-8"?><wfs:FeatureCollection xmlns:wfs="http://www.opengis.net/wfs" xmlns:t="http://example.com/t" xmlns:gml="http://www.opengis.net/gml" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="http://example.com/t ${describeFeatureType} http://www.opengis.net/wfs ${L}/wfs.xsd">${feature()}</wfs:FeatureCollection>`;
+    const wfs = `<?xml version="1.0" encoding="UTF-8"?><wfs:FeatureCollection xmlns:wfs="http://www.opengis.net/wfs" xmlns:t="http://example.com/t" xmlns:gml="http://www.opengis.net/gml" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="http://example.com/t ${describeFeatureType()} http://www.opengis.net/wfs ${L}/wfs.xsd">${feature()}</wfs:FeatureCollection>`;
     expectOk(await expectSealed(() => vectorRuns(GML3, wfs)));
-    const gml32 = `<?xml version="1.0" encoding="UTF-8"?><gml:FeatureCollection xmlns:t="http://example.com/t" xmlns:gml="http://www.opengis.net/gml/3.2" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="http://example.com/t ${describeFeatureType}">${feature()}</gml:FeatureCollection>`;
+    const gml32 = `<?xml version="1.0" encoding="UTF-8"?><gml:FeatureCollection xmlns:t="http://example.com/t" xmlns:gml="http://www.opengis.net/gml/3.2" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="http://example.com/t ${describeFeatureType()}">${feature()}</gml:FeatureCollection>`;
     expectOk(await expectSealed(() => vectorRuns('application/gml+xml', gml32)));
   });
 
