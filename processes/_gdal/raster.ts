@@ -1,13 +1,9 @@
-import { copyFile } from 'node:fs/promises';
-import path from 'node:path';
 import type * as Gdal from 'gdal-async';
 import { invalidParameter } from '../../src/core/errors.ts';
 import { complexBytes, type ProcessContext } from '../../src/core/processor.ts';
 import type { ComplexValue } from '../../src/core/values.ts';
 import { loadGdal } from './gdal.ts';
-import { writeFile } from 'node:fs/promises';
-
-let counter = 0;
+import { stageInput } from './sandbox.ts';
 
 /** Opens a GeoTIFF input with the GeoTIFF driver only (anything else is not what it claims to be). */
 export async function openRaster(
@@ -16,9 +12,13 @@ export async function openRaster(
   ctx: ProcessContext,
 ): Promise<Gdal.Dataset> {
   const gdal = await loadGdal();
-  const file = path.join(ctx.workDir, `raster-${++counter}.tif`);
-  if (value.file) await copyFile(value.file, file);
-  else await writeFile(file, await complexBytes(value));
+  // A private copy in a folder of its own, opened as GeoTIFF only: a VRT (or any other format that
+  // names other files or URLs) claiming to be a GeoTIFF is refused.
+  const file = await stageInput(
+    { ...(value.file !== undefined ? { file: value.file } : {}), bytes: () => complexBytes(value) },
+    ctx.workDir,
+    'tif',
+  );
   let dataset: Gdal.Dataset;
   try {
     dataset = await gdal.openAsync(file, 'r', ['GTiff']);

@@ -1,27 +1,21 @@
-import { copyFile, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type * as Gdal from 'gdal-async';
 import { invalidParameter } from '../../src/core/errors.ts';
 import type { Format } from '../../src/core/model.ts';
-import { complexText, type ProcessContext } from '../../src/core/processor.ts';
+import { complexBytes, complexText, type ProcessContext } from '../../src/core/processor.ts';
 import type { ComplexResult, ComplexValue } from '../../src/core/values.ts';
 import { DRIVERS, VECTOR_FORMATS, vectorKind, type VectorKind } from './formats.ts';
 import { loadGdal } from './gdal.ts';
+import { geojsonRefusal } from './geojson-guard.ts';
+import { stageInput } from './sandbox.ts';
 
 export interface VectorSource {
   dataset: Gdal.Dataset;
   layer: Gdal.Layer;
   /** The layer's CRS; WKT carries none and is read as OGC:CRS84 (WGS84, longitude first). */
   srs: Gdal.SpatialReference;
-}
-
-let counter = 0;
-
-async function fileOf(value: ComplexValue, ctx: ProcessContext, extension: string): Promise<string> {
-  if (value.file) return value.file;
-  const file = path.join(ctx.workDir, `input-${++counter}.${extension}`);
-  await writeFile(file, value.text ?? '');
-  return file;
 }
 
 const unreadable = (locator: string, format: Format, why: string) =>
@@ -55,16 +49,25 @@ export async function openVector(
     return { dataset, layer, srs };
   }
   const driver = DRIVERS[kind];
-  let file = await fileOf(value, ctx, driver.extension);
-  if (kind === 'shapefile' && !file.endsWith('.zip')) {
-    // /vsizip/ finds the end of the archive path by its .zip extension.
-    const zip = path.join(ctx.workDir, `input-${++counter}.zip`);
-    await copyFile(file, zip);
-    file = zip;
+  // A private copy in a folder of its own; /vsizip/ finds the end of the archive path by its .zip.
+  const file = await stageInput(
+    { ...(value.file !== undefined ? { file: value.file } : {}), bytes: () => complexBytes(value) },
+    ctx.workDir,
+    kind === 'shapefile' ? 'zip' : driver.extension,
+  );
+  if (kind === 'geojson') {
+    const refusal = geojsonRefusal(await readFile(file, 'utf8'));
+    if (refusal) throw unreadable(locator, value.format, refusal);
+  }
+  const name = kind === 'shapefile' ? `/vsizip/${file}` : file;
+  if (kind === 'shapefile') {
+    const refusal = archiveRefusal(gdal, name);
+    if (refusal) throw unreadable(locator, value.format, refusal);
   }
   let dataset: Gdal.Dataset;
   try {
-    dataset = await gdal.openAsync(kind === 'shapefile' ? `/vsizip/${file}` : file, 'r', driver.read);
+    // Only the drivers of the declared format: never VRT or another format that names other files.
+    dataset = await gdal.openAsync(name, 'r', driver.read);
   } catch (e) {
     throw unreadable(locator, value.format, (e as Error).message);
   }
@@ -72,6 +75,37 @@ export async function openVector(
   const layer = await dataset.layers.getAsync(0);
   const srs = layer.srs ?? gdal.SpatialReference.fromEPSG(4326);
   return { dataset, layer, srs };
+}
+
+/** Archive members GDAL lists, at most this many (a zipped Shapefile holds a few files). */
+const MAX_MEMBERS = 1000;
+const { S_IFMT, S_IFDIR } = constants;
+
+/**
+ * Why a zip archive is refused: a member whose name is absolute or climbs out (`..`), or too many
+ * members. /vsizip/ reads members from the archive only, never from the disk, so this is a second
+ * wall, and it keeps such archives away from every later step.
+ */
+function archiveRefusal(gdal: typeof Gdal, archive: string): string | undefined {
+  const pending = [archive];
+  let seen = 0;
+  while (pending.length > 0) {
+    const dir = pending.pop()!;
+    let names: string[];
+    try {
+      names = gdal.fs.readDir(dir);
+    } catch {
+      return 'it is not a zip archive';
+    }
+    for (const member of names) {
+      if (++seen > MAX_MEMBERS) return `it has more than ${MAX_MEMBERS} members`;
+      if (member === '..' || member === '.' || /^[\\/]|^[a-z]:/i.test(member) || member.includes('\\'))
+        return `its member '${member}' has an absolute or parent path`;
+      const child = `${dir}/${member}`;
+      if ((gdal.fs.stat(child).mode & S_IFMT) === S_IFDIR) pending.push(child);
+    }
+  }
+  return undefined;
 }
 
 /** The geometries of a layer with their attributes, reporting progress per batch and stopping when aborted. */
