@@ -91,7 +91,7 @@ async function readFileReference(
   const refused = () =>
     invalidParameter(
       locator,
-      `Input '${locator}': ${url.href} is not a readable regular file under the configured input paths`,
+      `Input '${locator}': ${url.href} is refused: file references are only allowed under the configured input paths, and only to readable regular files`,
     );
   let lexical: string;
   try {

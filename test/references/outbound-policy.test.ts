@@ -406,7 +406,10 @@ describe.each(protocols)('reference policy through $name', ({ run, tooLarge }) =
     for (const file of refusedFiles) {
       const t0 = Date.now();
       const o = await run(open, `file://${file}`);
-      expectRefused(o, /is not a readable regular file under the configured input paths/);
+      expectRefused(
+        o,
+        /is refused: file references are only allowed under the configured input paths, and only to readable regular files/,
+      );
       expect(o.message).not.toMatch(/"secret"/);
       expect(Date.now() - t0, file).toBeLessThan(1500);
     }
