@@ -73,7 +73,10 @@ export async function createGateway(
     parallel: config.jobs.parallel,
     cancelGraceMs: config.jobs.cancelGraceSeconds * 1000,
   });
-  const outboundPolicy = referencePolicy(config.server);
+  const outboundPolicy: ReferencePolicy = {
+    ...referencePolicy(config.server),
+    logger: logger.child({ component: 'references' }),
+  };
   const jobs = new JobManager(
     { store, runner, registry, files, logger },
     {

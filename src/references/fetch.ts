@@ -1,7 +1,9 @@
-import { realpath, open } from 'node:fs/promises';
+import { constants as fsConstants, type Stats } from 'node:fs';
+import { open, realpath, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { invalidParameter, OwsError } from '../core/errors.ts';
+import type { Logger } from '../util/logger.ts';
 import { checkOutbound, OutboundRefused, outboundRequest, type OutboundPolicy } from './outbound.ts';
 
 /** The outbound policy of reference inputs: whom they may reach (see OutboundPolicy), and how much. */
@@ -11,6 +13,8 @@ export interface ReferencePolicy extends OutboundPolicy {
   maxBytes: number;
   timeoutMs: number;
   maxRedirects: number;
+  /** Where the cause of a failed fetch goes; the client only gets a message that does not tell it. */
+  logger?: Logger;
 }
 
 export interface ReferenceRequest {
@@ -59,32 +63,73 @@ export function isInside(root: string, candidate: string): boolean {
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
 
+/** Opens without blocking on a FIFO and without following a symbolic link in the last component. */
+const OPEN_FLAGS = fsConstants.O_RDONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOFOLLOW;
+
+/** The allowed input folders as configured (resolved) and as real paths; missing ones are left out of the latter. */
+async function inputRoots(policy: ReferencePolicy): Promise<{ lexical: string[]; real: string[] }> {
+  const lexical = policy.allowedInputPaths.map((p) => path.resolve(p));
+  const real = (await Promise.all(lexical.map((p) => realpath(p).catch(() => undefined)))).filter(
+    (p): p is string => p !== undefined,
+  );
+  return { lexical: [...lexical, ...real], real };
+}
+
+/**
+ * Reads a `file://` reference: a regular file whose real path lies inside an allowed input folder.
+ * A path outside every folder is refused without touching the file system (nothing tells whether
+ * it exists); FIFOs, devices, sockets and folders are refused on their type before they are opened,
+ * and the opened file is checked again (same file, still regular) so that swapping the path for a
+ * FIFO or a device in between blocks nothing and reads nothing. Every refusal has the same message.
+ */
 async function readFileReference(
   url: URL,
   policy: ReferencePolicy,
   locator: string,
   budget: FetchBudget | undefined,
 ): Promise<FetchedReference> {
-  let real: string;
-  try {
-    real = await realpath(fileURLToPath(url));
-  } catch {
-    throw invalidParameter(locator, `Input '${locator}': the file ${url.href} cannot be read`);
-  }
-  const roots = await Promise.all(policy.allowedInputPaths.map((p) => realpath(p).catch(() => undefined)));
-  if (!roots.some((root) => root !== undefined && isInside(root, real))) {
-    throw invalidParameter(
+  const refused = () =>
+    invalidParameter(
       locator,
-      `Input '${locator}': file references are only allowed under the configured input paths`,
+      `Input '${locator}': ${url.href} is refused: file references are only allowed under the configured input paths, and only to readable regular files`,
     );
-  }
-  const handle = await open(real, 'r');
+  let lexical: string;
   try {
-    const { size, isFile } = await handle.stat().then((s) => ({ size: s.size, isFile: s.isFile() }));
-    if (!isFile) throw invalidParameter(locator, `Input '${locator}': ${url.href} is not a file`);
-    if (size > policy.maxBytes) throw tooBig(locator, policy.maxBytes);
-    spend(budget, size, locator);
-    return { data: new Uint8Array(await handle.readFile()) };
+    lexical = path.resolve(fileURLToPath(url));
+  } catch {
+    throw refused(); // a host other than localhost, an encoded slash
+  }
+  const roots = await inputRoots(policy);
+  if (!roots.lexical.some((root) => isInside(root, lexical))) throw refused();
+  let real: string;
+  let before: Stats;
+  try {
+    real = await realpath(lexical);
+    before = await stat(real);
+  } catch {
+    throw refused();
+  }
+  if (!roots.real.some((root) => isInside(root, real)) || !before.isFile()) throw refused();
+  let handle: FileHandle;
+  try {
+    handle = await open(real, OPEN_FLAGS);
+  } catch {
+    throw refused();
+  }
+  try {
+    const opened = await handle.stat();
+    if (!opened.isFile() || opened.ino !== before.ino || opened.dev !== before.dev) throw refused();
+    if (opened.size > policy.maxBytes) throw tooBig(locator, policy.maxBytes);
+    spend(budget, opened.size, locator);
+    // At most the size just checked, even if the file grows meanwhile.
+    const data = new Uint8Array(opened.size);
+    let filled = 0;
+    while (filled < data.length) {
+      const { bytesRead } = await handle.read(data, filled, data.length - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return { data: data.subarray(0, filled) };
   } finally {
     await handle.close();
   }
@@ -96,8 +141,21 @@ const refusedReference = (refused: OutboundRefused, locator: string) =>
     locator,
     refused.why === 'scheme'
       ? `Input '${locator}': the scheme ${refused.target} is not allowed for references`
-      : `Input '${locator}': the host ${refused.target} resolves to a private address, which references may not reach`,
+      : `Input '${locator}': ${refused.message}`,
   );
+
+/** The one message of every failure below HTTP: which one it was (refused, reset, timed out…) is for the log only. */
+const unreachable = (locator: string, url: URL, policy: ReferencePolicy) =>
+  invalidParameter(
+    locator,
+    `Input '${locator}': ${url.href} could not be fetched: no complete HTTP response within the ${policy.timeoutMs / 1000} s limit`,
+  );
+
+/** Where a fetch went, for the log: no query or fragment (they may carry a token). */
+const where = (url: URL) => (url.protocol === 'file:' ? url.href : `${url.origin}${url.pathname}`);
+
+type HopResult =
+  { status: number; location?: string } | { status: number; data: Uint8Array; contentType?: string };
 
 async function httpOnce(
   url: URL,
@@ -106,7 +164,7 @@ async function httpOnce(
   locator: string,
   signal: AbortSignal,
   budget: FetchBudget | undefined,
-): Promise<{ status: number; location?: string; contentType?: string; data?: Uint8Array }> {
+): Promise<HopResult> {
   const res = await outboundRequest(
     url,
     {
@@ -118,9 +176,13 @@ async function httpOnce(
     policy,
   );
   const status = res.statusCode ?? 0;
-  if (status >= 300 && status < 400 && res.headers.location) {
-    res.resume();
-    return { status, location: res.headers.location };
+  if (status < 200 || status >= 300) {
+    // A redirect or an error status: its body is not wanted.
+    res.destroy();
+    return {
+      status,
+      ...(status >= 300 && status < 400 && res.headers.location ? { location: res.headers.location } : {}),
+    };
   }
   const declared = Number(res.headers['content-length']);
   if (Number.isFinite(declared) && declared > policy.maxBytes) {
@@ -133,6 +195,7 @@ async function httpOnce(
     res.on('data', (chunk: Buffer) => {
       size += chunk.length;
       try {
+        // Checked as the bytes arrive: a body without Content-Length, or longer than it said, is cut here.
         if (size > policy.maxBytes) throw tooBig(locator, policy.maxBytes);
         spend(budget, chunk.length, locator);
         chunks.push(chunk);
@@ -151,14 +214,20 @@ async function httpOnce(
       }),
     );
     res.on('error', reject);
+    res.on('close', () => {
+      if (!res.complete) reject(new Error('the connection closed before the response ended'));
+    });
   });
 }
 
 /**
  * Fetches the data of a reference input under the policy: http, https and file schemes only;
- * file paths inside the allowed input paths; no private addresses unless the host is allowed;
- * redirects re-checked; a size cap and an overall timeout. Failures are InvalidParameterValue
- * (FileSizeExceeded for the size cap) with the input as locator.
+ * file paths inside the allowed input paths; no private addresses unless the host is allowed,
+ * checked on the address connected to and again on every redirect; a size cap while streaming
+ * and an overall timeout. Failures are InvalidParameterValue (FileSizeExceeded for the size caps)
+ * with the input as locator. An HTTP error status is reported; a failure below HTTP (refused,
+ * reset, timed out, DNS, TLS, not HTTP) gets one message whatever it was, so that references
+ * cannot scan the ports of an allowed host, and its cause goes to the policy's logger.
  */
 export async function fetchReference(
   request: ReferenceRequest,
@@ -180,34 +249,34 @@ export async function fetchReference(
   for (let hop = 0; ; hop++) {
     const refused = checkOutbound(url, policy);
     if (refused) throw refusedReference(refused, locator);
-    let response;
+    let response: HopResult;
     try {
       response = await httpOnce(url, current, policy, locator, signal, budget);
     } catch (error) {
       if (error instanceof OwsError) throw error;
       if (error instanceof OutboundRefused) throw refusedReference(error, locator);
       if (cancel?.aborted) throw OwsError.from(cancel.reason);
-      if (timeout.aborted) {
-        throw invalidParameter(
-          locator,
-          `Input '${locator}': fetching ${url.href} timed out after ${policy.timeoutMs / 1000} s`,
-        );
-      }
-      throw invalidParameter(
-        locator,
-        `Input '${locator}': ${url.href} could not be fetched (${(error as Error).message})`,
+      policy.logger?.warn(
+        { input: locator, url: where(url), timedOut: timeout.aborted, err: error },
+        'reference could not be fetched',
       );
+      throw unreachable(locator, url, policy);
     }
-    if (response.location !== undefined) {
+    if ('location' in response && response.location !== undefined) {
       if (hop >= policy.maxRedirects)
         throw invalidParameter(locator, `Input '${locator}': too many redirects from ${request.href}`);
-      url = new URL(response.location, url);
+      try {
+        url = new URL(response.location, url);
+      } catch {
+        throw invalidParameter(locator, `Input '${locator}': ${url.href} redirects to an invalid URL`);
+      }
+      // The redirected request carries neither the body nor the headers the client gave.
       current = { href: url.href, method: 'GET' };
       continue;
     }
-    if (response.status < 200 || response.status >= 300) {
+    if (!('data' in response)) {
       throw invalidParameter(locator, `Input '${locator}': ${url.href} answered HTTP ${response.status}`);
     }
-    return { data: response.data!, ...(response.contentType ? { contentType: response.contentType } : {}) };
+    return { data: response.data, ...(response.contentType ? { contentType: response.contentType } : {}) };
   }
 }

@@ -21,7 +21,9 @@ export class OutboundRefused extends Error {
     super(
       why === 'scheme'
         ? `the scheme ${target} is not allowed`
-        : `the host ${target} resolves to a private address, which the server may not reach`,
+        : isIP(target)
+          ? `the address ${target} is a private address, which the server may not reach`
+          : `the host ${target} resolves to a private address, which the server may not reach`,
     );
     this.name = 'OutboundRefused';
     this.url = url;
@@ -114,10 +116,13 @@ export function outboundRequest(
   });
 }
 
+/** How much of the body of an answer to a POST is read (and discarded) before the connection is closed. */
+const ANSWER_BYTES = 64 * 1024;
+
 /**
- * POSTs a JSON document under the policy and waits for the whole answer (its body is discarded)
- * at most `timeoutMs`. Resolves with the HTTP status; rejects with OutboundRefused, a timeout
- * (AbortSignal's TimeoutError) or the connection's error.
+ * POSTs a JSON document under the policy and waits for the answer (its body is discarded, and the
+ * connection closed after {@link ANSWER_BYTES} of it) at most `timeoutMs`. Resolves with the HTTP
+ * status; rejects with OutboundRefused, a timeout or the connection's error. No redirect is followed.
  */
 export async function postJson(
   url: URL,
@@ -144,12 +149,19 @@ export async function postJson(
       policy,
     );
     await new Promise<void>((resolve, reject) => {
+      let read = 0;
+      res.on('data', (chunk: Buffer) => {
+        read += chunk.length;
+        if (read <= ANSWER_BYTES) return;
+        // An answer that goes on and on: its status is all that counts.
+        res.destroy();
+        resolve();
+      });
       res.on('error', reject);
       res.on('end', resolve);
       res.on('close', () => {
         if (!res.complete) reject(new Error('the connection closed before the answer ended'));
       });
-      res.resume();
     });
     return res.statusCode ?? 0;
   } catch (error) {

@@ -163,7 +163,7 @@ describe('reference inputs', () => {
       text(
         expectException(await run(ref(`${originUrl}/slow`)), 400, 'InvalidParameterValue', 'complexInput'),
       ),
-    ).toMatch(/timed out after 1 s/);
+    ).toMatch(/could not be fetched: no complete HTTP response within the 1 s limit/);
     expect(Date.now() - t0).toBeLessThan(2500);
     expectException(await run(ref('not a url')), 400, 'InvalidParameterValue', 'complexInput');
     expectException(await run(ref('ftp://example.org/x')), 400, 'InvalidParameterValue', 'complexInput');
@@ -186,7 +186,7 @@ describe('reference inputs', () => {
     ]) {
       const r = await run(ref(href, ' mimeType="application/json"'));
       expectException(r, 400, 'InvalidParameterValue', 'complexInput');
-      expect(r.body).not.toMatch(/secret/);
+      expect(r.body).not.toMatch(/"secret"/); // the content, not the path the client named
     }
   });
 
@@ -268,7 +268,7 @@ describe('reference inputs', () => {
     expect(status).toMatch(
       /exceptionCode="InvalidParameterValue"[^>]*locator="complexInput"|locator="complexInput"[^>]*exceptionCode="InvalidParameterValue"/,
     );
-    expect(status).toMatch(/timed out/);
+    expect(status).toMatch(/could not be fetched/);
   });
 
   it('the references of one job are fetched at most four at a time, within one byte budget', async () => {
