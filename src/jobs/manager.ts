@@ -537,8 +537,21 @@ export class JobManager {
 
   /** Counts ended jobs; every so many, the store is trimmed to its cap without waiting for the timer. */
   #jobEnded(): void {
-    const every = Math.max(50, Math.floor(this.#options.maxJobs / 20));
-    if (++this.#endedSinceSweep >= every && !this.#sweeping) void this.#sweepSafely(false);
+    if (++this.#endedSinceSweep >= this.#trimEvery() && !this.#sweeping) void this.#sweepSafely(false);
+  }
+
+  /** Jobs that end between two trims of the store to its cap. */
+  #trimEvery(): number {
+    return Math.max(50, Math.floor(this.#options.maxJobs / 20));
+  }
+
+  /**
+   * How many jobs a trim keeps: room is left for the jobs that end before the next trim and for
+   * those waiting or running, so that the store never holds more than `maxJobs`.
+   */
+  #keep(): number {
+    const { maxJobs, parallel, maxQueued } = this.#options;
+    return Math.max(0, maxJobs - this.#trimEvery() - parallel - maxQueued);
   }
 
   async #sweepSafely(orphans: boolean): Promise<void> {
@@ -559,7 +572,7 @@ export class JobManager {
         syncFinishedBefore: new Date(
           now.getTime() - Math.min(this.#options.syncRetentionMs, this.#options.retentionMs),
         ),
-        maxJobs: this.#options.maxJobs,
+        maxJobs: this.#keep(),
       };
       let removed = 0;
       for (;;) {

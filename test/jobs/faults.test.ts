@@ -16,7 +16,7 @@ import { createGateway } from '../../src/gateway.ts';
 import { SqliteJobStore } from '../../src/jobs/sqlite-store.ts';
 import { silentLogger } from '../../src/util/logger.ts';
 import { FIXTURES, finished, lit, startTestGateway, testConfig, testConfigYaml, until } from '../helpers/gateway.ts';
-import { doc, expectException, get, one, startWpsServer, text } from '../helpers/wps.ts';
+import { doc, expectValid, get, one, startWpsServer, text, type Reply } from '../helpers/wps.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = path.join(ROOT, 'src/cli.ts');
@@ -25,7 +25,12 @@ const FILL_DISK = [
 ];
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'gw-faults-'));
-afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+const disk = path.join(scratch, 'small-disk');
+const unmount = smallDisk(disk);
+afterAll(() => {
+  unmount?.();
+  rmSync(scratch, { recursive: true, force: true });
+});
 
 /** Another process that holds the store's write lock (BEGIN EXCLUSIVE) for `ms`. */
 async function lockStore(file: string, ms: number): Promise<Promise<void>> {
@@ -202,6 +207,70 @@ describe('the retention sweep', () => {
       expect([fresh, notAJob, keptOut].every((d) => existsSync(d))).toBe(true);
     } finally {
       await t.close();
+    }
+  });
+});
+
+/** A 2 MB tmpfs at `dir`, when this process may mount one (root); else undefined (the test is skipped). */
+function smallDisk(dir: string): (() => void) | undefined {
+  mkdirSync(dir, { recursive: true });
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', dir], { encoding: 'utf8' });
+  if (mounted.status !== 0) return undefined;
+  return () => void spawnSync('umount', [dir]);
+}
+
+/** A synchronous WPS execution that failed: an ExecuteResponse (200, valid) with ProcessFailed and this code. */
+function expectProcessFailed(reply: Reply, code: string, message: RegExp): void {
+  expect(reply.status, reply.body).toBe(200);
+  expectValid(reply.body, 'execute');
+  const exception = one(one(doc(reply.body), 'ProcessFailed'), 'Exception');
+  expect(exception.attrs.get('exceptionCode')).toBe(code);
+  expect(text(one(exception, 'ExceptionText'))).toMatch(message);
+}
+
+describe('a full disk', () => {
+  it('fails a job whose processor cannot write with NotEnoughStorage, over WPS and OGC API', async () => {
+    const s = await startWpsServer({ extraResources: FILL_DISK });
+    try {
+      const wps = await get(
+        `${s.wps}?service=WPS&version=1.0.0&request=Execute&identifier=fill-disk&DataInputs=where=work`,
+      );
+      expectProcessFailed(wps, 'NotEnoughStorage', /Not enough storage on the server for the job/);
+      const api = await fetch(`${s.base}/processes/fill-disk/execution`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ inputs: { where: 'work' } }),
+      });
+      expect(api.status).toBe(500);
+      expect(api.headers.get('content-type')).toMatch(/^application\/(problem\+)?json/);
+      expect(await api.json()).toMatchObject({ status: 500, detail: expect.stringMatching(/Not enough storage/) });
+      const hello = await get(`${s.wps}?service=WPS&version=1.0.0&request=Execute&identifier=hello-world&DataInputs=name=still`);
+      expect(text(one(doc(hello.body), 'LiteralData'))).toBe('Hello still!');
+    } finally {
+      await s.close();
+    }
+  });
+
+  it.runIf(unmount)('fails a job whose output does not fit on the output disk, and cleans up after it', async () => {
+    const s = await startWpsServer({ extraResources: FILL_DISK, manager: { output_dir: disk } });
+    try {
+      const wps = await get(
+        `${s.wps}?service=WPS&version=1.0.0&request=Execute&identifier=fill-disk&DataInputs=where=output`,
+      );
+      expectProcessFailed(wps, 'NotEnoughStorage', /Not enough storage on the server for output 'blob'/);
+      const api = await fetch(`${s.base}/processes/fill-disk/execution`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ inputs: { where: 'output' } }),
+      });
+      expect(api.status).toBe(500);
+      expect(await api.json()).toMatchObject({ detail: expect.stringMatching(/Not enough storage/) });
+      // The partial files are gone, so the disk has room again, and the server still works.
+      expect(spawnSync('find', [disk, '-type', 'f'], { encoding: 'utf8' }).stdout).toBe('');
+      const hello = await get(`${s.wps}?service=WPS&version=1.0.0&request=Execute&identifier=hello-world&DataInputs=name=still`);
+      expect(text(one(doc(hello.body), 'LiteralData'))).toBe('Hello still!');
+    } finally {
+      await s.close();
     }
   });
 });
