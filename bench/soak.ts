@@ -10,7 +10,9 @@ import { runSoak } from '../test/helpers/soak.ts';
 
 const seconds = Number(process.env.SECONDS ?? 180);
 const connections = Number(process.env.CONNECTIONS ?? 16);
-const manager: Record<string, number> = process.env.MAX_JOBS ? { max_jobs: Number(process.env.MAX_JOBS) } : {};
+const manager: Record<string, number> = process.env.MAX_JOBS
+  ? { max_jobs: Number(process.env.MAX_JOBS) }
+  : {};
 const figures = await runSoak({ seconds, connections, manager });
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 process.stdout.write(

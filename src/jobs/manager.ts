@@ -555,7 +555,9 @@ export class JobManager {
   }
 
   async #sweepSafely(orphans: boolean): Promise<void> {
-    await this.sweep(new Date(), { orphans }).catch((e: unknown) => this.#log.error({ err: e }, 'sweep failed'));
+    await this.sweep(new Date(), { orphans }).catch((e: unknown) =>
+      this.#log.error({ err: e }, 'sweep failed'),
+    );
   }
 
   /**

@@ -15,7 +15,15 @@ import { OwsError } from '../../src/core/errors.ts';
 import { createGateway } from '../../src/gateway.ts';
 import { SqliteJobStore } from '../../src/jobs/sqlite-store.ts';
 import { silentLogger } from '../../src/util/logger.ts';
-import { FIXTURES, finished, lit, startTestGateway, testConfig, testConfigYaml, until } from '../helpers/gateway.ts';
+import {
+  FIXTURES,
+  finished,
+  lit,
+  startTestGateway,
+  testConfig,
+  testConfigYaml,
+  until,
+} from '../helpers/gateway.ts';
 import { doc, expectValid, get, one, startWpsServer, text, type Reply } from '../helpers/wps.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -65,9 +73,7 @@ describe('a store locked by another process', () => {
     try {
       const jobs = s.gateway.jobs;
       const sleepers = await Promise.all(
-        [0, 1].map(() =>
-          jobs.submit({ processId: 'sleep', inputs: { seconds: [lit(2)] }, mode: 'async' }),
-        ),
+        [0, 1].map(() => jobs.submit({ processId: 'sleep', inputs: { seconds: [lit(2)] }, mode: 'async' })),
       );
       await Promise.all(sleepers.map((j) => until(s.gateway, j.id, (x) => x.progress > 0)));
 
@@ -76,7 +82,9 @@ describe('a store locked by another process', () => {
       const unlocked = await lockStore(path.join(s.dir, 'jobs.sqlite'), 3000);
       const lockedAt = performance.now();
       // A synchronous execution submitted now waits for the store (asynchronously) and then runs.
-      const duringLock = get(`${s.wps}?service=WPS&version=1.0.0&request=Execute&identifier=hello-world&DataInputs=name=locked`);
+      const duringLock = get(
+        `${s.wps}?service=WPS&version=1.0.0&request=Execute&identifier=hello-world&DataInputs=name=locked`,
+      );
 
       // Progress writes of the running jobs are waiting: /health says degraded, and answers at once.
       let health: { status: string; problems?: string[] } = { status: '' };
@@ -145,7 +153,9 @@ describe('a synchronous job timing out while it is being claimed', () => {
       expect(gateway.jobs.running).toBe(0);
       expect(started).toEqual([]);
       const { jobs } = await gateway.jobs.list({});
-      expect(jobs.map((j) => [j.status, j.error?.reason, j.progress])).toEqual([['failed', 'sync-timeout', 0]]);
+      expect(jobs.map((j) => [j.status, j.error?.reason, j.progress])).toEqual([
+        ['failed', 'sync-timeout', 0],
+      ]);
     } finally {
       await gateway.close();
     }
@@ -156,7 +166,11 @@ describe('a second server on the same store', () => {
   it('is refused with a clear message, and the first one’s running job is left alone', async () => {
     const t = await startTestGateway();
     try {
-      const job = await t.gateway.jobs.submit({ processId: 'sleep', inputs: { seconds: [lit(1)] }, mode: 'async' });
+      const job = await t.gateway.jobs.submit({
+        processId: 'sleep',
+        inputs: { seconds: [lit(1)] },
+        mode: 'async',
+      });
       await until(t.gateway, job.id, (j) => j.status === 'running');
       const config = path.join(t.dir, 'gateway.yml');
       writeFileSync(config, testConfigYaml(t.dir));
@@ -243,34 +257,44 @@ describe('a full disk', () => {
       });
       expect(api.status).toBe(500);
       expect(api.headers.get('content-type')).toMatch(/^application\/(problem\+)?json/);
-      expect(await api.json()).toMatchObject({ status: 500, detail: expect.stringMatching(/Not enough storage/) });
-      const hello = await get(`${s.wps}?service=WPS&version=1.0.0&request=Execute&identifier=hello-world&DataInputs=name=still`);
+      expect(await api.json()).toMatchObject({
+        status: 500,
+        detail: expect.stringMatching(/Not enough storage/),
+      });
+      const hello = await get(
+        `${s.wps}?service=WPS&version=1.0.0&request=Execute&identifier=hello-world&DataInputs=name=still`,
+      );
       expect(text(one(doc(hello.body), 'LiteralData'))).toBe('Hello still!');
     } finally {
       await s.close();
     }
   });
 
-  it.runIf(unmount)('fails a job whose output does not fit on the output disk, and cleans up after it', async () => {
-    const s = await startWpsServer({ extraResources: FILL_DISK, manager: { output_dir: disk } });
-    try {
-      const wps = await get(
-        `${s.wps}?service=WPS&version=1.0.0&request=Execute&identifier=fill-disk&DataInputs=where=output`,
-      );
-      expectProcessFailed(wps, 'NotEnoughStorage', /Not enough storage on the server for output 'blob'/);
-      const api = await fetch(`${s.base}/processes/fill-disk/execution`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ inputs: { where: 'output' } }),
-      });
-      expect(api.status).toBe(500);
-      expect(await api.json()).toMatchObject({ detail: expect.stringMatching(/Not enough storage/) });
-      // The partial files are gone, so the disk has room again, and the server still works.
-      expect(spawnSync('find', [disk, '-type', 'f'], { encoding: 'utf8' }).stdout).toBe('');
-      const hello = await get(`${s.wps}?service=WPS&version=1.0.0&request=Execute&identifier=hello-world&DataInputs=name=still`);
-      expect(text(one(doc(hello.body), 'LiteralData'))).toBe('Hello still!');
-    } finally {
-      await s.close();
-    }
-  });
+  it.runIf(unmount)(
+    'fails a job whose output does not fit on the output disk, and cleans up after it',
+    async () => {
+      const s = await startWpsServer({ extraResources: FILL_DISK, manager: { output_dir: disk } });
+      try {
+        const wps = await get(
+          `${s.wps}?service=WPS&version=1.0.0&request=Execute&identifier=fill-disk&DataInputs=where=output`,
+        );
+        expectProcessFailed(wps, 'NotEnoughStorage', /Not enough storage on the server for output 'blob'/);
+        const api = await fetch(`${s.base}/processes/fill-disk/execution`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ inputs: { where: 'output' } }),
+        });
+        expect(api.status).toBe(500);
+        expect(await api.json()).toMatchObject({ detail: expect.stringMatching(/Not enough storage/) });
+        // The partial files are gone, so the disk has room again, and the server still works.
+        expect(spawnSync('find', [disk, '-type', 'f'], { encoding: 'utf8' }).stdout).toBe('');
+        const hello = await get(
+          `${s.wps}?service=WPS&version=1.0.0&request=Execute&identifier=hello-world&DataInputs=name=still`,
+        );
+        expect(text(one(doc(hello.body), 'LiteralData'))).toBe('Hello still!');
+      } finally {
+        await s.close();
+      }
+    },
+  );
 });

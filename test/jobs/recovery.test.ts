@@ -92,7 +92,10 @@ describe('restart recovery', () => {
   it('SIGTERM to the server process drains within the grace period; waiting jobs run after the restart', async () => {
     const home = mkdtempSync(path.join(dir, 'sigterm-'));
     const config = path.join(home, 'gateway.yml');
-    writeFileSync(config, testConfigYaml(home, { manager: { parallel_processes: 2, shutdown_grace_seconds: 2 } }));
+    writeFileSync(
+      config,
+      testConfigYaml(home, { manager: { parallel_processes: 2, shutdown_grace_seconds: 2 } }),
+    );
     const server = spawn(process.execPath, [CLI, 'serve', '--config', config, '--port', '0'], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });

@@ -44,11 +44,16 @@ describe('the resilient store', () => {
 
     busyFor = Infinity;
     const t0 = Date.now();
-    const busy = await store.insert({ ...newJob(), id: '00000000-0000-4000-8000-000000000002' }).catch((e: unknown) => e);
+    const busy = await store
+      .insert({ ...newJob(), id: '00000000-0000-4000-8000-000000000002' })
+      .catch((e: unknown) => e);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(300);
     expect(busy).toBeInstanceOf(OwsError);
     expect(busy).toMatchObject({ code: 'ServerBusy' });
-    expect(store.health()).toMatchObject({ ok: false, reason: expect.stringMatching(/locked by another process/) });
+    expect(store.health()).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/locked by another process/),
+    });
 
     await expect(store.countByStatus('accepted')).rejects.toMatchObject({ code: 'NotEnoughStorage' });
     busyFor = 0;
@@ -78,9 +83,14 @@ describe('a job whose end the store refuses for a while', () => {
     const store = new Refusing(config.jobs.store.path);
     const gateway = await createGateway(config, silentLogger(), { store });
     try {
-      const job = await gateway.jobs.submit({ processId: 'sleep', inputs: { seconds: [lit(0.3)] }, mode: 'async' });
+      const job = await gateway.jobs.submit({
+        processId: 'sleep',
+        inputs: { seconds: [lit(0.3)] },
+        mode: 'async',
+      });
       const problems = async () => {
-        const unrecorded = () => gateway.jobs.health().problems.some((p) => p.includes('could not be recorded'));
+        const unrecorded = () =>
+          gateway.jobs.health().problems.some((p) => p.includes('could not be recorded'));
         for (let i = 0; i < 100 && !unrecorded(); i++) await delay(20);
         return gateway.jobs.health().problems;
       };

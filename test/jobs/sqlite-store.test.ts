@@ -168,7 +168,11 @@ describe('SQLite job store', () => {
     const waiting = (await store.insert(newJob())).id;
     const expired = (ids: string[]) => [...ids].sort();
     // Age: async jobs after 5 s, sync ones after 2 s; the cap is not reached.
-    const byAge = { finishedBefore: new Date(t0 - 5000), syncFinishedBefore: new Date(t0 - 2000), maxJobs: 10 };
+    const byAge = {
+      finishedBefore: new Date(t0 - 5000),
+      syncFinishedBefore: new Date(t0 - 2000),
+      maxJobs: 10,
+    };
     expect(expired(await store.deleteExpired(byAge, 10))).toEqual(expired([oldAsync, oldSync]));
     // Count: 3 jobs left, cap 1: the two oldest finished ones go, never the waiting one.
     const byCount = { finishedBefore: new Date(0), syncFinishedBefore: new Date(0), maxJobs: 1 };
