@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type LoadedConfig } from './config/load.ts';
 import { withPublicUrl } from './config/public-url.ts';
 import { createGateway, loadConfiguredRegistry } from './gateway.ts';
+import { StoreInUseError } from './jobs/instance-lock.ts';
 import { DescriptionError } from './registry/registry.ts';
 import { listen } from './server.ts';
 import { describeGap, unavailableSchemas } from './xml-schema/coverage.ts';
@@ -136,7 +137,8 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 });
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  if (error instanceof ConfigError || error instanceof DescriptionError) fail(error.message);
+  if (error instanceof ConfigError || error instanceof DescriptionError || error instanceof StoreInUseError)
+    fail(error.message);
   if (error instanceof TypeError && (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))
     fail(`${error.message}\n${USAGE}`, 2);
   fail(`Error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);

@@ -6,7 +6,8 @@ import { xsdSchemaChecker } from './xml-schema/xsd-checker.ts';
 import { JobFiles } from './jobs/files.ts';
 import { JobManager } from './jobs/manager.ts';
 import { PiscinaRunner } from './jobs/pool.ts';
-import { SqliteJobStore } from './jobs/sqlite-store.ts';
+import { ResilientStore } from './jobs/resilient-store.ts';
+import { SqliteJobStore, sqliteFault } from './jobs/sqlite-store.ts';
 import type { JobStore } from './jobs/store.ts';
 import { loadRegistry, type ProcessRegistry } from './registry/registry.ts';
 import type { Logger } from './util/logger.ts';
@@ -34,6 +35,8 @@ export interface GatewayOverrides {
 const INLINE_LIMIT = 64 * 1024;
 /** Reference fetches of one job under way at once. */
 const REFERENCE_CONCURRENCY = 4;
+/** How long a store call waits for a store locked by another process before it gives up (ServerBusy). */
+const STORE_RETRY_MS = 15_000;
 
 /** The outbound policy of reference inputs (and of anything else the server fetches for a client). */
 export function referencePolicy(server: Config['server']): ReferencePolicy {
@@ -67,7 +70,10 @@ export async function createGateway(
   for (const gap of unavailableSchemas(registry, schemas)) {
     logger.warn(gap, describeGap(gap));
   }
-  const store = overrides.store ?? new SqliteJobStore(config.jobs.store.path);
+  const store = new ResilientStore(overrides.store ?? new SqliteJobStore(config.jobs.store.path), {
+    fault: sqliteFault,
+    retryForMs: STORE_RETRY_MS,
+  });
   const files = new JobFiles(config.server.workDir, config.server.outputPath);
   const runner = new PiscinaRunner({
     parallel: config.jobs.parallel,
@@ -78,7 +84,7 @@ export async function createGateway(
     logger: logger.child({ component: 'references' }),
   };
   const jobs = new JobManager(
-    { store, runner, registry, files, logger },
+    { store, runner, registry, files, logger, storeHealth: () => store.health() },
     {
       parallel: config.jobs.parallel,
       maxQueued: config.jobs.maxQueued,
@@ -86,6 +92,8 @@ export async function createGateway(
       syncTimeoutMs: config.jobs.syncTimeoutSeconds * 1000,
       cancelGraceMs: config.jobs.cancelGraceSeconds * 1000,
       retentionMs: config.jobs.retentionSeconds * 1000,
+      syncRetentionMs: config.jobs.syncRetentionSeconds * 1000,
+      maxJobs: config.jobs.maxJobs,
       sweepIntervalMs: config.jobs.sweepIntervalSeconds * 1000,
       cleanTempDir: config.server.cleanTempDir,
       maxSingleInputSize: config.server.maxSingleInputSize,

@@ -37,21 +37,30 @@ export function createApp(gateway: Gateway): { app: Koa; stop: () => void } {
   });
 
   router.get('/health', async (ctx) => {
-    const [accepted, running] = await Promise.all([
-      gateway.jobs.list({ statuses: ['accepted'], limit: 1 }),
-      gateway.jobs.list({ statuses: ['running'], limit: 1 }),
-    ]);
+    // Counting reads the store: a store that cannot answer is reported, not a 500.
+    const counts = await Promise.all([
+      gateway.jobs.list({ statuses: ['accepted'], limit: 0 }),
+      gateway.jobs.list({ statuses: ['running'], limit: 0 }),
+    ]).then(
+      ([accepted, running]) => ({ accepted: accepted.total, running: running.total }),
+      (error: unknown) => error as Error,
+    );
     ctx.set('Cache-Control', 'no-store');
     const unavailable = gateway.jobs.unavailable();
-    const degraded = Object.keys(unavailable).length > 0;
-    // 503 when some processors cannot run until a restart, so that a supervisor restarts the server.
-    ctx.status = degraded ? 503 : 200;
+    const needsRestart = Object.keys(unavailable).length > 0;
+    const problems = gateway.jobs.health().problems;
+    if (counts instanceof Error) problems.push(`job store: ${counts.message}`);
+    const degraded = needsRestart || problems.length > 0;
+    // 503 when some processors cannot run until a restart, so that a supervisor restarts the server;
+    // a store problem (locked, full) is reported but answered 200: a restart would not cure it.
+    ctx.status = needsRestart ? 503 : 200;
     ctx.body = {
       status: degraded ? 'degraded' : 'ok',
-      ...(degraded ? { unavailable } : {}),
+      ...(needsRestart ? { unavailable } : {}),
+      ...(problems.length > 0 ? { problems } : {}),
       started: started.toISOString(),
       processes: gateway.registry.list().length,
-      jobs: { accepted: accepted.total, running: running.total },
+      ...(counts instanceof Error ? {} : { jobs: counts }),
       pool: { parallel: gateway.config.jobs.parallel, maxQueued: gateway.config.jobs.maxQueued },
     };
   });

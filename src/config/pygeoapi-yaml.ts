@@ -69,6 +69,8 @@ const RULES: Rule[] = [
   ['server.manager.cancel_grace_seconds', '/jobs/cancelGraceSeconds'],
   ['server.manager.shutdown_grace_seconds', '/jobs/shutdownGraceSeconds'],
   ['server.manager.retention_seconds', '/jobs/retentionSeconds'],
+  ['server.manager.sync_retention_seconds', '/jobs/syncRetentionSeconds'],
+  ['server.manager.max_jobs', '/jobs/maxJobs'],
   ['server.manager.sweep_interval_seconds', '/jobs/sweepIntervalSeconds'],
   ['metadata.identification.title', '/metadata/identification/title'],
   ['metadata.identification.description', '/metadata/identification/abstract'],

@@ -110,6 +110,8 @@ const JOBS: Record<string, Setter> = {
   cancel_grace: to('/jobs/cancelGraceSeconds'),
   shutdown_grace: to('/jobs/shutdownGraceSeconds'),
   retention: to('/jobs/retentionSeconds'),
+  sync_retention: to('/jobs/syncRetentionSeconds'),
+  max_jobs: to('/jobs/maxJobs'),
   sweep_interval: to('/jobs/sweepIntervalSeconds'),
   enable_sync: to('/jobs/syncEnabled', parseBoolean),
   enable_async: to('/jobs/asyncEnabled', parseBoolean),

@@ -93,7 +93,12 @@ export interface JobsConfig {
   jobTimeoutSeconds: number;
   cancelGraceSeconds: number;
   shutdownGraceSeconds: number;
+  /** How long finished jobs are kept. */
   retentionSeconds: number;
+  /** How long finished synchronous jobs are kept (at most retentionSeconds). */
+  syncRetentionSeconds: number;
+  /** Jobs kept at most; beyond it the oldest finished ones are removed. */
+  maxJobs: number;
   sweepIntervalSeconds: number;
   store: { backend: 'sqlite'; path: string };
 }

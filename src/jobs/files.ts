@@ -1,11 +1,28 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { OwsError } from '../core/errors.ts';
 import type { JobInputs } from '../core/values.ts';
+
+const NO_SPACE = new Set(['ENOSPC', 'EDQUOT']);
+
+/** A full disk (or quota) while writing `what` is NotEnoughStorage; other errors pass unchanged. */
+export function storageError(error: unknown, what: string): unknown {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && NO_SPACE.has(code)) {
+    return new OwsError('NotEnoughStorage', `Not enough storage on the server for ${what}`);
+  }
+  return error;
+}
 
 const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Job ids are UUIDs; anything else never reaches the file system (no path traversal). */
 export const isJobId = (id: string): boolean => JOB_ID.test(id);
+
+export interface JobFolder {
+  kind: 'work' | 'output';
+  id: string;
+}
 
 /**
  * The folders of a job: a private work folder (inputs spilled to files, processor scratch space)
@@ -37,12 +54,12 @@ export class JobFiles {
   }
 
   /**
-   * Creates the work folder and writes binary data and text above `inlineLimit` bytes to files in
-   * it, so that only paths cross the thread boundary and the job store stays small.
+   * Writes binary data and text above `inlineLimit` bytes to files in the work folder (created only
+   * then), so that only paths cross the thread boundary and the job store stays small.
    */
   async prepare<T extends JobInputs>(jobId: string, inputs: T, inlineLimit: number): Promise<T> {
     const dir = this.workDir(jobId);
-    await mkdir(path.join(dir, 'inputs'), { recursive: true });
+    let created: Promise<unknown> | undefined;
     const placed: JobInputs = {};
     for (const [id, values] of Object.entries(inputs)) {
       placed[id] = await Promise.all(
@@ -51,12 +68,48 @@ export class JobFiles {
           const big = value.bytes !== undefined || Buffer.byteLength(value.text ?? '') > inlineLimit;
           if (!big) return value;
           const file = path.join(dir, 'inputs', `${id}-${i}`);
-          await writeFile(file, value.bytes ?? value.text ?? '');
+          try {
+            await (created ??= mkdir(path.join(dir, 'inputs'), { recursive: true }));
+            await writeFile(file, value.bytes ?? value.text ?? '');
+          } catch (error) {
+            throw storageError(error, `input '${id}'`);
+          }
           return { kind: 'complex' as const, format: value.format, file };
         }),
       );
     }
     return placed as T;
+  }
+
+  /** Creates the work folder of a job about to run (processors use it as scratch space). */
+  async ensureWork(jobId: string): Promise<string> {
+    const dir = this.workDir(jobId);
+    try {
+      await mkdir(dir, { recursive: true });
+    } catch (error) {
+      throw storageError(error, 'the work folder of the job');
+    }
+    return dir;
+  }
+
+  /** The job folders (work and output) last changed before `before` (ms since the epoch). */
+  async jobFolders(before: number): Promise<JobFolder[]> {
+    const found: JobFolder[] = [];
+    for (const [kind, root] of [
+      ['work', this.workRoot],
+      ['output', this.outputRoot],
+    ] as const) {
+      const names = await readdir(root).catch(() => [] as string[]);
+      for (const id of names.filter(isJobId)) {
+        const info = await stat(path.join(root, id)).catch(() => undefined);
+        if (info?.isDirectory() && info.mtimeMs < before) found.push({ kind, id });
+      }
+    }
+    return found;
+  }
+
+  async removeFolder(folder: JobFolder): Promise<void> {
+    await (folder.kind === 'work' ? this.removeWork(folder.id) : this.removeOutputs(folder.id));
   }
 
   async removeWork(jobId: string): Promise<void> {

@@ -15,7 +15,8 @@ import type { Logger } from '../util/logger.ts';
 import type { JobFiles } from './files.ts';
 import { hasPendingReferences, resolveReferences } from './references.ts';
 import type { TaskRunner } from './pool.ts';
-import type { JobFilter, JobStore } from './store.ts';
+import type { StoreHealth } from './resilient-store.ts';
+import type { JobFilter, JobPatch, JobStore } from './store.ts';
 
 export interface JobManagerOptions {
   /** Jobs running at once, across all pools (PyWPS parallelprocesses). */
@@ -26,7 +27,12 @@ export interface JobManagerOptions {
   syncTimeoutMs: number;
   /** How long an aborted processor may take to stop. */
   cancelGraceMs: number;
+  /** How long finished jobs are kept. */
   retentionMs: number;
+  /** How long finished synchronous jobs are kept (the shorter of this and `retentionMs` applies). */
+  syncRetentionMs: number;
+  /** Jobs kept at most: beyond it the oldest finished ones are removed. */
+  maxJobs: number;
   sweepIntervalMs: number;
   cleanTempDir: boolean;
   maxSingleInputSize: number;
@@ -57,7 +63,26 @@ export interface JobManagerDeps {
   registry: ProcessRegistry;
   files: JobFiles;
   logger: Logger;
+  /** The state of the store (see ResilientStore), for /health. */
+  storeHealth?: () => StoreHealth;
 }
+
+/** How a job ended, to be recorded in the store. */
+interface Outcome {
+  to: 'successful' | 'failed';
+  patch: JobPatch;
+}
+
+/** What /health says about the job system beyond the processors. */
+export interface JobSystemHealth {
+  /** Why it is degraded; absent when it is not. */
+  problems: string[];
+}
+
+/** Jobs removed per store call of a sweep (the event loop gets a turn in between). */
+const SWEEP_BATCH = 500;
+/** A job folder with no job in the store is removed once it is this old (its job may be being admitted). */
+const ORPHAN_MIN_AGE_MS = 60_000;
 
 const noSuchJob = (id: string) =>
   new OwsError('InvalidParameterValue', `No job '${id}'`, 'JobID', 'no-such-job');
@@ -80,9 +105,17 @@ export class JobManager {
   readonly #registry: ProcessRegistry;
   readonly #files: JobFiles;
   readonly #log: Logger;
+  readonly #storeHealth: () => StoreHealth;
   readonly #options: JobManagerOptions;
   readonly #events = new EventEmitter();
   readonly #active = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  /** Jobs failed on a sync timeout while a claim of them may be under way: never started. */
+  readonly #cancelled = new Map<string, OwsError>();
+  /** Jobs that ended but whose end the store has not taken yet (it is tried again). */
+  readonly #unrecorded = new Set<string>();
+  #endedSinceSweep = 0;
+  #sweeping: Promise<number> | undefined;
+  #redispatchTimer: NodeJS.Timeout | undefined;
   #admission: Promise<unknown> = Promise.resolve();
   #dispatching = false;
   #redispatch = false;
@@ -95,6 +128,7 @@ export class JobManager {
     this.#registry = deps.registry;
     this.#files = deps.files;
     this.#log = deps.logger;
+    this.#storeHealth = deps.storeHealth ?? (() => ({ ok: true }));
     this.#options = options;
     this.#events.setMaxListeners(0);
   }
@@ -108,6 +142,17 @@ export class JobManager {
     return this.#runner.unavailable();
   }
 
+  /** Problems of the job system that /health reports (the store, job ends not yet recorded). */
+  health(): JobSystemHealth {
+    const problems: string[] = [];
+    const store = this.#storeHealth();
+    if (!store.ok) problems.push(`job store: ${store.reason} (since ${store.since.toISOString()})`);
+    if (this.#unrecorded.size > 0) {
+      problems.push(`${this.#unrecorded.size} finished jobs could not be recorded yet; retrying`);
+    }
+    return { problems };
+  }
+
   /** Recovers from a previous run (running → failed, accepted → queued again) and starts dispatching. */
   async start(): Promise<void> {
     const failed = await this.#store.failRunning(interruptedByRestart, new Date());
@@ -116,10 +161,7 @@ export class JobManager {
     if (failed.length > 0 || queued > 0) {
       this.#log.info({ failed: failed.length, requeued: queued }, 'recovered jobs from the previous run');
     }
-    this.#sweeper = setInterval(
-      () => void this.sweep().catch((e) => this.#log.error({ err: e }, 'sweep failed')),
-      this.#options.sweepIntervalMs,
-    );
+    this.#sweeper = setInterval(() => void this.#sweepSafely(true), this.#options.sweepIntervalMs);
     this.#sweeper.unref();
     this.#dispatch();
   }
@@ -291,20 +333,35 @@ export class JobManager {
     return dismissed;
   }
 
-  /** Fails a job with `error` and stops it if it runs. */
+  /**
+   * Fails a job with `error` and stops it if it runs. A job the dispatcher has claimed but not started
+   * yet is marked so that it never starts (the claim and this call race).
+   */
   async #cancel(id: string, error: OwsError): Promise<void> {
     const active = this.#active.get(id);
     if (active) {
       active.controller.abort(error);
       return;
     }
-    this.#emit(
-      await this.#store.transition(id, 'failed', {
+    this.#cancelled.set(id, error);
+    let failed: Job | undefined;
+    try {
+      failed = await this.#store.transition(id, 'failed', {
         message: error.message,
         error: error.toJSON(),
         finished: new Date(),
-      }),
-    );
+      });
+    } finally {
+      // Started meanwhile: stop it. Never claimed (no start time): no claim will come.
+      const started = this.#active.get(id);
+      if (started) {
+        started.controller.abort(error);
+        this.#cancelled.delete(id);
+      } else if (!failed || failed.started === undefined) {
+        this.#cancelled.delete(id);
+      }
+    }
+    this.#emit(failed);
   }
 
   #dispatch(): void {
@@ -325,7 +382,11 @@ export class JobManager {
           }
         } while (this.#redispatch && !this.#closing);
       } catch (error) {
-        this.#log.error({ err: error }, 'dispatch failed');
+        // The store is unavailable (locked, full): the jobs stay queued; try again shortly.
+        this.#log.error({ err: error }, 'dispatch failed; retrying');
+        clearTimeout(this.#redispatchTimer);
+        this.#redispatchTimer = setTimeout(() => this.#dispatch(), 1000);
+        this.#redispatchTimer.unref();
       } finally {
         this.#dispatching = false;
       }
@@ -334,22 +395,55 @@ export class JobManager {
 
   #start(job: Job): void {
     const controller = new AbortController();
+    const cancelled = this.#cancelled.get(job.id);
+    if (cancelled) {
+      this.#cancelled.delete(job.id);
+      controller.abort(cancelled);
+    }
     // The final update is announced only once the slot is free and the work folder cleaned.
     const done = this.#run(job, controller)
-      .catch((error: unknown) => {
-        this.#log.error({ err: error, job: job.id }, 'could not record the end of a job');
-        return undefined;
-      })
       .then((final) => {
         this.#active.delete(job.id);
         this.#emit(final);
+        this.#jobEnded();
         this.#dispatch();
-      });
+      })
+      .catch((error: unknown) => this.#log.error({ err: error, job: job.id }, 'job end handling failed'));
     this.#active.set(job.id, { controller, done });
+  }
+
+  /**
+   * Records the end of a job. While the store refuses it (locked for longer than its retries, disk
+   * full), the job is kept in #unrecorded (reported by /health) and tried again with backoff; it
+   * gives up at shutdown, and the next start fails the job as interrupted.
+   */
+  async #record(id: string, outcome: Outcome): Promise<Job | undefined> {
+    for (let pause = 1000; ; pause = Math.min(pause * 2, 30_000)) {
+      try {
+        const job = await this.#store.transition(id, outcome.to, outcome.patch);
+        this.#unrecorded.delete(id);
+        return job;
+      } catch (error) {
+        this.#unrecorded.add(id);
+        this.#log.error({ err: error, job: id }, 'could not record the end of a job; retrying');
+        if (this.#closing) return undefined;
+        await delay(pause);
+      }
+    }
   }
 
   /** Runs a claimed job and records its end; returns the final job, or undefined if it was dismissed. */
   async #run(job: Job, controller: AbortController): Promise<Job | undefined> {
+    const outcome = await this.#execute(job, controller);
+    const final = await this.#record(job.id, outcome);
+    if (outcome.to === 'successful' && !final) {
+      await this.#files.removeOutputs(job.id).catch(() => undefined); // dismissed while it ran
+    }
+    return final;
+  }
+
+  /** Runs a claimed job: how it ended. Never throws. */
+  async #execute(job: Job, controller: AbortController): Promise<Outcome> {
     const log = this.#log.child({ job: job.id, process: job.processId });
     const entry = this.#registry.find(job.processId);
     const timer = setTimeout(
@@ -365,9 +459,11 @@ export class JobManager {
       this.#options.jobTimeoutMs,
     );
     try {
+      controller.signal.throwIfAborted();
       if (!entry) throw new OwsError('NoApplicableCode', `Process '${job.processId}' is no longer published`);
       log.info('job started');
       const inputs = await this.#resolveInputs(job, entry.description, controller.signal);
+      await this.#files.ensureWork(job.id);
       const results = await this.#runner.run(
         {
           jobId: job.id,
@@ -382,25 +478,22 @@ export class JobManager {
         {
           signal: controller.signal,
           onProgress: (percent, message) => {
-            void this.#store
+            // Progress is best effort: a store that cannot take it now does not stop the job.
+            this.#store
               .report(job.id, message === undefined ? { progress: percent } : { progress: percent, message })
-              .then((j) => this.#emit(j));
+              .then(
+                (j) => this.#emit(j),
+                (error: unknown) => log.warn({ err: error }, 'could not record progress'),
+              );
           },
           onLog: (level, message) => log[level](message),
         },
       );
-      const finished = await this.#store.transition(job.id, 'successful', {
-        progress: 100,
-        message: 'Process succeeded',
-        results,
-        finished: new Date(),
-      });
-      if (finished) {
-        log.info('job succeeded');
-      } else {
-        await this.#files.removeOutputs(job.id); // dismissed while it ran
-      }
-      return finished;
+      log.info('job succeeded');
+      return {
+        to: 'successful',
+        patch: { progress: 100, message: 'Process succeeded', results, finished: new Date() },
+      };
     } catch (thrown) {
       const error = OwsError.from(controller.signal.aborted ? controller.signal.reason : thrown);
       if (error.reason === 'cancelled') {
@@ -409,11 +502,10 @@ export class JobManager {
         log.warn({ code: error.code }, `job failed: ${error.message}`);
       }
       await this.#files.removeOutputs(job.id).catch(() => undefined);
-      return this.#store.transition(job.id, 'failed', {
-        message: error.message,
-        error: error.toJSON(),
-        finished: new Date(),
-      });
+      return {
+        to: 'failed',
+        patch: { message: error.message, error: error.toJSON(), finished: new Date() },
+      };
     } finally {
       clearTimeout(timer);
       if (this.#options.cleanTempDir) await this.#files.removeWork(job.id).catch(() => undefined);
@@ -447,14 +539,73 @@ export class JobManager {
     return this.#files.prepare(job.id, resolved, this.#options.inlineLimit);
   }
 
-  /** Removes finished jobs older than the retention age, with their files. */
-  async sweep(now = new Date()): Promise<number> {
-    const ids = await this.#store.deleteFinishedBefore(new Date(now.getTime() - this.#options.retentionMs));
-    for (const id of ids) {
-      await Promise.all([this.#files.removeOutputs(id), this.#files.removeWork(id)]);
-    }
-    if (ids.length > 0) this.#log.info({ removed: ids.length }, 'removed expired jobs');
-    return ids.length;
+  /** Counts ended jobs; every so many, the store is trimmed to its cap without waiting for the timer. */
+  #jobEnded(): void {
+    if (++this.#endedSinceSweep >= this.#trimEvery() && !this.#sweeping) void this.#sweepSafely(false);
+  }
+
+  /** Jobs that end between two trims of the store to its cap. */
+  #trimEvery(): number {
+    return Math.max(50, Math.floor(this.#options.maxJobs / 20));
+  }
+
+  /**
+   * How many jobs a trim keeps: room is left for the jobs that end before the next trim and for
+   * those waiting or running, so that the store never holds more than `maxJobs`.
+   */
+  #keep(): number {
+    const { maxJobs, parallel, maxQueued } = this.#options;
+    return Math.max(0, maxJobs - this.#trimEvery() - parallel - maxQueued);
+  }
+
+  async #sweepSafely(orphans: boolean): Promise<void> {
+    await this.sweep(new Date(), { orphans }).catch((e: unknown) =>
+      this.#log.error({ err: e }, 'sweep failed'),
+    );
+  }
+
+  /**
+   * Removes finished jobs past their retention age (shorter for synchronous ones) or beyond the
+   * job cap, oldest first, with their files; with `orphans`, also job folders that belong to no job.
+   * Returns the number of jobs removed. One sweep at a time.
+   */
+  sweep(now = new Date(), { orphans = true } = {}): Promise<number> {
+    if (this.#sweeping) return this.#sweeping;
+    this.#endedSinceSweep = 0;
+    const run = async () => {
+      const rule = {
+        finishedBefore: new Date(now.getTime() - this.#options.retentionMs),
+        syncFinishedBefore: new Date(
+          now.getTime() - Math.min(this.#options.syncRetentionMs, this.#options.retentionMs),
+        ),
+        maxJobs: this.#keep(),
+      };
+      let removed = 0;
+      for (;;) {
+        const ids = await this.#store.deleteExpired(rule, SWEEP_BATCH);
+        for (const id of ids) {
+          await Promise.all([this.#files.removeOutputs(id), this.#files.removeWork(id)]);
+        }
+        removed += ids.length;
+        if (ids.length < SWEEP_BATCH || this.#closing) break;
+      }
+      if (removed > 0) this.#log.info({ removed }, 'removed expired jobs');
+      if (orphans) await this.#removeOrphans(now);
+      return removed;
+    };
+    const sweeping = run().finally(() => (this.#sweeping = undefined));
+    this.#sweeping = sweeping;
+    return sweeping;
+  }
+
+  /** Removes work and output folders of jobs the store does not have (left by a crash, or by hand). */
+  async #removeOrphans(now: Date): Promise<void> {
+    const folders = await this.#files.jobFolders(now.getTime() - ORPHAN_MIN_AGE_MS);
+    const ids = [...new Set(folders.map((f) => f.id))].filter((id) => !this.#active.has(id));
+    const known = await this.#store.existing(ids);
+    const orphans = folders.filter((f) => !known.has(f.id) && !this.#active.has(f.id));
+    for (const folder of orphans) await this.#files.removeFolder(folder);
+    if (orphans.length > 0) this.#log.info({ removed: orphans.length }, 'removed folders of no job');
   }
 
   /**
@@ -464,6 +615,7 @@ export class JobManager {
   async shutdown(graceMs: number): Promise<void> {
     this.#closing = true;
     clearInterval(this.#sweeper);
+    clearTimeout(this.#redispatchTimer);
     const all = () => Promise.all([...this.#active.values()].map((a) => a.done));
     let timer: NodeJS.Timeout | undefined;
     const graceOver = new Promise<'timeout'>(
@@ -484,6 +636,7 @@ export class JobManager {
     await this.#runner.close();
     await all();
     await this.#admission;
+    await this.#sweeping?.catch(() => undefined);
     await this.#store.close();
   }
 }

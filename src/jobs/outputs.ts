@@ -4,6 +4,7 @@ import { invalidParameter, OwsError } from '../core/errors.ts';
 import type { OutputRequest } from '../core/execute.ts';
 import { extensionFor } from '../core/formats.ts';
 import { parseLiteral } from '../core/literal.ts';
+import { storageError } from './files.ts';
 import type { ComplexOutputDescription, LiteralOutputDescription, OutputDescription } from '../core/model.ts';
 import type {
   LiteralScalar,
@@ -38,10 +39,16 @@ async function complexOutput(
   const format = given.format ?? request.format ?? output.formats[0]!;
   const file = `${output.id}.${extensionFor(format.mimeType)}`;
   const target = path.join(outputDir, file);
-  if (given.file) {
-    await rename(given.file, target).catch(() => copyFile(given.file!, target));
-  } else {
-    await writeFile(target, given.bytes ?? given.text ?? '');
+  try {
+    // The folder exists only for jobs with files: most jobs (literals, bounding boxes) have none.
+    await mkdir(outputDir, { recursive: true });
+    if (given.file) {
+      await rename(given.file, target).catch(() => copyFile(given.file!, target));
+    } else {
+      await writeFile(target, given.bytes ?? given.text ?? '');
+    }
+  } catch (error) {
+    throw storageError(error, `output '${output.id}'`);
   }
   const { size } = await stat(target);
   // The transport encoding (base64) is a rendering choice of the binding, not part of the stored format.
@@ -65,7 +72,6 @@ export async function storeOutputs(
   requested: Record<string, OutputRequest>,
   outputDir: string,
 ): Promise<StoredOutputs> {
-  await mkdir(outputDir, { recursive: true });
   const stored: StoredOutputs = {};
   for (const [id, request] of Object.entries(requested)) {
     const value = produced[id];

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { OwsErrorJson } from '../core/errors.ts';
 import {
@@ -13,7 +13,16 @@ import {
   type JobStatus,
 } from '../core/job.ts';
 import { decode, encode } from './codec.ts';
-import { JOB_TYPE, type JobFilter, type JobPatch, type JobStore, type NewJob } from './store.ts';
+import { lockInstance, type InstanceLock } from './instance-lock.ts';
+import type { StoreFault } from './resilient-store.ts';
+import {
+  JOB_TYPE,
+  type ExpiryRule,
+  type JobFilter,
+  type JobPatch,
+  type JobStore,
+  type NewJob,
+} from './store.ts';
 
 const SCHEMA_VERSION = 2;
 
@@ -92,6 +101,16 @@ const PATCH_COLUMNS: Record<keyof JobPatch, (v: never) => unknown> = {
 const placeholders = (values: readonly unknown[]) => values.map(() => '?').join(', ');
 
 /**
+ * The row a write `… RETURNING *` gives back. Always run to completion with all(): get() leaves
+ * the statement open after its first row, and an open statement holds a read snapshot until it is
+ * garbage collected, which keeps every checkpoint from resetting the write-ahead log (it grew by
+ * hundreds of megabytes a minute under load).
+ */
+function returning(statement: Database.Statement, ...params: unknown[]): Row | undefined {
+  return (statement.all(...params) as Row[])[0];
+}
+
+/**
  * The WHERE clause of a job list, or undefined when no job can match. Every criterion is one an
  * index serves: process_id and status lead an index each, created has its own, a running job's
  * duration is a range on (status, started) and a finished job's one on (status, finished − started).
@@ -167,17 +186,87 @@ if (
   throw new Error('The job transition table no longer allows claiming a queued job or failing a running one');
 }
 
-/** The embedded default store: one SQLite file (WAL) in the work directory. */
+/**
+ * How long a statement waits for a lock held by another process before SQLITE_BUSY. better-sqlite3
+ * waits synchronously, blocking the event loop: kept short, the waiting is done by the caller
+ * asynchronously (src/jobs/resilient-store.ts).
+ */
+const BUSY_TIMEOUT_MS = 10;
+/** The write-ahead log is truncated back to this size whenever it is reset. */
+const JOURNAL_SIZE_LIMIT = 16 * 1024 * 1024;
+/** Above this size, the log is checkpointed and truncated (checked every CHECKPOINT_INTERVAL_MS). */
+const WAL_MAX_BYTES = 64 * 1024 * 1024;
+const CHECKPOINT_INTERVAL_MS = 5000;
+
+/** What went wrong in SQLite, for the resilient wrapper: a lock to wait out, a full disk, or else. */
+export function sqliteFault(error: unknown): StoreFault {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== 'string') return 'other';
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return 'busy';
+  if (code === 'SQLITE_FULL') return 'full';
+  return 'other';
+}
+
+/**
+ * The embedded default store: one SQLite file in WAL mode, used by one server process at a time
+ * (see src/jobs/instance-lock.ts).
+ *
+ * Durability: an accepted asynchronous job is committed with synchronous=FULL (the log is flushed to
+ * disk before its id is returned), so it survives a process crash and a power loss. Every other
+ * write (synchronous jobs, progress, state changes) uses synchronous=NORMAL: it survives a process
+ * crash; a power loss may undo the last ones, and a job then restarts from an earlier state.
+ */
 export class SqliteJobStore implements JobStore {
   readonly #db: Database.Database;
+  readonly #file: string;
+  readonly #lock: InstanceLock | undefined;
+  readonly #checkpointer: NodeJS.Timeout | undefined;
 
   constructor(file: string) {
-    if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    this.#db = new Database(file);
-    this.#db.pragma('journal_mode = WAL');
-    this.#db.pragma('synchronous = NORMAL');
-    this.#db.pragma('busy_timeout = 5000');
-    this.#migrate();
+    this.#file = file;
+    if (file !== ':memory:') {
+      mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+      this.#lock = lockInstance(file);
+    }
+    try {
+      this.#db = new Database(file);
+      this.#db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      this.#db.pragma('journal_mode = WAL');
+      this.#db.pragma('synchronous = NORMAL');
+      this.#db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
+      this.#migrate();
+    } catch (error) {
+      this.#lock?.release();
+      throw error;
+    }
+    if (file !== ':memory:') {
+      this.#checkpointer = setInterval(() => this.checkpoint(), CHECKPOINT_INTERVAL_MS);
+      this.#checkpointer.unref();
+    }
+  }
+
+  /** Bytes in the write-ahead log file now (0 for an in-memory store). */
+  walBytes(): number {
+    if (this.#file === ':memory:') return 0;
+    try {
+      return statSync(`${this.#file}-wal`).size;
+    } catch {
+      return 0;
+    }
+  }
+
+  /**
+   * Copies the log into the database and truncates it once it is over its bound. Automatic
+   * checkpoints are passive and may never catch up under a steady stream of writes; this one
+   * waits for nothing (the busy timeout is short) and is simply tried again later when busy.
+   */
+  checkpoint(force = false): void {
+    if (!this.#db.open || (!force && this.walBytes() <= WAL_MAX_BYTES)) return;
+    try {
+      this.#db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // Locked by another process: the next round tries again.
+    }
   }
 
   #migrate(): void {
@@ -195,13 +284,29 @@ export class SqliteJobStore implements JobStore {
 
   async insert(job: NewJob): Promise<Job> {
     const t = job.created.getTime();
-    const row = this.#db
-      .prepare(
-        `INSERT INTO jobs (id, process_id, status, mode, progress, created, updated, request)
-         VALUES (?, ?, ?, ?, 0, ?, ?, ?) RETURNING *`,
-      )
-      .get(job.id, job.processId, QUEUED_STATUS, job.mode, t, t, encode(job.request)) as Row;
-    return toJob(row);
+    const insert = () =>
+      returning(
+        this.#db.prepare(
+          `INSERT INTO jobs (id, process_id, status, mode, progress, created, updated, request)
+           VALUES (?, ?, ?, ?, 0, ?, ?, ?) RETURNING *`,
+        ),
+        job.id,
+        job.processId,
+        QUEUED_STATUS,
+        job.mode,
+        t,
+        t,
+        encode(job.request),
+      )!;
+    // An asynchronous client is given the job's id to come back with: it must survive a power loss.
+    // A synchronous client waits on the connection, and has no answer if the server goes down.
+    if (job.mode !== 'async') return toJob(insert());
+    this.#db.pragma('synchronous = FULL');
+    try {
+      return toJob(insert());
+    } finally {
+      this.#db.pragma('synchronous = NORMAL');
+    }
   }
 
   async get(id: string): Promise<Job | undefined> {
@@ -233,11 +338,12 @@ export class SqliteJobStore implements JobStore {
       params.push(key === 'status' ? value : PATCH_COLUMNS[key](value));
     }
     params.push(id, ...from);
-    const row = this.#db
-      .prepare(
+    const row = returning(
+      this.#db.prepare(
         `UPDATE jobs SET ${sets.join(', ')} WHERE id = ? AND status IN (${from.map(() => '?').join(', ')}) RETURNING *`,
-      )
-      .get(...params) as Row | undefined;
+      ),
+      ...params,
+    );
     return row && toJob(row);
   }
 
@@ -251,13 +357,17 @@ export class SqliteJobStore implements JobStore {
 
   async claimNext(now: Date): Promise<Job | undefined> {
     const t = now.getTime();
-    const row = this.#db
-      .prepare(
+    const row = returning(
+      this.#db.prepare(
         `UPDATE jobs SET status = ?, started = ?, updated = ?
          WHERE id = (SELECT id FROM jobs WHERE status = ? ORDER BY created, rowid LIMIT 1)
          RETURNING *`,
-      )
-      .get(CLAIMED_STATUS, t, t, QUEUED_STATUS) as Row | undefined;
+      ),
+      CLAIMED_STATUS,
+      t,
+      t,
+      QUEUED_STATUS,
+    );
     return row && toJob(row);
   }
 
@@ -277,14 +387,46 @@ export class SqliteJobStore implements JobStore {
     return rows.map((r) => r.id);
   }
 
-  async deleteFinishedBefore(cutoff: Date): Promise<string[]> {
-    const rows = this.#db
+  async deleteExpired(rule: ExpiryRule, limit: number): Promise<string[]> {
+    const terminal = `status IN (${placeholders(TERMINAL_STATUSES)})`;
+    const aged = this.#db
       .prepare(
-        `DELETE FROM jobs WHERE status IN (${TERMINAL_STATUSES.map(() => '?').join(', ')})
-         AND COALESCE(finished, updated) < ? RETURNING id`,
+        `DELETE FROM jobs WHERE rowid IN (
+           SELECT rowid FROM jobs WHERE ${terminal}
+           AND (COALESCE(finished, updated) < ? OR (mode = 'sync' AND COALESCE(finished, updated) < ?))
+           LIMIT ?) RETURNING id`,
       )
-      .all(...TERMINAL_STATUSES, cutoff.getTime()) as Array<{ id: string }>;
-    return rows.map((r) => r.id);
+      .all(
+        ...TERMINAL_STATUSES,
+        rule.finishedBefore.getTime(),
+        rule.syncFinishedBefore.getTime(),
+        limit,
+      ) as Array<{ id: string }>;
+    const ids = aged.map((r) => r.id);
+    const room = limit - ids.length;
+    if (room <= 0) return ids;
+    const total = (this.#db.prepare('SELECT count(*) AS n FROM jobs').get() as { n: number }).n;
+    const excess = Math.min(total - rule.maxJobs, room);
+    if (excess <= 0) return ids;
+    const oldest = this.#db
+      .prepare(
+        `DELETE FROM jobs WHERE rowid IN (
+           SELECT rowid FROM jobs WHERE ${terminal} ORDER BY created, rowid LIMIT ?) RETURNING id`,
+      )
+      .all(...TERMINAL_STATUSES, excess) as Array<{ id: string }>;
+    return [...ids, ...oldest.map((r) => r.id)];
+  }
+
+  async existing(ids: readonly string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const batch = ids.slice(i, i + 500);
+      const rows = this.#db
+        .prepare(`SELECT id FROM jobs WHERE id IN (${placeholders(batch)})`)
+        .all(...batch) as Array<{ id: string }>;
+      for (const r of rows) found.add(r.id);
+    }
+    return found;
   }
 
   async delete(id: string): Promise<boolean> {
@@ -292,6 +434,11 @@ export class SqliteJobStore implements JobStore {
   }
 
   async close(): Promise<void> {
-    if (this.#db.open) this.#db.close();
+    clearInterval(this.#checkpointer);
+    if (this.#db.open) {
+      this.checkpoint(true);
+      this.#db.close();
+    }
+    this.#lock?.release();
   }
 }

@@ -45,6 +45,16 @@ export interface JobFilter {
   offset?: number;
 }
 
+/** When a finished job is removed: by age (shorter for synchronous jobs) and by count. */
+export interface ExpiryRule {
+  /** Finished jobs that ended before this go. */
+  finishedBefore: Date;
+  /** Finished synchronous jobs that ended before this go. */
+  syncFinishedBefore: Date;
+  /** Beyond this many jobs in the store, the oldest finished ones go. */
+  maxJobs: number;
+}
+
 /**
  * Where jobs live: the single source of truth for both protocols. Asynchronous so that a shared
  * PostgreSQL store can sit behind the same interface. The queue is the store: jobs waiting to run
@@ -68,8 +78,13 @@ export interface JobStore {
   countByStatus(status: JobStatus): Promise<number>;
   /** At start-up: marks jobs left running as failed with `error`; returns their ids. */
   failRunning(error: OwsErrorJson, now: Date): Promise<string[]>;
-  /** Deletes finished jobs (successful, failed, dismissed) last updated before `cutoff`; returns their ids. */
-  deleteFinishedBefore(cutoff: Date): Promise<string[]>;
+  /**
+   * Deletes at most `limit` finished jobs (successful, failed, dismissed) that `rule` expires,
+   * oldest first; returns their ids. Call again until it returns fewer than `limit`.
+   */
+  deleteExpired(rule: ExpiryRule, limit: number): Promise<string[]>;
+  /** Which of `ids` are jobs of this store. */
+  existing(ids: readonly string[]): Promise<Set<string>>;
   delete(id: string): Promise<boolean>;
   close(): Promise<void>;
 }

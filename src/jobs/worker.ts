@@ -5,6 +5,7 @@
 import { pathToFileURL } from 'node:url';
 import { OwsError } from '../core/errors.ts';
 import type { ProcessContext, Processor } from '../core/processor.ts';
+import { storageError } from './files.ts';
 import { storeOutputs } from './outputs.ts';
 import type { ControlMessage, LogLevel, WorkerMessage, WorkerResult, WorkerTask } from './task.ts';
 
@@ -53,7 +54,7 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
     const outputs = await storeOutputs(produced, task.outputDescriptions, task.outputs, task.outputDir);
     return { ok: true, outputs };
   } catch (error) {
-    const reason = controller.signal.aborted ? controller.signal.reason : error;
+    const reason = controller.signal.aborted ? controller.signal.reason : storageError(error, 'the job');
     return { ok: false, error: OwsError.from(reason).toJSON() };
   } finally {
     post({ type: 'done' });

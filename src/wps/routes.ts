@@ -10,12 +10,12 @@ import { parseKvpRequest, parseXmlRequest } from './parse.ts';
 import { exceptionReport } from './render.ts';
 import { WpsService, XML, type WpsReply } from './service.ts';
 
-/** The one place where WPS errors become HTTP statuses: 400 client errors, 500 server faults, 503 busy. */
+/** The one place where WPS errors become HTTP statuses: 400 client errors, 500 server faults (a full disk too), 503 busy. */
 export function httpStatus(error: OwsError): number {
   if (error.reason === 'malformed-request') return 400;
   if (error.reason === 'no-such-job') return 404;
   if (error.code === 'ServerBusy') return 503;
-  if (error.code === 'NoApplicableCode') return 500;
+  if (error.code === 'NoApplicableCode' || error.code === 'NotEnoughStorage') return 500;
   return 400;
 }
 

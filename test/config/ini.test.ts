@@ -61,6 +61,8 @@ database = sqlite:////srv/pywps.sqlite
 
 [jobs]
 job_timeout = 99
+sync_retention = 90
+max_jobs = 500
 enable_sync = false
 
 [processes]
@@ -99,6 +101,8 @@ publish = hello-world, sleep
       parallel: 4,
       maxQueued: 12,
       jobTimeoutSeconds: 99,
+      syncRetentionSeconds: 90,
+      maxJobs: 500,
       syncEnabled: false,
       store: { path: '/srv/pywps.sqlite' },
     });
@@ -215,6 +219,8 @@ describe('the shipped configurations', () => {
         c.jobs.syncTimeoutSeconds,
         c.jobs.jobTimeoutSeconds,
         c.jobs.retentionSeconds,
+        c.jobs.syncRetentionSeconds,
+        c.jobs.maxJobs,
       ],
       title: c.metadata.identification.title,
       abstract: c.metadata.identification.abstract,

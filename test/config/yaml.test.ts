@@ -29,6 +29,9 @@ describe('pygeoapi-style YAML', () => {
       maxQueued: 30,
       syncEnabled: true,
       asyncEnabled: true,
+      retentionSeconds: 604800,
+      syncRetentionSeconds: 3600,
+      maxJobs: 100000,
     });
     expect(config.jobs.store).toEqual({
       backend: 'sqlite',
@@ -57,6 +60,8 @@ server:
     parallel_processes: 3
     max_queued_jobs: 7
     job_timeout_seconds: 120
+    sync_retention_seconds: 90
+    max_jobs: 500
 logging:
   level: WARNING
   logfile: /var/log/gw.log
@@ -93,6 +98,8 @@ resources:
       parallel: 3,
       maxQueued: 7,
       jobTimeoutSeconds: 120,
+      syncRetentionSeconds: 90,
+      maxJobs: 500,
       store: { backend: 'sqlite', path: '/srv/jobs.db' },
     });
     expect(config.logging).toMatchObject({ level: 'warn', file: '/var/log/gw.log' });

@@ -1,9 +1,12 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FIXTURES, finished, startTestGateway } from '../helpers/gateway.ts';
+import { fileURLToPath } from 'node:url';
+import { FIXTURES, finished, startTestGateway, testConfigYaml } from '../helpers/gateway.ts';
+
+const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 
 const dir = mkdtempSync(path.join(tmpdir(), 'gw-recovery-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -84,5 +87,65 @@ describe('restart recovery', () => {
     expect(job.status).toBe('failed');
     expect(job.message).toBe('The job was interrupted by a server shutdown');
     await again.close();
+  });
+
+  it('SIGTERM to the server process drains within the grace period; waiting jobs run after the restart', async () => {
+    const home = mkdtempSync(path.join(dir, 'sigterm-'));
+    const config = path.join(home, 'gateway.yml');
+    writeFileSync(
+      config,
+      testConfigYaml(home, { manager: { parallel_processes: 2, shutdown_grace_seconds: 2 } }),
+    );
+    const server = spawn(process.execPath, [CLI, 'serve', '--config', config, '--port', '0'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
+      server.once('exit', (code) => resolve({ code, at: performance.now() })),
+    );
+    const address = await new Promise<string>((resolve, reject) => {
+      let err = '';
+      server.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+        const m = /Listening on (http:\/\/\S+)/.exec(err);
+        if (m) resolve(m[1]!);
+      });
+      void exited.then(() => reject(new Error(`server exited: ${err}`)));
+    });
+    const submit = async (processId: string, inputs: Record<string, unknown>) => {
+      const res = await fetch(`${address}/processes/${processId}/execution`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Prefer: 'respond-async' },
+        body: JSON.stringify({ inputs }),
+      });
+      expect(res.status).toBe(201);
+      await res.text();
+      return res.headers.get('location')!.split('/').pop()!;
+    };
+    const short = await submit('sleep', { seconds: 1 });
+    const long = await submit('sleep', { seconds: 30 });
+    const waiting = await submit('hello-world', { name: 'later' });
+    await new Promise((r) => setTimeout(r, 300));
+    const t0 = performance.now();
+    server.kill('SIGTERM');
+    const { code, at } = await exited;
+    expect(code).toBe(0);
+    // Grace (2 s), then the abort of what still runs (cancel grace 0.5 s) and the pools closing.
+    expect(at - t0).toBeGreaterThan(1900);
+    expect(at - t0).toBeLessThan(5000);
+
+    const t = await startTestGateway({ dir: home });
+    try {
+      expect(await t.gateway.jobs.get(short)).toMatchObject({ status: 'successful' });
+      expect(await t.gateway.jobs.get(long)).toMatchObject({
+        status: 'failed',
+        message: 'The job was interrupted by a server shutdown',
+      });
+      expect(await finished(t.gateway, waiting)).toMatchObject({
+        status: 'successful',
+        results: { echo: { kind: 'literal', value: 'Hello later!' } },
+      });
+    } finally {
+      await t.close(true);
+    }
   });
 });

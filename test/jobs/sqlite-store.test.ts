@@ -146,10 +146,50 @@ describe('SQLite job store', () => {
     expect(await store.get(running.id)).toMatchObject({ status: 'failed', message: 'interrupted', error });
     expect((await store.get(waiting.id))?.status).toBe('accepted');
     expect(await store.countByStatus('accepted')).toBe(1);
-    expect(await store.deleteFinishedBefore(new Date(Date.now() + 1000))).toEqual([running.id]);
+    const later = new Date(Date.now() + 1000);
+    const rule = { finishedBefore: later, syncFinishedBefore: later, maxJobs: 100 };
+    expect(await store.deleteExpired(rule, 10)).toEqual([running.id]);
     expect(await store.get(waiting.id)).toBeDefined();
     expect(await store.delete(waiting.id)).toBe(true);
     expect(await store.delete(waiting.id)).toBe(false);
+  });
+
+  it('expires finished jobs by age (synchronous ones sooner) and by count, oldest first, in batches', async () => {
+    const t0 = Date.now();
+    const ended = async (mode: 'sync' | 'async', finishedAt: number) => {
+      const job = await store.insert(newJob({ mode }));
+      await store.transition(job.id, 'failed', { finished: new Date(finishedAt) });
+      return job.id;
+    };
+    const oldAsync = await ended('async', t0 - 10_000);
+    const oldSync = await ended('sync', t0 - 10_000);
+    const recentSync = await ended('sync', t0 - 1_000);
+    const recentAsync = await ended('async', t0 - 1_000);
+    const waiting = (await store.insert(newJob())).id;
+    const expired = (ids: string[]) => [...ids].sort();
+    // Age: async jobs after 5 s, sync ones after 2 s; the cap is not reached.
+    const byAge = {
+      finishedBefore: new Date(t0 - 5000),
+      syncFinishedBefore: new Date(t0 - 2000),
+      maxJobs: 10,
+    };
+    expect(expired(await store.deleteExpired(byAge, 10))).toEqual(expired([oldAsync, oldSync]));
+    // Count: 3 jobs left, cap 1: the two oldest finished ones go, never the waiting one.
+    const byCount = { finishedBefore: new Date(0), syncFinishedBefore: new Date(0), maxJobs: 1 };
+    expect(await store.deleteExpired(byCount, 1)).toEqual([recentSync]);
+    expect(await store.deleteExpired(byCount, 10)).toEqual([recentAsync]);
+    expect(await store.deleteExpired(byCount, 10)).toEqual([]);
+    expect([...(await store.existing([waiting, oldAsync, recentAsync]))]).toEqual([waiting]);
+  });
+
+  it('refuses a second server on the same store with a clear message, until the first one closes', async () => {
+    const file = path.join(dir, 'jobs.sqlite');
+    expect(() => new SqliteJobStore(file)).toThrow(
+      new RegExp(`Another server is already using the job store ${file} \\(pid ${process.pid} on `),
+    );
+    await store.close();
+    store = new SqliteJobStore(file);
+    expect(await store.countByStatus('accepted')).toBe(0);
   });
 
   it('survives reopening, and refuses a store written by a newer schema', async () => {

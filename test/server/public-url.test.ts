@@ -124,8 +124,9 @@ describe('absolute URLs follow the address the server serves on', () => {
     expect(url).toBe(`http://localhost:${port}`);
     await expectUrlsResolve(`${url}/wps`, `http://localhost:${port}`);
     const other = await freePort();
+    // Its own folder: two servers may not share a job store (the shipped config keeps it under var/).
     const second = await serve(['--config', DEFAULT_CONFIG, '--port', String(other)], {
-      cwd,
+      cwd: mkdtempSync(path.join(dir, 'default-')),
       env: { GATEWAY_PORT: String(port), GATEWAY_LOG_LEVEL: 'silent' },
     });
     expect(second).toBe(`http://localhost:${other}`);

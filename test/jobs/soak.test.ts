@@ -1,0 +1,36 @@
+/**
+ * Sustained load through the real HTTP server (a separate process): synchronous hello-world at full
+ * speed. The write-ahead log, the output area and the job table must stay bounded. The figures are
+ * printed for the record; bench/soak.ts runs the same for longer.
+ */
+import { describe, expect, it } from 'vitest';
+import { runSoak } from '../helpers/soak.ts';
+
+const SECONDS = 20;
+const MAX_JOBS = 300;
+/** The log is truncated back to 16 MiB (journal_size_limit) and checkpointed above 64 MiB; in practice it stays near 4 MiB. */
+const WAL_BOUND = 24 * 1024 * 1024;
+
+describe('soak: synchronous executions at full speed', () => {
+  it(
+    `keeps the write-ahead log small, creates no empty folders and keeps at most ${MAX_JOBS} jobs`,
+    async () => {
+      const figures = await runSoak({
+        seconds: SECONDS,
+        connections: 16,
+        manager: { max_jobs: MAX_JOBS, parallel_processes: 2 },
+      });
+      console.log(`soak figures: ${JSON.stringify(figures)}`);
+      expect(figures.errors).toEqual({});
+      expect(figures.ok).toBe(figures.requests);
+      // Enough load for the cap to matter several times over.
+      expect(figures.requests).toBeGreaterThan(3 * MAX_JOBS);
+      expect(figures.walMaxBytes).toBeLessThan(WAL_BOUND);
+      expect(figures.outputFoldersMax).toBe(0);
+      expect(figures.workFolders).toBe(0);
+      expect(figures.jobRowsMax).toBeLessThanOrEqual(MAX_JOBS);
+      expect(figures.jobRows).toBeGreaterThan(0);
+    },
+    (SECONDS + 30) * 1000,
+  );
+});
