@@ -6,8 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { runSoak } from '../helpers/soak.ts';
 
-const SECONDS = 20;
-const MAX_JOBS = 300;
+const SECONDS = 15;
+const MAX_JOBS = 100;
 /** The log is truncated back to 16 MiB (journal_size_limit) and checkpointed above 64 MiB; in practice it stays near 4 MiB. */
 const WAL_BOUND = 24 * 1024 * 1024;
 
