@@ -22,7 +22,19 @@ const SCHEMAS = 'http://schemas.opengis.net/wps/1.0.0';
 export const UNBOUNDED_MAX_OCCURS = 1000;
 
 const doc = () => create({ version: '1.0', encoding: 'UTF-8' });
-const end = (node: XMLBuilder) => node.end({ prettyPrint: true });
+/** Characters XML 1.0 cannot carry, even escaped (control characters, lone surrogates, U+FFFE/U+FFFF). */
+const NOT_XML_CHAR = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
+/** Serialized documents never carry a character XML forbids: process text becomes U+FFFD there. */
+const end = (node: XMLBuilder) => node.end({ prettyPrint: true }).replace(NOT_XML_CHAR, '\uFFFD');
+
+/**
+ * Text as CDATA, unless it holds `]]>` (which would end the section): then as escaped text. One text
+ * node either way, so pretty-printing adds nothing inside it.
+ */
+function appendCdata(parent: XMLBuilder, text: string): void {
+  if (text.includes(']]>')) parent.txt(text);
+  else parent.dat(text);
+}
 
 function root(name: string, schema: string, lang: string, extra: Record<string, string> = {}): XMLBuilder {
   return doc()
@@ -328,7 +340,7 @@ const isoSeconds = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 /** Embeds XML content as elements when it is well-formed, else as CDATA (never a broken document). */
 function appendXmlContent(parent: XMLBuilder, xml: string): void {
   if (XMLValidator.validate(`<r>${xml}</r>`) === true) parent.import(fragment(xml));
-  else parent.dat(xml);
+  else appendCdata(parent, xml);
 }
 
 export function executeResponse(d: ExecuteResponseDocument): string {
@@ -379,7 +391,7 @@ export function executeResponse(d: ExecuteResponseDocument): string {
           const cx = data.ele(NS.wps, 'wps:ComplexData', definedAttrs(attrs));
           if (attrs.encoding?.toLowerCase() !== 'base64' && looksLikeXml(content))
             appendXmlContent(cx, content);
-          else cx.dat(content);
+          else appendCdata(cx, content);
         } else {
           const bb = data.ele(
             NS.wps,
@@ -439,7 +451,7 @@ export function executeResponse(d: ExecuteResponseDocument): string {
           definedAttrs({ ...f, encoding: as === 'base64' ? 'base64' : f.encoding }),
         );
         if (as === 'xml') appendXmlContent(cx, content);
-        else if (as === 'cdata') cx.dat(content);
+        else if (as === 'cdata') appendCdata(cx, content);
         else cx.txt(content);
       }
     }
