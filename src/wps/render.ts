@@ -25,7 +25,35 @@ const doc = () => create({ version: '1.0', encoding: 'UTF-8' });
 /** Characters XML 1.0 cannot carry, even escaped (control characters, lone surrogates, U+FFFE/U+FFFF). */
 const NOT_XML_CHAR = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
 /** Serialized documents never carry a character XML forbids: process text becomes U+FFFD there. */
-const end = (node: XMLBuilder) => node.end({ prettyPrint: true }).replace(NOT_XML_CHAR, '\uFFFD');
+const end = (node: XMLBuilder) => {
+  escapeAmpersands(node.root().node as unknown as DomNode);
+  return node.end({ prettyPrint: true }).replace(NOT_XML_CHAR, '\uFFFD');
+};
+
+interface DomNode {
+  nodeType: number;
+  data?: string;
+  firstChild: DomNode | null;
+  nextSibling: DomNode | null;
+  attributes?: Iterable<{ value: string }>;
+}
+
+/**
+ * xmlbuilder2 leaves `&` unescaped when it looks like the start of a reference (`&amp;`, `&x;`,
+ * `&#0;`), so client text such as `&x;` in an exception message or a literal output would break the
+ * document or change on reading. Escaping every `&` in the tree first makes its writer emit exactly
+ * one `&amp;` per `&` (it leaves the now well-formed `&amp;` alone). Iterative: any depth.
+ */
+function escapeAmpersands(root: DomNode): void {
+  const stack: DomNode[] = [root];
+  for (let n = stack.pop(); n; n = stack.pop()) {
+    if (n.nodeType === 3 && n.data?.includes('&')) n.data = n.data.replace(/&/g, '&amp;');
+    if (n.nodeType === 1 && n.attributes) {
+      for (const a of n.attributes) if (a.value.includes('&')) a.value = a.value.replace(/&/g, '&amp;');
+    }
+    for (let c = n.firstChild; c; c = c.nextSibling) stack.push(c);
+  }
+}
 
 /**
  * Text as CDATA, unless it holds `]]>` (which would end the section): then as escaped text. One text

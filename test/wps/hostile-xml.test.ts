@@ -283,6 +283,22 @@ describe('text outputs containing "]]>" and markup', () => {
     expect(echoed(again.body)).toBe(nasty);
   });
 
+  it('text that looks like entity references ("&x;", "&amp;", "&#0;") is escaped once, in outputs and exceptions', async () => {
+    const value = 'a &amp; b &x; c &#0; d';
+    const r = await post(s.wps, execute('echo', literalInput('stringInput', value.replace(/&/g, '&amp;'))));
+    expect(r.status, r.body).toBe(200);
+    expectValid(r.body, 'execute');
+    const literal = all(one(doc(r.body), 'ProcessOutputs'), 'LiteralData')[0]!;
+    expect(text(literal)).toBe(value);
+    const ex = expectException(
+      await post(s.wps, `<wps:Execute xmlns:wps="${NS.wps}" service="&amp;x; &x;"/>`),
+      400,
+      'InvalidParameterValue',
+      'service',
+    );
+    expect(text(one(ex, 'ExceptionText'))).toMatch(/'&x; &x;'/);
+  });
+
   it('an XML output whose text holds "]]>" is embedded without breaking the document', async () => {
     const xml = '<p>x ]]&gt; y</p>';
     const r = await post(
