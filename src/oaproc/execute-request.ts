@@ -219,7 +219,8 @@ function inputValues(value: unknown, input: InputDescription | undefined, id: st
 function inputs(body: Json, description: ProcessDescription): RawInputs {
   if (body.inputs === undefined) return {};
   if (!isObject(body.inputs)) throw bad('inputs', "'inputs' must be an object keyed by input id");
-  const raw: RawInputs = {};
+  // Keyed by client-chosen ids: no prototype, so `__proto__` or `constructor` is just an unknown id.
+  const raw: RawInputs = Object.create(null) as RawInputs;
   for (const [id, value] of Object.entries(body.inputs)) {
     const input = description.inputs.find((i) => i.id === id);
     raw[id] = inputValues(value, input, id);
@@ -235,7 +236,7 @@ function outputs(body: Json): Record<string, RawOutputRequest> | undefined {
   const entries = Object.entries(body.outputs);
   // 1.0 has no "no outputs" request: an empty selection means every output, as an omitted one.
   if (entries.length === 0) return undefined;
-  const result: Record<string, RawOutputRequest> = {};
+  const result = Object.create(null) as Record<string, RawOutputRequest>;
   for (const [id, want] of entries) {
     if (!isObject(want)) throw bad(id, `Output '${id}': expected an object {format, transmissionMode}`);
     const mode = want.transmissionMode;

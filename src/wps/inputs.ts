@@ -52,7 +52,8 @@ function fromReference(ref: ReferenceInput): RawInputValue {
  * references passed on as references (the job system fetches them once the request is valid).
  */
 export function toRawInputs(inputs: WpsInput[], descriptions: InputDescription[]): RawInputs {
-  const raw: RawInputs = {};
+  // Keyed by client-chosen ids: no prototype, so `__proto__` or `constructor` is just an unknown id.
+  const raw: RawInputs = Object.create(null) as RawInputs;
   for (const { id, value } of inputs) {
     const input = descriptions.find((d) => d.id === id);
     let converted: RawInputValue;

@@ -111,7 +111,8 @@ export function parseKvpList(raw: string, parameter: string): KvpEntry[] {
       const id = decode(eq < 0 ? head : head.slice(0, eq)).trim();
       if (id === '')
         throw invalidParameter(parameter, `${parameter}: an entry has no identifier ('${decode(part)}')`);
-      const attrs: Record<string, string> = {};
+      // Attribute names are the client's: no prototype to reach or replace.
+      const attrs = Object.create(null) as Record<string, string>;
       for (const a of attrParts) {
         const aeq = a.indexOf('=');
         if (aeq < 0)

@@ -22,7 +22,47 @@ const SCHEMAS = 'http://schemas.opengis.net/wps/1.0.0';
 export const UNBOUNDED_MAX_OCCURS = 1000;
 
 const doc = () => create({ version: '1.0', encoding: 'UTF-8' });
-const end = (node: XMLBuilder) => node.end({ prettyPrint: true });
+/** Characters XML 1.0 cannot carry, even escaped (control characters, lone surrogates, U+FFFE/U+FFFF). */
+const NOT_XML_CHAR = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
+/** Serialized documents never carry a character XML forbids: process text becomes U+FFFD there. */
+const end = (node: XMLBuilder) => {
+  escapeAmpersands(node.root().node as unknown as DomNode);
+  return node.end({ prettyPrint: true }).replace(NOT_XML_CHAR, '\uFFFD');
+};
+
+interface DomNode {
+  nodeType: number;
+  data?: string;
+  firstChild: DomNode | null;
+  nextSibling: DomNode | null;
+  attributes?: Iterable<{ value: string }>;
+}
+
+/**
+ * xmlbuilder2 leaves `&` unescaped when it looks like the start of a reference (`&amp;`, `&x;`,
+ * `&#0;`), so client text such as `&x;` in an exception message or a literal output would break the
+ * document or change on reading. Escaping every `&` in the tree first makes its writer emit exactly
+ * one `&amp;` per `&` (it leaves the now well-formed `&amp;` alone). Iterative: any depth.
+ */
+function escapeAmpersands(root: DomNode): void {
+  const stack: DomNode[] = [root];
+  for (let n = stack.pop(); n; n = stack.pop()) {
+    if (n.nodeType === 3 && n.data?.includes('&')) n.data = n.data.replace(/&/g, '&amp;');
+    if (n.nodeType === 1 && n.attributes) {
+      for (const a of n.attributes) if (a.value.includes('&')) a.value = a.value.replace(/&/g, '&amp;');
+    }
+    for (let c = n.firstChild; c; c = c.nextSibling) stack.push(c);
+  }
+}
+
+/**
+ * Text as CDATA, unless it holds `]]>` (which would end the section): then as escaped text. One text
+ * node either way, so pretty-printing adds nothing inside it.
+ */
+function appendCdata(parent: XMLBuilder, text: string): void {
+  if (text.includes(']]>')) parent.txt(text);
+  else parent.dat(text);
+}
 
 function root(name: string, schema: string, lang: string, extra: Record<string, string> = {}): XMLBuilder {
   return doc()
@@ -328,7 +368,7 @@ const isoSeconds = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 /** Embeds XML content as elements when it is well-formed, else as CDATA (never a broken document). */
 function appendXmlContent(parent: XMLBuilder, xml: string): void {
   if (XMLValidator.validate(`<r>${xml}</r>`) === true) parent.import(fragment(xml));
-  else parent.dat(xml);
+  else appendCdata(parent, xml);
 }
 
 export function executeResponse(d: ExecuteResponseDocument): string {
@@ -379,7 +419,7 @@ export function executeResponse(d: ExecuteResponseDocument): string {
           const cx = data.ele(NS.wps, 'wps:ComplexData', definedAttrs(attrs));
           if (attrs.encoding?.toLowerCase() !== 'base64' && looksLikeXml(content))
             appendXmlContent(cx, content);
-          else cx.dat(content);
+          else appendCdata(cx, content);
         } else {
           const bb = data.ele(
             NS.wps,
@@ -439,7 +479,7 @@ export function executeResponse(d: ExecuteResponseDocument): string {
           definedAttrs({ ...f, encoding: as === 'base64' ? 'base64' : f.encoding }),
         );
         if (as === 'xml') appendXmlContent(cx, content);
-        else if (as === 'cdata') cx.dat(content);
+        else if (as === 'cdata') appendCdata(cx, content);
         else cx.txt(content);
       }
     }

@@ -11,6 +11,35 @@ export const NS = {
 
 export type XmlNode = XmlElement | { text: string } | { cdata: string };
 
+/**
+ * The namespaces in scope at an element: its own declarations and a pointer to its parent's scope.
+ * Elements that declare nothing share their parent's scope, so a document costs memory linear in
+ * its declarations, never declarations × elements. Lookups through the chain are memoised per scope.
+ */
+export class NamespaceScope {
+  readonly #own: ReadonlyMap<string, string>;
+  readonly #parent: NamespaceScope | undefined;
+  #resolved: Map<string, string | undefined> | undefined;
+
+  constructor(own: ReadonlyMap<string, string>, parent?: NamespaceScope) {
+    this.#own = own;
+    this.#parent = parent;
+  }
+
+  /** The namespace bound to a prefix ('' for the default namespace), or undefined. */
+  get(prefix: string): string | undefined {
+    const own = this.#own.get(prefix);
+    if (own !== undefined || this.#parent === undefined) return own;
+    this.#resolved ??= new Map();
+    if (this.#resolved.has(prefix)) return this.#resolved.get(prefix);
+    const inherited = this.#parent.get(prefix);
+    this.#resolved.set(prefix, inherited);
+    return inherited;
+  }
+}
+
+const EMPTY_SCOPE = new NamespaceScope(new Map());
+
 /** An element with its namespace resolved, attributes by local name and by `{ns}local`, and the namespaces in scope. */
 export interface XmlElement {
   name: string;
@@ -20,37 +49,135 @@ export interface XmlElement {
   /** Attributes as written (qualified names), for re-serialization. */
   rawAttrs: Array<[string, string]>;
   children: XmlNode[];
-  scope: Map<string, string>;
+  scope: NamespaceScope;
 }
+
+/**
+ * Bounds on an XML request, checked while it is parsed. Exceeding one is a client error (400) that
+ * names the limit. Each is far above what a WPS request, or the GML/KML it carries, needs; together
+ * with `server.max_request_size` they keep the parse of any body to milliseconds and bounded memory.
+ */
+export const XML_LIMITS = {
+  /** Nesting depth of elements (the root is depth 1). */
+  maxDepth: 100,
+  /** Elements in the whole document. */
+  maxElements: 200_000,
+  /** Attributes on one element, namespace declarations included. */
+  maxAttributesPerElement: 256,
+  /** Namespace declarations (`xmlns`, `xmlns:p`) on one element. */
+  maxNamespaceDeclarationsPerElement: 64,
+  /** Namespace declarations in the whole document. */
+  maxNamespaceDeclarations: 10_000,
+} as const;
+
+export type XmlLimits = { [K in keyof typeof XML_LIMITS]: number };
 
 const malformed = (message: string) =>
   new OwsError('NoApplicableCode', message, undefined, 'malformed-request');
 
-const parser = new XMLParser({
-  preserveOrder: true,
-  ignoreAttributes: false,
-  attributeNamePrefix: '',
-  cdataPropName: '#cdata',
-  trimValues: false,
-  parseTagValue: false,
-  parseAttributeValue: false,
-  ignoreDeclaration: true,
-  ignorePiTags: true,
-  processEntities: true,
-  htmlEntities: false,
-});
+const overLimit = (limit: keyof XmlLimits, value: number, what: string) =>
+  malformed(`The XML request exceeds the limit of ${value} ${what} (${limit})`);
+
+/**
+ * Names that fast-xml-parser refuses (it throws) or renames, because its output is plain objects keyed
+ * by name. They are legal XML names: they reach the parser with a `#` in front (a character no XML
+ * name contains) and leave it without, so `<constructor>` in a GML fragment survives unchanged.
+ */
+const GUARDED_NAMES = new Set([
+  '__proto__',
+  'constructor',
+  'prototype',
+  'hasOwnProperty',
+  'toString',
+  'valueOf',
+  '__defineGetter__',
+  '__defineSetter__',
+  '__lookupGetter__',
+  '__lookupSetter__',
+  'isPrototypeOf',
+  'propertyIsEnumerable',
+  'toLocaleString',
+]);
+const guard = (name: string) => (GUARDED_NAMES.has(name) ? `#${name}` : name);
+const unguard = (name: string) => (name.startsWith('#') ? name.slice(1) : name);
+
+const isNamespaceDeclaration = (name: string) => name === 'xmlns' || name.startsWith('xmlns:');
+
+function parserFor(limits: XmlLimits): XMLParser {
+  let elements = 0;
+  let declarations = 0;
+  return new XMLParser({
+    preserveOrder: true,
+    ignoreAttributes: false,
+    attributeNamePrefix: '',
+    cdataPropName: '#cdata',
+    trimValues: false,
+    parseTagValue: false,
+    parseAttributeValue: false,
+    ignoreDeclaration: true,
+    ignorePiTags: true,
+    processEntities: true,
+    htmlEntities: false,
+    maxNestedTags: limits.maxDepth - 1,
+    transformTagName: guard,
+    transformAttributeName: guard,
+    // Called once per element as it is read: the limits stop a hostile body early.
+    updateTag: (_name, _path, attributes: Record<string, unknown> | undefined) => {
+      if (++elements > limits.maxElements)
+        throw overLimit('maxElements', limits.maxElements, 'elements in a document');
+      if (!attributes) return true;
+      const names = Object.keys(attributes);
+      if (names.length > limits.maxAttributesPerElement)
+        throw overLimit(
+          'maxAttributesPerElement',
+          limits.maxAttributesPerElement,
+          'attributes on an element',
+        );
+      let own = 0;
+      for (const n of names) if (isNamespaceDeclaration(unguard(n))) own++;
+      if (own > limits.maxNamespaceDeclarationsPerElement) {
+        throw overLimit(
+          'maxNamespaceDeclarationsPerElement',
+          limits.maxNamespaceDeclarationsPerElement,
+          'namespace declarations on an element',
+        );
+      }
+      declarations += own;
+      if (declarations > limits.maxNamespaceDeclarations) {
+        throw overLimit(
+          'maxNamespaceDeclarations',
+          limits.maxNamespaceDeclarations,
+          'namespace declarations in a document',
+        );
+      }
+      return true;
+    },
+  });
+}
 
 type Raw = Record<string, unknown> & { ':@'?: Record<string, string> };
 
-function build(raw: Raw, parentScope: Map<string, string>): XmlElement | undefined {
-  const name = Object.keys(raw).find((k) => k !== ':@');
-  if (!name || name.startsWith('?') || name === '#comment') return undefined;
-  const attributes = Object.entries(raw[':@'] ?? {});
-  const scope = new Map(parentScope);
+function build(
+  raw: Raw,
+  parentScope: NamespaceScope,
+  depth: number,
+  limits: XmlLimits,
+): XmlElement | undefined {
+  const key = Object.keys(raw).find((k) => k !== ':@');
+  if (!key || key.startsWith('?') || key === '#comment' || key === '#text' || key === '#cdata')
+    return undefined;
+  if (depth > limits.maxDepth) throw overLimit('maxDepth', limits.maxDepth, 'levels of nested elements');
+  const name = unguard(key);
+  const attributes = Object.entries(raw[':@'] ?? {}).map(([k, v]): [string, string] => [
+    unguard(k),
+    String(v),
+  ]);
+  let declared: Map<string, string> | undefined;
   for (const [k, v] of attributes) {
-    if (k === 'xmlns') scope.set('', v);
-    else if (k.startsWith('xmlns:')) scope.set(k.slice(6), v);
+    if (k === 'xmlns') (declared ??= new Map()).set('', v);
+    else if (k.startsWith('xmlns:')) (declared ??= new Map()).set(k.slice(6), v);
   }
+  const scope = declared ? new NamespaceScope(declared, parentScope) : parentScope;
   const resolve = (qname: string, isAttribute: boolean): [string, string] => {
     const i = qname.indexOf(':');
     if (i < 0) return [isAttribute ? '' : (scope.get('') ?? ''), qname];
@@ -64,18 +191,18 @@ function build(raw: Raw, parentScope: Map<string, string>): XmlElement | undefin
   const rawAttrs: Array<[string, string]> = [];
   for (const [k, v] of attributes) {
     rawAttrs.push([k, v]);
-    if (k === 'xmlns' || k.startsWith('xmlns:')) continue;
+    if (isNamespaceDeclaration(k)) continue;
     const [ans, alocal] = resolve(k, true);
     attrs.set(ans ? `{${ans}}${alocal}` : alocal, v);
   }
   const element: XmlElement = { name, ns, local, attrs, rawAttrs, children: [], scope };
-  for (const child of (raw[name] as Raw[]) ?? []) {
+  for (const child of (raw[key] as Raw[]) ?? []) {
     if ('#text' in child) element.children.push({ text: String(child['#text']) });
     else if ('#cdata' in child) {
       const parts = child['#cdata'] as Array<{ '#text'?: unknown }>;
       element.children.push({ cdata: parts.map((p) => String(p['#text'] ?? '')).join('') });
     } else {
-      const sub = build(child, scope);
+      const sub = build(child, scope, depth + 1, limits);
       if (sub) element.children.push(sub);
     }
   }
@@ -84,15 +211,26 @@ function build(raw: Raw, parentScope: Map<string, string>): XmlElement | undefin
 
 /**
  * Parses an XML request body. DTDs are refused outright (no entity expansion, no external entities:
- * XXE and billion-laughs bodies never reach the parser); malformed XML is a client error.
+ * XXE and billion-laughs bodies never reach the parser); malformed XML, and XML beyond XML_LIMITS,
+ * is a client error. The cost is linear in the body.
  */
-export function parseXml(text: string): XmlElement {
+export function parseXml(text: string, limits: XmlLimits = XML_LIMITS): XmlElement {
   if (/<!DOCTYPE|<!ENTITY/i.test(text))
     throw malformed('XML with a DTD or entity declarations is not accepted');
-  const valid = XMLValidator.validate(text);
-  if (valid !== true) throw malformed(`Malformed XML (line ${valid.err.line}): ${valid.err.msg}`);
-  const roots = (parser.parse(text) as Raw[])
-    .map((r) => build(r, new Map()))
+  let parsed: Raw[];
+  try {
+    const valid = XMLValidator.validate(text);
+    if (valid !== true) throw malformed(`Malformed XML (line ${valid.err.line}): ${valid.err.msg}`);
+    parsed = parserFor(limits).parse(text) as Raw[];
+  } catch (error) {
+    if (error instanceof OwsError) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    if (/nested tags/i.test(message))
+      throw overLimit('maxDepth', limits.maxDepth, 'levels of nested elements');
+    throw malformed(`Malformed XML: ${message}`);
+  }
+  const roots = parsed
+    .map((r) => build(r, EMPTY_SCOPE, 1, limits))
     .filter((e): e is XmlElement => e !== undefined);
   if (roots.length !== 1) throw malformed('The XML document must have exactly one root element');
   return roots[0]!;
@@ -132,7 +270,7 @@ function usedPrefixes(el: XmlElement, found = new Set<string>()): Set<string> {
   return found;
 }
 
-function serialize(node: XmlNode, inherited: Map<string, string> | undefined): string {
+function serialize(node: XmlNode, inherited: NamespaceScope | undefined): string {
   if ('text' in node) return escapeText(node.text);
   if ('cdata' in node) return `<![CDATA[${node.cdata.replace(/]]>/g, ']]]]><![CDATA[>')}]]>`;
   const attrs = [...node.rawAttrs];
