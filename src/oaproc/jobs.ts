@@ -5,6 +5,7 @@ import { OwsError } from '../core/errors.ts';
 import { isTerminal, type Job } from '../core/job.ts';
 import type { Gateway } from '../gateway.ts';
 import type { ResultDelivery } from '../results/delivery.ts';
+import { BoundedJsonError, parseBoundedJson } from '../util/bounded-json.ts';
 import { checkSubscriber } from './callbacks.ts';
 import { HttpProblem } from './exceptions.ts';
 import { toRawExecuteRequest } from './execute-request.ts';
@@ -43,14 +44,14 @@ async function readJsonBody(ctx: Context, limit: number): Promise<unknown> {
     );
   }
   try {
-    return JSON.parse(text.replace(/^\uFEFF/, ''));
+    // Depth and member count are bounded before JSON.parse builds anything.
+    return parseBoundedJson(text);
   } catch (error) {
-    throw new OwsError(
-      'InvalidParameterValue',
-      `The request body is not valid JSON (${(error as Error).message})`,
-      'body',
-      'malformed-request',
-    );
+    const message =
+      error instanceof BoundedJsonError && error.limit !== 'syntax'
+        ? `The request body exceeds a limit (${error.message})`
+        : `The request body is not valid JSON (${(error as Error).message})`;
+    throw new OwsError('InvalidParameterValue', message, 'body', 'malformed-request');
   }
 }
 

@@ -255,3 +255,23 @@ describe('a full queue', () => {
     }
   });
 });
+
+describe('hostile JSON bodies', () => {
+  let big: WpsServer;
+  beforeAll(async () => {
+    big = await startWpsServer({ extraServer: ['  max_request_size: 4mb'] });
+  });
+  afterAll(() => big.close());
+
+  it('a body nested deeper than the limit, or with too many members, is a fast 400 naming the body', async () => {
+    const deep = `{"inputs":{"name":${'['.repeat(100_000)}${']'.repeat(100_000)}}}`;
+    const many = `{"inputs":{"name":"x"},"extra":[${Array.from({ length: 600_000 }, () => '0').join(',')}]}`;
+    for (const body of [deep, many]) {
+      const t0 = Date.now();
+      const r = await execute(big.base, 'hello-world', body);
+      expect(r.status, r.text.slice(0, 300)).toBe(400);
+      expect(r.json).toMatchObject({ locator: 'body', detail: expect.stringMatching(/exceeds a limit/) });
+      expect(Date.now() - t0).toBeLessThan(2000);
+    }
+  });
+});
