@@ -14,9 +14,13 @@ export interface ArchiveRefusal {
   reason: string;
 }
 
-const tooLarge = (what: string, limit: number, key: string): ArchiveRefusal => ({
+const MEMBER = { subject: 'one of its members expands', key: 'max_uncompressed_member_size' };
+const TOTAL = { subject: 'its members expand', key: 'max_uncompressed_size' };
+
+/** "one of its members expands to 64 MiB, more than the 3 MiB allowed (server.limits.…)"; the size when known. */
+const tooLarge = (which: { subject: string; key: string }, limit: number, size?: number): ArchiveRefusal => ({
   tooLarge: true,
-  reason: `${what} more than the ${formatBytes(limit)} allowed (server.limits.${key})`,
+  reason: `${which.subject} to ${size === undefined ? '' : `${formatBytes(size)}, `}more than the ${formatBytes(limit)} allowed (server.limits.${which.key})`,
 });
 
 /**
@@ -43,19 +47,11 @@ export async function archiveSizeRefusal(
     let declared = 0;
     for await (const entry of zip.eachEntry()) {
       if (entry.uncompressedSize > maxMember) {
-        return tooLarge(
-          `one of its members expands to ${formatBytes(entry.uncompressedSize)},`,
-          maxMember,
-          'max_uncompressed_member_size',
-        );
+        return tooLarge(MEMBER, maxMember, entry.uncompressedSize);
       }
       declared += entry.uncompressedSize;
       if (declared > maxTotal) {
-        return tooLarge(
-          `its members expand to ${formatBytes(declared)} or`,
-          maxTotal,
-          'max_uncompressed_size',
-        );
+        return tooLarge(TOTAL, maxTotal, declared);
       }
       entries.push(entry);
     }
@@ -76,9 +72,7 @@ export async function archiveSizeRefusal(
           total += chunk.length;
           if (member > maxMember || total > maxTotal) {
             stream.destroy();
-            return member > maxMember
-              ? tooLarge('one of its members expands to', maxMember, 'max_uncompressed_member_size')
-              : tooLarge('its members expand to', maxTotal, 'max_uncompressed_size');
+            return member > maxMember ? tooLarge(MEMBER, maxMember) : tooLarge(TOTAL, maxTotal);
           }
         }
       } catch (e) {

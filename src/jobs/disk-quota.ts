@@ -94,8 +94,16 @@ export class DiskQuota {
 
   async #admit(id: string): Promise<void> {
     if (this.#maxBytes <= 0) return;
+    const own = await this.jobSize(id);
+    if (own > this.#maxBytes) {
+      // Removing every other job would not be enough: none is removed.
+      throw new OwsError(
+        'NotEnoughStorage',
+        `The ${formatBytes(own)} this job produced (with its work files) is more than the server's whole storage quota of ${formatBytes(this.#maxBytes)} (server.limits.max_storage_size); ask for less`,
+      );
+    }
     if (this.#usage === undefined) this.#usage = await this.measure();
-    else this.#usage += await this.jobSize(id);
+    else this.#usage += own;
     if (this.#usage <= this.#maxBytes) return;
     this.#usage = await this.measure();
     let removed = 0;
@@ -119,12 +127,11 @@ export class DiskQuota {
       );
     }
     if (this.#usage > this.#maxBytes) {
-      const size = await this.jobSize(id);
       // What this job wrote is removed by the caller; it is no longer counted.
-      this.#usage -= size;
+      this.#usage -= own;
       throw new OwsError(
         'NotEnoughStorage',
-        `The server has no room for the ${formatBytes(size)} this job produced: its storage quota of ${formatBytes(this.#maxBytes)} is in use by jobs still running or waiting (server.limits.max_storage_size); try again later`,
+        `The server has no room for the ${formatBytes(own)} this job produced: its storage quota of ${formatBytes(this.#maxBytes)} is in use by jobs still running or waiting (server.limits.max_storage_size); try again later`,
       );
     }
   }
