@@ -5,7 +5,7 @@ import { BBOX_CRS, transformBox } from './_gdal/bbox.ts';
 import { rasterInput } from './_gdal/descriptions.ts';
 import { RASTER_FORMATS } from './_gdal/formats.ts';
 import { loadGdal } from './_gdal/gdal.ts';
-import { openRaster } from './_gdal/raster.ts';
+import { checkRasterShape, openRaster, rasterShape } from './_gdal/raster.ts';
 
 const processor: Processor = {
   runtime: 'gdal',
@@ -43,6 +43,20 @@ const processor: Processor = {
     ) {
       throw invalidParameter('bbox', "Input 'bbox': the bounding box does not overlap the raster");
     }
+    // The window is cut as asked, also where it reaches past the raster (filled there): a small
+    // raster and a large box would make a huge output, so its size is known before it is written.
+    const shape = await rasterShape(source);
+    const pixelWidth = Math.hypot(gt[1]!, gt[2]!);
+    const pixelHeight = Math.hypot(gt[4]!, gt[5]!);
+    const columns = Math.ceil((maxX - minX) / pixelWidth) + 1;
+    const rows = Math.ceil((maxY - minY) / pixelHeight) + 1;
+    const out = { ...shape, width: columns, height: rows };
+    const limits = ctx.limits;
+    const tighter =
+      limits.maxOutputSize < limits.maxRasterBytes
+        ? { limit: limits.maxOutputSize, key: 'max_output_size' }
+        : { limit: limits.maxRasterBytes, key: 'max_raster_bytes' };
+    checkRasterShape(out, limits, 'bbox', "Input 'bbox': the clipped raster would be", tighter);
     ctx.signal.throwIfAborted();
     ctx.progress(10, 'clipping');
     const file = path.join(ctx.workDir, 'clipped.tif');

@@ -3,6 +3,7 @@ import { DEFAULT_SCHEMA_CHECKERS } from './core/schema-checks.ts';
 import { SchemaLibrary } from './xml-schema/library.ts';
 import { describeGap, unavailableSchemas } from './xml-schema/coverage.ts';
 import { xsdSchemaChecker } from './xml-schema/xsd-checker.ts';
+import { DiskQuota } from './jobs/disk-quota.ts';
 import { JobFiles } from './jobs/files.ts';
 import { JobManager } from './jobs/manager.ts';
 import { PiscinaRunner } from './jobs/pool.ts';
@@ -98,6 +99,10 @@ export async function createGateway(
       cleanTempDir: config.server.cleanTempDir,
       maxSingleInputSize: config.server.maxSingleInputSize,
       inlineLimit: INLINE_LIMIT,
+      limits: config.server.limits,
+      ...(config.server.limits.maxStorageSize > 0
+        ? { diskQuota: new DiskQuota({ store, files, logger }, config.server.limits.maxStorageSize) }
+        : {}),
       references: {
         policy: outboundPolicy,
         concurrency: REFERENCE_CONCURRENCY,

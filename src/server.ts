@@ -73,6 +73,7 @@ export function createApp(gateway: Gateway): { app: Koa; stop: () => void } {
     outputUrl,
     bboxEncodings: [BBOX_XML, BBOX_JSON],
     describe: (id) => gateway.registry.find(id)?.description.outputs,
+    maxInlineBytes: gateway.config.server.limits.maxInlineOutputSize,
   });
   const results = resultsRouter(gateway.jobs, delivery, outputUrl);
   app.use(results.routes());

@@ -2,10 +2,11 @@ import { constants } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type * as Gdal from 'gdal-async';
-import { invalidParameter } from '../../src/core/errors.ts';
+import { invalidParameter, OwsError } from '../../src/core/errors.ts';
 import type { Format } from '../../src/core/model.ts';
 import { complexBytes, complexText, type ProcessContext } from '../../src/core/processor.ts';
 import type { ComplexResult, ComplexValue } from '../../src/core/values.ts';
+import { archiveSizeRefusal } from './archive.ts';
 import { DRIVERS, VECTOR_FORMATS, vectorKind, type VectorKind } from './formats.ts';
 import { loadGdal } from './gdal.ts';
 import { geojsonRefusal } from './geojson-guard.ts';
@@ -63,6 +64,16 @@ export async function openVector(
   if (kind === 'shapefile') {
     const refusal = archiveRefusal(gdal, name);
     if (refusal) throw unreadable(locator, value.format, refusal);
+    // Before GDAL reads a byte of any member: what the archive expands to.
+    const size = await archiveSizeRefusal(file, ctx.limits, ctx.signal);
+    if (size?.tooLarge) {
+      throw new OwsError(
+        'FileSizeExceeded',
+        `Input '${locator}': the zipped Shapefile is refused: ${size.reason}`,
+        locator,
+      );
+    }
+    if (size) throw unreadable(locator, value.format, size.reason);
   }
   let dataset: Gdal.Dataset;
   try {

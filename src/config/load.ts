@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_LIMITS } from '../core/limits.ts';
 import { compileSchema } from '../util/json-schema.ts';
 import { ConfigError, type Draft } from './draft.ts';
 import { defaultOutputUrl, listenerUrl } from './public-url.ts';
@@ -51,6 +52,7 @@ function applyDerivedDefaults(draft: Draft): void {
   d('/server/outputPath', () => path.join(String(draft.get('/server/workDir')), 'outputs'));
   d('/server/tempPath', () => tmpdir());
   d('/server/schemaDirs', () => [DEFAULT_SCHEMA_DIR]);
+  for (const [name, value] of Object.entries(DEFAULT_LIMITS)) d(`/server/limits/${name}`, () => value);
   d('/jobs/parallel', () => availableParallelism());
   d('/jobs/store/backend', () => 'sqlite');
   d('/jobs/store/path', () => path.join(String(draft.get('/server/workDir')), 'jobs.sqlite'));

@@ -1,4 +1,5 @@
 import { parse } from 'yaml';
+import { LIMIT_KEYS } from '../core/limits.ts';
 import { Draft, logLevel, parseBoolean, parseList, parseSize } from './draft.ts';
 
 type Node = Record<string, unknown>;
@@ -58,6 +59,12 @@ const RULES: Rule[] = [
   ['server.output_url', '/server/outputUrl'],
   ['server.clean_temp_dir', '/server/cleanTempDir', parseBoolean],
   ['server.temp_path', '/server/tempPath'],
+  // Counts stay numbers; sizes take units (64mb).
+  ...Object.entries(LIMIT_KEYS).map(([name, key]): Rule =>
+    /Size|Bytes/.test(name)
+      ? [`server.limits.${key}`, `/server/limits/${name}`, parseSize]
+      : [`server.limits.${key}`, `/server/limits/${name}`],
+  ),
   ['server.manager.work_dir', '/server/workDir'],
   ['server.manager.output_dir', '/server/outputPath'],
   ['server.manager.enable_sync_job_execution', '/jobs/syncEnabled', parseBoolean],

@@ -1,4 +1,5 @@
 import { interpolate, IniError, parseIni, type IniSections } from './configparser.ts';
+import { LIMIT_KEYS } from '../core/limits.ts';
 import { Draft, logLevel, parseBoolean, parseList, parseSize } from './draft.ts';
 
 type Setter = (draft: Draft, value: string, key: string) => void;
@@ -77,6 +78,13 @@ const SERVER: Record<string, Setter> = {
   schemadirs: to('/server/schemaDirs', (v) => parseList(v, /[:\n]/)),
   cleantempdir: to('/server/cleanTempDir', parseBoolean),
   temp_path: to('/server/tempPath'),
+  // The resource limits, PyWPS-style without underscores: maxuncompressedsize, maxrasterpixels, …
+  ...Object.fromEntries(
+    Object.entries(LIMIT_KEYS).map(([name, key]) => [
+      key.replace(/_/g, ''),
+      /Size|Bytes/.test(name) ? to(`/server/limits/${name}`, parseSize) : to(`/server/limits/${name}`),
+    ]),
+  ),
 };
 
 /** PyWPS keys that have no meaning here (other storage back ends, PyWPS internals): accepted silently. */

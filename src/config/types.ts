@@ -1,3 +1,4 @@
+import type { ResourceLimits } from '../core/limits.ts';
 import type { ValidationMode } from '../core/model.ts';
 import type { ProcessSelection } from '../registry/registry.ts';
 import type { LogLevel } from '../util/logger.ts';
@@ -50,6 +51,8 @@ export interface ServerConfig {
   schemaDirs: string[];
   cleanTempDir: boolean;
   tempPath: string;
+  /** What one job may expand, read, write and keep (`server.limits.*`; INI `[server]` max… keys). */
+  limits: ResourceLimits;
 }
 
 export interface MetadataConfig {

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { OutputRequest } from './execute.ts';
+import type { ResourceLimits } from './limits.ts';
 import type { ProcessSpec } from './model.ts';
 import type { ComplexValue, InputValue, LiteralScalar, ProcessInputs, ProcessOutputs } from './values.ts';
 
@@ -20,6 +21,11 @@ export interface ProcessContext {
   outputs: Record<string, OutputRequest>;
   progress(percent: number, message?: string): void;
   logger: ProcessLogger;
+  /**
+   * What the job may expand, read and write (configuration `server.limits`): check sizes before
+   * decompressing or allocating, and refuse with FileSizeExceeded when an input is beyond them.
+   */
+  limits: Readonly<ResourceLimits>;
 }
 
 /**

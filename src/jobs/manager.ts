@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { OwsError, type OwsErrorJson } from '../core/errors.ts';
 import { resolveExecutionMode, resolveOutputs, type RawExecuteRequest } from '../core/execute.ts';
 import { isTerminal, type Job } from '../core/job.ts';
+import type { ResourceLimits } from '../core/limits.ts';
 import type { ProcessDescription } from '../core/model.ts';
 import type { ProcessInputs } from '../core/values.ts';
 import type { ContentChecker } from '../core/content-checks.ts';
@@ -38,6 +39,10 @@ export interface JobManagerOptions {
   maxSingleInputSize: number;
   /** Complex input text above this many bytes is written to a file before the job is stored. */
   inlineLimit: number;
+  /** What a job may expand, read, write and keep (given to processors; see src/core/limits.ts). */
+  limits: ResourceLimits;
+  /** Makes room for a job's stored outputs or refuses them (src/jobs/disk-quota.ts); none = no quota. */
+  diskQuota?: { admit(jobId: string): Promise<void> };
   contentCheckers?: readonly ContentChecker[];
   schemaCheckers?: readonly SchemaChecker[];
   /** How reference inputs are fetched when their job runs. */
@@ -473,6 +478,7 @@ export class JobManager {
           outputDescriptions: entry.description.outputs,
           workDir: this.#files.workDir(job.id),
           outputDir: this.#files.outputDir(job.id),
+          limits: this.#options.limits,
         },
         entry.location.runtime,
         {
@@ -489,6 +495,8 @@ export class JobManager {
           onLog: (level, message) => log[level](message),
         },
       );
+      // Within the disk quota: old finished jobs make room, else NotEnoughStorage (files removed below).
+      await this.#options.diskQuota?.admit(job.id);
       log.info('job succeeded');
       return {
         to: 'successful',

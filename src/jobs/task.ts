@@ -1,6 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { OwsErrorJson } from '../core/errors.ts';
 import type { OutputRequest } from '../core/execute.ts';
+import type { ResourceLimits } from '../core/limits.ts';
 import type { OutputDescription } from '../core/model.ts';
 import type { ProcessInputs, StoredOutputs } from '../core/values.ts';
 
@@ -13,6 +14,8 @@ export interface TaskSpec {
   outputDescriptions: OutputDescription[];
   workDir: string;
   outputDir: string;
+  /** The configured resource limits, for the processor (ctx.limits) and for storing its outputs. */
+  limits: ResourceLimits;
 }
 
 export interface WorkerTask extends TaskSpec {

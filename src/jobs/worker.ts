@@ -46,12 +46,19 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
       );
     },
     logger: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') },
+    limits: task.limits,
   };
   try {
     const processor = await loadProcessor(task.modulePath);
     const produced = await processor.execute(task.inputs, ctx);
     controller.signal.throwIfAborted();
-    const outputs = await storeOutputs(produced, task.outputDescriptions, task.outputs, task.outputDir);
+    const outputs = await storeOutputs(
+      produced,
+      task.outputDescriptions,
+      task.outputs,
+      task.outputDir,
+      task.limits,
+    );
     return { ok: true, outputs };
   } catch (error) {
     const reason = controller.signal.aborted ? controller.signal.reason : storageError(error, 'the job');

@@ -68,8 +68,10 @@ export function httpStatus(error: OwsError): number {
     case 'FileSizeExceeded':
       // The request or one of its inputs is larger than allowed: RFC 9110 "Content Too Large".
       return 413;
-    case 'NoApplicableCode':
     case 'NotEnoughStorage':
+      // The server has no room for what the job produced: RFC 4918 "Insufficient Storage".
+      return 507;
+    case 'NoApplicableCode':
       return 500;
     default:
       return 400;

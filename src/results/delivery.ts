@@ -1,6 +1,8 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { OwsError } from '../core/errors.ts';
 import { isTextMimeType } from '../core/formats.ts';
 import type { Job } from '../core/job.ts';
+import { formatBytes } from '../core/limits.ts';
 import { literalText } from '../core/literal.ts';
 import type { Format, LiteralDataType, OutputDescription, TransmissionMode } from '../core/model.ts';
 import type { BoundingBox, LiteralValue, StoredComplex } from '../core/values.ts';
@@ -75,6 +77,7 @@ export class ResultDelivery {
   readonly #outputUrl: string;
   readonly #bboxEncodings: readonly BoundingBoxEncoding[];
   readonly #describe: (processId: string) => OutputDescription[] | undefined;
+  readonly #maxInlineBytes: number;
 
   constructor(options: {
     files: JobFiles;
@@ -83,11 +86,14 @@ export class ResultDelivery {
     bboxEncodings: readonly BoundingBoxEncoding[];
     /** The output descriptions of a published process. */
     describe: (processId: string) => OutputDescription[] | undefined;
+    /** Bytes of a stored file above which it is never read into a response (server.limits.max_inline_output_size). */
+    maxInlineBytes: number;
   }) {
     this.#files = options.files;
     this.#outputUrl = options.outputUrl;
     this.#bboxEncodings = options.bboxEncodings;
     this.#describe = options.describe;
+    this.#maxInlineBytes = options.maxInlineBytes;
   }
 
   /** The public URL of a file of a job's outputs. */
@@ -154,9 +160,22 @@ export class ResultDelivery {
     }
   }
 
-  /** The content of a complex output for inline delivery. */
+  /**
+   * The content of a complex output for inline delivery (inside a response document, or base64
+   * encoded). A file above the inline limit is not read: FileSizeExceeded tells the client to ask
+   * for it by reference, and where it is already.
+   */
   async inline(jobId: string, output: Extract<DeliveredOutput, { kind: 'complex' }>): Promise<InlineContent> {
-    const bytes = await readFile(this.#files.outputFile(jobId, output.stored.file)!);
+    const file = this.#files.outputFile(jobId, output.stored.file)!;
+    const { size } = await stat(file);
+    if (size > this.#maxInlineBytes) {
+      throw new OwsError(
+        'FileSizeExceeded',
+        `Output '${output.id}' is ${formatBytes(size)}, more than the ${formatBytes(this.#maxInlineBytes)} that can be returned inline (server.limits.max_inline_output_size): ask for it by reference (WPS: asReference="true"; OGC API - Processes: "transmissionMode": "reference"), or download it from ${this.href(jobId, output.stored.file)}`,
+        output.id,
+      );
+    }
+    const bytes = await readFile(file);
     const format = output.stored.format;
     const wantsBase64 = output.requested?.encoding?.toLowerCase() === 'base64';
     if (wantsBase64 || !isTextMimeType(format.mimeType)) {
