@@ -5,7 +5,7 @@ import { describeGap, unavailableSchemas } from './xml-schema/coverage.ts';
 import { xsdSchemaChecker } from './xml-schema/xsd-checker.ts';
 import { JobFiles } from './jobs/files.ts';
 import { JobManager } from './jobs/manager.ts';
-import { PiscinaRunner } from './jobs/pool.ts';
+import { createLocalRunner, type TaskRunner } from './jobs/pool.ts';
 import { SqliteJobStore } from './jobs/sqlite-store.ts';
 import type { JobStore } from './jobs/store.ts';
 import { loadRegistry, type ProcessRegistry } from './registry/registry.ts';
@@ -22,6 +22,8 @@ export interface Gateway {
   logger: Logger;
   /** What the server may connect to on a client's behalf (reference inputs, callbacks). */
   outboundPolicy: ReferencePolicy;
+  /** Where jobs run (JavaScript threads, GDAL child processes). */
+  runner: TaskRunner;
   /** Stops taking jobs, lets running ones finish for the configured grace period, closes the store. */
   close(): Promise<void>;
 }
@@ -29,6 +31,8 @@ export interface Gateway {
 export interface GatewayOverrides {
   /** A store to use instead of the configured one (tests, other back ends). */
   store?: JobStore;
+  /** Variables added to the environment of the GDAL child processes (tests). */
+  gdalEnv?: Readonly<Record<string, string>>;
 }
 
 const INLINE_LIMIT = 64 * 1024;
@@ -69,9 +73,10 @@ export async function createGateway(
   }
   const store = overrides.store ?? new SqliteJobStore(config.jobs.store.path);
   const files = new JobFiles(config.server.workDir, config.server.outputPath);
-  const runner = new PiscinaRunner({
+  const runner = createLocalRunner({
     parallel: config.jobs.parallel,
     cancelGraceMs: config.jobs.cancelGraceSeconds * 1000,
+    ...(overrides.gdalEnv ? { gdalEnv: overrides.gdalEnv } : {}),
   });
   const outboundPolicy = referencePolicy(config.server);
   const jobs = new JobManager(
@@ -104,6 +109,7 @@ export async function createGateway(
     files,
     logger,
     outboundPolicy,
+    runner,
     close: () => jobs.shutdown(config.jobs.shutdownGraceSeconds * 1000),
   };
 }
