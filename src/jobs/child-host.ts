@@ -10,7 +10,7 @@
  * new parent id and kills the process.
  */
 import { Worker } from 'node:worker_threads';
-import type { OwsErrorJson } from '../core/errors.ts';
+import { OwsError, type OwsErrorJson } from '../core/errors.ts';
 import type { ChildMessage, ParentMessage, TaskSpec } from './task.ts';
 import { executeTask } from './worker.ts';
 
@@ -23,6 +23,10 @@ setInterval(() => { if (process.ppid !== workerData) process.kill(process.pid, '
 new Worker(WATCHDOG, { eval: true, workerData: process.ppid }).unref();
 
 process.on('disconnect', () => process.exit(0));
+// Signals sent to the whole process group (Ctrl-C, a service manager's SIGTERM) are the server's
+// to act on: it drains, then stops its children itself.
+process.on('SIGINT', () => undefined);
+process.on('SIGTERM', () => undefined);
 
 const send = (message: ChildMessage) => {
   if (process.connected) process.send!(message);
@@ -36,7 +40,12 @@ async function run(task: TaskSpec): Promise<void> {
     onAbort: (listener) => (abortCurrent = listener),
   });
   abortCurrent = undefined;
-  send({ type: 'result', result });
+  try {
+    send({ type: 'result', result });
+  } catch (error) {
+    // Outputs that cannot cross the IPC channel fail their task, not the child.
+    send({ type: 'result', result: { ok: false, error: OwsError.from(error).toJSON() } });
+  }
 }
 
 process.on('message', (message: ParentMessage) => {

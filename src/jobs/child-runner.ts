@@ -135,9 +135,11 @@ export class ChildProcessRunner implements TaskRunner {
   }
 
   #takeIdle(): Child | undefined {
-    const child = this.#idle.pop();
-    if (child) clearTimeout(child.idleTimer);
-    return child;
+    for (let child = this.#idle.pop(); child; child = this.#idle.pop()) {
+      clearTimeout(child.idleTimer);
+      if (child.proc.connected) return child;
+    }
+    return undefined;
   }
 
   #release(child: Child): void {
@@ -180,8 +182,14 @@ export class ChildProcessRunner implements TaskRunner {
     });
     const child: Child = {
       proc,
-      exited: new Promise<void>((resolve) => proc.once('exit', () => resolve())),
+      exited: new Promise<void>((resolve) => {
+        proc.once('exit', () => resolve());
+        // A process that could not be spawned has no pid and never exits.
+        proc.once('error', () => proc.pid === undefined && resolve());
+      }),
     };
+    // Failed spawns, sends and kills: the exit (or start) handlers deal with the consequences.
+    proc.on('error', () => undefined);
     this.#all.add(child);
     void child.exited.then(() => {
       this.#all.delete(child);
@@ -227,7 +235,6 @@ export class ChildProcessRunner implements TaskRunner {
         `Could not start a process for ${label} jobs: ${this.#lastStartError}`,
       );
     }
-    proc.on('error', () => this.#kill(child)); // a failed send: the exit handler fails the task
     this.#startFailures = 0;
     return child;
   }

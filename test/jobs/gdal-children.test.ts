@@ -5,12 +5,14 @@
  * is killed; a child that crashes fails only its own job; no child outlives the server.
  */
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Job } from '../../src/core/job.ts';
-import type { ChildProcessRunner } from '../../src/jobs/child-runner.ts';
+import { ChildProcessRunner } from '../../src/jobs/child-runner.ts';
+import type { TaskSpec } from '../../src/jobs/task.ts';
 import type { RuntimeRunner } from '../../src/jobs/pool.ts';
 import { listen } from '../../src/server.ts';
 import {
@@ -190,6 +192,45 @@ describe('GDAL jobs in child processes', () => {
     await t.close();
     expect(Date.now() - closing).toBeLessThan(500 + GRACE_S * 1000 + MARGIN_MS);
     for (const pid of pids) expect(alive(pid), `child ${pid} after shutdown`).toBe(false);
+  });
+
+  it('reports GDAL unavailable after children fail to start three times in a row, retrying with a back-off', async () => {
+    const runner = new ChildProcessRunner({
+      runtime: 'gdal',
+      label: 'GDAL',
+      size: 1,
+      cancelGraceMs: 500,
+      env: { NODE_OPTIONS: '--require=/nonexistent/gw-test-preload.cjs' },
+    });
+    const task: TaskSpec = {
+      jobId: randomUUID(),
+      modulePath: path.join(FIXTURES, 'processes', 'gdal-crash.ts'),
+      inputs: {},
+      outputs: {},
+      outputDescriptions: [],
+      workDir: tmpdir(),
+      outputDir: tmpdir(),
+    };
+    const control = { signal: new AbortController().signal, onProgress() {}, onLog() {} };
+    try {
+      for (let failure = 1; failure <= 3; failure++) {
+        expect(runner.unavailable()).toEqual({});
+        await expect(runner.run(task, 'gdal', control)).rejects.toThrow(
+          /^Could not start a process for GDAL jobs: exited before it was ready \(exit code \d+\)$/,
+        );
+        // Within the back-off, no new child is tried.
+        await expect(runner.run(task, 'gdal', control)).rejects.toThrow(
+          /^GDAL processes cannot start at the moment/,
+        );
+        expect(runner.pids).toEqual([]);
+        await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** failure + 100));
+      }
+      expect(runner.unavailable()).toEqual({
+        gdal: expect.stringMatching(/^GDAL processes failed to start 3 times in a row \(exited before/),
+      });
+    } finally {
+      await runner.close();
+    }
   });
 
   it('a child stuck in GDAL dies when the server is killed', async () => {
