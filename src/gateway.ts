@@ -6,7 +6,7 @@ import { xsdSchemaChecker } from './xml-schema/xsd-checker.ts';
 import { DiskQuota } from './jobs/disk-quota.ts';
 import { JobFiles } from './jobs/files.ts';
 import { JobManager } from './jobs/manager.ts';
-import { PiscinaRunner } from './jobs/pool.ts';
+import { createLocalRunner, type TaskRunner } from './jobs/pool.ts';
 import { ResilientStore } from './jobs/resilient-store.ts';
 import { SqliteJobStore, sqliteFault } from './jobs/sqlite-store.ts';
 import type { JobStore } from './jobs/store.ts';
@@ -24,6 +24,8 @@ export interface Gateway {
   logger: Logger;
   /** What the server may connect to on a client's behalf (reference inputs, callbacks). */
   outboundPolicy: ReferencePolicy;
+  /** Where jobs run (JavaScript threads, GDAL child processes). */
+  runner: TaskRunner;
   /** Stops taking jobs, lets running ones finish for the configured grace period, closes the store. */
   close(): Promise<void>;
 }
@@ -31,6 +33,8 @@ export interface Gateway {
 export interface GatewayOverrides {
   /** A store to use instead of the configured one (tests, other back ends). */
   store?: JobStore;
+  /** Variables added to the environment of the GDAL child processes (tests). */
+  gdalEnv?: Readonly<Record<string, string>>;
 }
 
 const INLINE_LIMIT = 64 * 1024;
@@ -76,9 +80,10 @@ export async function createGateway(
     retryForMs: STORE_RETRY_MS,
   });
   const files = new JobFiles(config.server.workDir, config.server.outputPath);
-  const runner = new PiscinaRunner({
+  const runner = createLocalRunner({
     parallel: config.jobs.parallel,
     cancelGraceMs: config.jobs.cancelGraceSeconds * 1000,
+    ...(overrides.gdalEnv ? { gdalEnv: overrides.gdalEnv } : {}),
   });
   const outboundPolicy: ReferencePolicy = {
     ...referencePolicy(config.server),
@@ -120,6 +125,7 @@ export async function createGateway(
     files,
     logger,
     outboundPolicy,
+    runner,
     close: () => jobs.shutdown(config.jobs.shutdownGraceSeconds * 1000),
   };
 }

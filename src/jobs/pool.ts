@@ -4,6 +4,7 @@ import { Piscina } from 'piscina';
 import { OwsError } from '../core/errors.ts';
 import type { ProcessRuntime } from '../core/processor.ts';
 import type { StoredOutputs } from '../core/values.ts';
+import { ChildProcessRunner } from './child-runner.ts';
 import type { LogLevel, TaskSpec, WorkerMessage, WorkerResult } from './task.ts';
 
 export interface TaskControl {
@@ -13,7 +14,7 @@ export interface TaskControl {
   onLog(level: LogLevel, message: string): void;
 }
 
-/** Runs tasks somewhere (worker threads here; another host later). */
+/** Runs tasks somewhere (worker threads and child processes here; another host later). */
 export interface TaskRunner {
   run(task: TaskSpec, runtime: ProcessRuntime, control: TaskControl): Promise<StoredOutputs>;
   /** Runtimes that can no longer run anything in this process, with the reason. */
@@ -22,7 +23,7 @@ export interface TaskRunner {
 }
 
 export interface PiscinaRunnerOptions {
-  /** Threads of the JavaScript pool, and concurrent tasks of the single GDAL thread. */
+  /** Threads of the pool. */
   parallel: number;
   /** After an abort, how long a processor may take to stop before its thread is terminated. */
   cancelGraceMs: number;
@@ -31,49 +32,28 @@ export interface PiscinaRunnerOptions {
 const WORKER = new URL('./worker.ts', import.meta.url).href;
 
 /**
- * Two piscina pools: several threads for JavaScript processors, and one thread running several
- * tasks at a time for GDAL processors (gdal-async loads in one thread per process only, so that
- * thread is never terminated: a GDAL task that ignores its abort signal is left to finish).
+ * Runs JavaScript processors in a piscina pool of worker threads, one task per thread; a task that
+ * ignores its abort has its thread terminated after the grace period.
  */
 export class PiscinaRunner implements TaskRunner {
   readonly #options: PiscinaRunnerOptions;
-  readonly #pools = new Map<ProcessRuntime, Piscina>();
-  /** Set once the GDAL thread has died: GDAL cannot be loaded again in this process. */
-  #gdalLost: string | undefined;
+  #pool: Piscina | undefined;
 
   constructor(options: PiscinaRunnerOptions) {
     this.#options = options;
   }
 
-  #pool(runtime: ProcessRuntime): Piscina {
-    let pool = this.#pools.get(runtime);
-    if (!pool) {
-      const gdal = runtime === 'gdal';
-      pool = new Piscina({
-        filename: WORKER,
-        minThreads: gdal ? 1 : 0,
-        maxThreads: gdal ? 1 : this.#options.parallel,
-        concurrentTasksPerWorker: gdal ? this.#options.parallel : 1,
-        idleTimeout: gdal ? Infinity : 30_000,
-      });
-      this.#pools.set(runtime, pool);
-    }
-    return pool;
-  }
-
   unavailable(): Partial<Record<ProcessRuntime, string>> {
-    return this.#gdalLost
-      ? { gdal: `the GDAL worker thread stopped (${this.#gdalLost}); restart the server` }
-      : {};
+    return {};
   }
 
-  async run(task: TaskSpec, runtime: ProcessRuntime, control: TaskControl): Promise<StoredOutputs> {
-    if (runtime === 'gdal' && this.#gdalLost) {
-      throw new OwsError(
-        'NoApplicableCode',
-        `GDAL processes are unavailable until the server restarts: the GDAL worker thread stopped (${this.#gdalLost})`,
-      );
-    }
+  async run(task: TaskSpec, _runtime: ProcessRuntime, control: TaskControl): Promise<StoredOutputs> {
+    this.#pool ??= new Piscina({
+      filename: WORKER,
+      minThreads: 0,
+      maxThreads: this.#options.parallel,
+      idleTimeout: 30_000,
+    });
     const { port1, port2 } = new MessageChannel();
     let reportsDone: () => void = () => undefined;
     const allReported = new Promise<void>((resolve) => (reportsDone = resolve));
@@ -88,14 +68,12 @@ export class PiscinaRunner implements TaskRunner {
     const onAbort = () => {
       const reason = OwsError.from(control.signal.reason).toJSON();
       port1.postMessage({ type: 'abort', reason });
-      if (runtime !== 'gdal') {
-        graceTimer = setTimeout(() => hardStop.abort(), this.#options.cancelGraceMs);
-      }
+      graceTimer = setTimeout(() => hardStop.abort(), this.#options.cancelGraceMs);
     };
     if (control.signal.aborted) onAbort();
     else control.signal.addEventListener('abort', onAbort, { once: true });
     try {
-      const result = (await this.#pool(runtime).run(
+      const result = (await this.#pool.run(
         { ...task, port: port2 },
         { transferList: [port2], signal: hardStop.signal },
       )) as WorkerResult;
@@ -106,8 +84,6 @@ export class PiscinaRunner implements TaskRunner {
     } catch (error) {
       if (error instanceof OwsError) throw error;
       if (control.signal.aborted) throw OwsError.from(control.signal.reason);
-      // gdal-async cannot be loaded by a second thread of this process, so the GDAL pool is done for.
-      if (runtime === 'gdal') this.#gdalLost = (error as Error).message;
       throw new OwsError(
         'NoApplicableCode',
         `The worker thread running this job stopped unexpectedly: ${(error as Error).message}`,
@@ -120,7 +96,61 @@ export class PiscinaRunner implements TaskRunner {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.#pools.values()].map((p) => p.destroy()));
-    this.#pools.clear();
+    await this.#pool?.destroy();
+    this.#pool = undefined;
   }
+}
+
+/** Sends each task to the runner of its processor's runtime. */
+export class RuntimeRunner implements TaskRunner {
+  readonly #runners: Readonly<Record<ProcessRuntime, TaskRunner>>;
+
+  constructor(runners: Readonly<Record<ProcessRuntime, TaskRunner>>) {
+    this.#runners = runners;
+  }
+
+  /** The runner of one runtime (tests reach the GDAL children's pids through it). */
+  runner(runtime: ProcessRuntime): TaskRunner {
+    return this.#runners[runtime];
+  }
+
+  run(task: TaskSpec, runtime: ProcessRuntime, control: TaskControl): Promise<StoredOutputs> {
+    return this.#runners[runtime].run(task, runtime, control);
+  }
+
+  unavailable(): Partial<Record<ProcessRuntime, string>> {
+    return Object.assign({}, ...Object.values(this.#runners).map((r) => r.unavailable())) as Partial<
+      Record<ProcessRuntime, string>
+    >;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(Object.values(this.#runners).map((r) => r.close()));
+  }
+}
+
+export interface LocalRunnerOptions {
+  /** Jobs at once (the job manager enforces it across runtimes; each pool is sized to it). */
+  parallel: number;
+  cancelGraceMs: number;
+  /** Variables added to the environment of the GDAL child processes (tests). */
+  gdalEnv?: Readonly<Record<string, string>>;
+}
+
+/**
+ * The runner of one host: JavaScript processors in worker threads (piscina), GDAL processors in
+ * supervised child processes, one job per child (gdal-async loads in one thread per process, and
+ * a process can be killed whatever native call it is stuck in).
+ */
+export function createLocalRunner(options: LocalRunnerOptions): RuntimeRunner {
+  return new RuntimeRunner({
+    js: new PiscinaRunner({ parallel: options.parallel, cancelGraceMs: options.cancelGraceMs }),
+    gdal: new ChildProcessRunner({
+      runtime: 'gdal',
+      label: 'GDAL',
+      size: options.parallel,
+      cancelGraceMs: options.cancelGraceMs,
+      ...(options.gdalEnv ? { env: options.gdalEnv } : {}),
+    }),
+  });
 }

@@ -5,7 +5,10 @@ import type { ResourceLimits } from '../core/limits.ts';
 import type { OutputDescription } from '../core/model.ts';
 import type { ProcessInputs, StoredOutputs } from '../core/values.ts';
 
-/** What the main thread sends a worker to run one job (large data travels as files, not here). */
+/**
+ * What the main thread sends a worker thread or child process to run one job (large data travels
+ * as files, not here).
+ */
 export interface TaskSpec {
   jobId: string;
   modulePath: string;
@@ -34,3 +37,14 @@ export type WorkerMessage =
   | { type: 'done' };
 
 export type ControlMessage = { type: 'abort'; reason: OwsErrorJson };
+
+/** What a child process running tasks tells its parent over IPC (one task at a time). */
+export type ChildMessage =
+  | WorkerMessage
+  /** Sent once, when the child listens for tasks. */
+  | { type: 'ready' }
+  /** The end of the task under way; everything it reported came before (one ordered channel). */
+  | { type: 'result'; result: WorkerResult };
+
+/** What the parent tells a child process: run a task, or stop the one under way. */
+export type ParentMessage = { type: 'run'; task: TaskSpec } | ControlMessage;

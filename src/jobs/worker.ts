@@ -1,13 +1,15 @@
 /**
- * The piscina worker entry: loads a processor module, runs it with a context wired to the task's
- * message port, and stores its outputs. Runs in a worker thread, never in the main thread.
+ * Runs one task: loads a processor module, runs it with a context wired to a link back to the main
+ * side (progress, logs one way, abort the other), and stores its outputs. `executeTask` is shared by
+ * the piscina worker thread (the default export, over a MessagePort) and the child process host
+ * (child-host.ts, over IPC). Never runs in the server's main thread.
  */
 import { pathToFileURL } from 'node:url';
-import { OwsError } from '../core/errors.ts';
+import { OwsError, type OwsErrorJson } from '../core/errors.ts';
 import type { ProcessContext, Processor } from '../core/processor.ts';
 import { storageError } from './files.ts';
 import { storeOutputs } from './outputs.ts';
-import type { ControlMessage, LogLevel, WorkerMessage, WorkerResult, WorkerTask } from './task.ts';
+import type { ControlMessage, LogLevel, TaskSpec, WorkerMessage, WorkerResult, WorkerTask } from './task.ts';
 
 const processors = new Map<string, Promise<Processor>>();
 
@@ -22,14 +24,18 @@ function loadProcessor(modulePath: string): Promise<Processor> {
   return loaded;
 }
 
-export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
-  const { port } = task;
+/** How a running task talks to the side that started it. */
+export interface TaskLink {
+  post(message: WorkerMessage): void;
+  /** Registers what to do when the main side asks the task to stop (called once, before anything runs). */
+  onAbort(listener: (reason: OwsErrorJson) => void): void;
+}
+
+/** Runs one task to its end; never throws (a failure is a result). Posts 'done' last. */
+export async function executeTask(task: TaskSpec, link: TaskLink): Promise<WorkerResult> {
   const controller = new AbortController();
-  port.on('message', (message: ControlMessage) => {
-    if (message.type === 'abort') controller.abort(OwsError.fromJSON(message.reason));
-  });
-  const post = (message: WorkerMessage) => port.postMessage(message);
-  const log = (level: LogLevel) => (message: string) => post({ type: 'log', level, message });
+  link.onAbort((reason) => controller.abort(OwsError.fromJSON(reason)));
+  const log = (level: LogLevel) => (message: string) => link.post({ type: 'log', level, message });
   let lastPercent = -1;
   const ctx: ProcessContext = {
     jobId: task.jobId,
@@ -39,7 +45,7 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
     progress(percent, message) {
       const p = Math.max(0, Math.min(100, Math.floor(Number.isFinite(percent) ? percent : 0)));
       lastPercent = Math.max(lastPercent, p);
-      post(
+      link.post(
         message === undefined
           ? { type: 'progress', percent: lastPercent }
           : { type: 'progress', percent: lastPercent, message },
@@ -64,7 +70,22 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
     const reason = controller.signal.aborted ? controller.signal.reason : storageError(error, 'the job');
     return { ok: false, error: OwsError.from(reason).toJSON() };
   } finally {
-    post({ type: 'done' });
+    link.post({ type: 'done' });
+  }
+}
+
+/** The piscina worker entry: one task over its MessagePort. */
+export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
+  const { port, ...spec } = task;
+  try {
+    return await executeTask(spec, {
+      post: (message) => port.postMessage(message),
+      onAbort: (listener) =>
+        port.on('message', (message: ControlMessage) => {
+          if (message.type === 'abort') listener(message.reason);
+        }),
+    });
+  } finally {
     port.close();
   }
 }

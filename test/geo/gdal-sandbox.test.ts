@@ -4,9 +4,10 @@
  * vector and raster format go through WPS; the reference policy refuses loopback (the default), so
  * any connection the listener sees comes from GDAL following something inside the data.
  *
- * The listener's address is put in NO_PROXY, which libcurl honours over any proxy: so the dead
- * proxy of the sandbox configuration (a catch-all) cannot hide a driver that still fetches, and each
- * driver-level protection is proved on its own.
+ * The listener's address is put in the GDAL child processes' NO_PROXY, which libcurl honours over
+ * any proxy: so the dead proxy of the sandbox configuration (a catch-all) cannot hide a driver that
+ * still fetches, and each driver-level protection is proved on its own. (The server itself never
+ * passes its NO_PROXY on to those children; this test adds it explicitly.)
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -36,11 +37,8 @@ let listener: Server;
 let L: string;
 let outside: string;
 const hits: string[] = [];
-const savedNoProxy = { NO_PROXY: process.env.NO_PROXY, no_proxy: process.env.no_proxy };
 
 beforeAll(async () => {
-  // Test files run in forked processes (vitest.config.ts): this is the environment libcurl reads.
-  process.env.NO_PROXY = process.env.no_proxy = '127.0.0.1,localhost';
   listener = createServer((req, res) => {
     hits.push(`${req.method} ${req.url}`);
     // Answers that would be used if fetched: a CRS, an application schema, KML, bytes.
@@ -70,16 +68,14 @@ beforeAll(async () => {
   writeFileSync(path.join(outside, 'secret.txt'), CANARY);
   s = await startWpsServer({
     processes: ['buffer', 'area', 'reproject', 'raster-stats', 'raster-clip'],
+    // The environment libcurl reads is that of the GDAL child processes.
+    overrides: { gdalEnv: { NO_PROXY: '127.0.0.1,localhost', no_proxy: '127.0.0.1,localhost' } },
   });
 });
 afterAll(async () => {
   await s.close();
   await new Promise((resolve) => listener.close(resolve));
   rmSync(outside, { recursive: true, force: true });
-  for (const [key, value] of Object.entries(savedNoProxy)) {
-    if (value === undefined) delete process.env[key];
-    else process.env[key] = value;
-  }
 });
 beforeEach(() => {
   hits.length = 0;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
-import { createGateway, type Gateway } from '../../src/gateway.ts';
+import { createGateway, type Gateway, type GatewayOverrides } from '../../src/gateway.ts';
 import { listen, type RunningServer } from '../../src/server.ts';
 import { silentLogger } from '../../src/util/logger.ts';
 import { isElement, parseXml, type XmlElement } from '../../src/wps/xml.ts';
@@ -65,7 +65,7 @@ export interface WpsServer {
 
 /** A gateway listening on a free port whose public URL is that address (so absolute URLs resolve). */
 export async function startWpsServer(
-  options: TestGatewayOptions & { extraServer?: string[] } = {},
+  options: TestGatewayOptions & { extraServer?: string[]; overrides?: GatewayOverrides } = {},
 ): Promise<WpsServer> {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
@@ -80,6 +80,7 @@ export async function startWpsServer(
   const gateway = await createGateway(
     parseConfig(yaml, path.join(dir, 'gateway.yml'), {}).config,
     silentLogger(),
+    options.overrides,
   );
   const running = await listen(gateway);
   return {
