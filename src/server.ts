@@ -15,7 +15,7 @@ import { BBOX_XML } from './wps/service.ts';
  * The koa app of a gateway (testable without listening on a port: `app.callback()`), and the stop
  * function of what it started beside the routes (callback delivery).
  */
-export function createApp(gateway: Gateway): { app: Koa; stop: () => void } {
+export function createApp(gateway: Gateway, options: AppOptions = {}): { app: Koa; stop: () => void } {
   const app = new Koa({ proxy: false });
   const router = new Router();
   const started = new Date();
@@ -84,7 +84,10 @@ export function createApp(gateway: Gateway): { app: Koa; stop: () => void } {
   const oaproc = oaprocRouter(gateway, delivery);
   app.use(oaproc.routes());
   app.use(oaprocFallback(oaproc, gateway));
-  return { app, stop: startOaprocCallbacks(gateway, delivery) };
+  return {
+    app,
+    stop: options.callbacks === false ? () => undefined : startOaprocCallbacks(gateway, delivery),
+  };
 }
 
 export interface RunningServer {
@@ -101,7 +104,16 @@ export interface RunningServer {
  * Listens, then builds the app: absolute URLs (Capabilities, statusLocation, stored outputs) need the
  * port actually listened on (`--port`, port 0) unless a public URL is configured.
  */
-export async function listen(gateway: Gateway, port = gateway.config.server.port): Promise<RunningServer> {
+export interface AppOptions {
+  /** Deliver the callbacks of OGC API jobs (default true; off for tests that drive delivery themselves). */
+  callbacks?: boolean;
+}
+
+export async function listen(
+  gateway: Gateway,
+  port = gateway.config.server.port,
+  options: AppOptions = {},
+): Promise<RunningServer> {
   const server = createServer();
   server.listen({ port, host: gateway.config.server.host });
   await new Promise<void>((resolve, reject) => {
@@ -110,7 +122,7 @@ export async function listen(gateway: Gateway, port = gateway.config.server.port
   });
   const { address, port: actual, family } = server.address() as AddressInfo;
   const config = { ...gateway.config, server: atListeningPort(gateway.config.server, actual) };
-  const { app, stop } = createApp({ ...gateway, config });
+  const { app, stop } = createApp({ ...gateway, config }, options);
   server.on('request', app.callback());
   const host = family === 'IPv6' ? `[${address}]` : address;
   let closing: Promise<void> | undefined;

@@ -65,7 +65,12 @@ export interface WpsServer {
 
 /** A gateway listening on a free port whose public URL is that address (so absolute URLs resolve). */
 export async function startWpsServer(
-  options: TestGatewayOptions & { extraServer?: string[]; overrides?: GatewayOverrides } = {},
+  options: TestGatewayOptions & {
+    extraServer?: string[];
+    overrides?: GatewayOverrides;
+    /** Off when the test starts its own callback delivery. */
+    callbacks?: boolean;
+  } = {},
 ): Promise<WpsServer> {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
@@ -82,7 +87,7 @@ export async function startWpsServer(
     silentLogger(),
     options.overrides,
   );
-  const running = await listen(gateway);
+  const running = await listen(gateway, undefined, options.callbacks === false ? { callbacks: false } : {});
   return {
     gateway,
     server: running,

@@ -162,6 +162,8 @@ const logged: Array<Record<string, unknown>> = [];
 beforeAll(async () => {
   [open, strict] = await Promise.all([
     startWpsServer({
+      // This file drives callback delivery itself (deliver() below), with its own retries and logs.
+      callbacks: false,
       extraServer: [
         '  allowed_reference_hosts: [127.0.0.1]',
         `  allowed_input_paths: [${pub}, /dev]`,
