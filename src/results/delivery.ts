@@ -167,7 +167,13 @@ export class ResultDelivery {
    */
   async inline(jobId: string, output: Extract<DeliveredOutput, { kind: 'complex' }>): Promise<InlineContent> {
     const file = this.#files.outputFile(jobId, output.stored.file)!;
-    const { size } = await stat(file);
+    const gone = () =>
+      new OwsError('NoApplicableCode', `Output '${output.id}' is no longer stored`, output.id);
+    const size = await stat(file).then(
+      (s) => s.size,
+      () => undefined,
+    );
+    if (size === undefined) throw gone();
     if (size > this.#maxInlineBytes) {
       throw new OwsError(
         'FileSizeExceeded',
@@ -175,7 +181,9 @@ export class ResultDelivery {
         output.id,
       );
     }
-    const bytes = await readFile(file);
+    const bytes = await readFile(file).catch(() => {
+      throw gone();
+    });
     const format = output.stored.format;
     const wantsBase64 = output.requested?.encoding?.toLowerCase() === 'base64';
     if (wantsBase64 || !isTextMimeType(format.mimeType)) {

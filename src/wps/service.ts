@@ -181,15 +181,27 @@ export class WpsService {
     const options =
       job.request.binding?.protocol === 'wps' ? (job.request.binding as unknown as WpsJobOptions) : undefined;
     const asyncJob = job.mode === 'async';
+    let status = wpsStatus(job, options?.status ?? true);
+    let outputs: RenderedOutput[] | undefined;
+    if (job.status === 'successful') {
+      try {
+        outputs = await this.#renderedOutputs(job);
+      } catch (thrown) {
+        // A synchronous client gets the exception (an output too large to inline tells it to ask for
+        // a reference); a status document always renders, here as ProcessFailed carrying it.
+        if (!asyncJob || !(thrown instanceof OwsError)) throw thrown;
+        status = { kind: 'ProcessFailed', error: thrown.toJSON() };
+      }
+    }
     return executeResponse({
       process,
       serviceInstance: `${this.wpsUrl}?service=WPS&request=GetCapabilities`,
       ...(asyncJob ? { statusLocation: this.statusUrl(job.id) } : {}),
       lang: options?.language ?? this.defaultLanguage,
       creationTime: job.finished ?? new Date(),
-      status: wpsStatus(job, options?.status ?? true),
+      status,
       ...(options?.lineage ? { lineage: options.lineage } : {}),
-      ...(job.status === 'successful' ? { outputs: await this.#renderedOutputs(job) } : {}),
+      ...(outputs ? { outputs } : {}),
     });
   }
 

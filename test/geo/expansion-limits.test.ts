@@ -357,6 +357,21 @@ describe('output sizes', () => {
     const href = /download it from (\S+)$/.exec(message)![1]!;
     const fetched = await fetch(href);
     expect([fetched.status, (await fetched.text()).length]).toEqual([200, content.length]);
+    // Asynchronously, the status document still renders (valid), as ProcessFailed carrying that exception.
+    const stored = `<wps:ResponseForm><wps:ResponseDocument storeExecuteResponse="true" status="true"><wps:Output asReference="false"><ows:Identifier>complexOutput</ows:Identifier></wps:Output></wps:ResponseDocument></wps:ResponseForm>`;
+    const accepted = await post(s.wps, echo(content, undefined, stored));
+    const location = doc(accepted.body).attrs.get('statusLocation')!;
+    let statusDoc = '';
+    for (let i = 0; i < 100 && !/ProcessSucceeded|ProcessFailed/.test(statusDoc); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const st = await get(location);
+      expect(st.status, st.body).toBe(200);
+      statusDoc = st.body;
+    }
+    expectValid(statusDoc, 'execute');
+    const failedStatus = one(one(doc(statusDoc), 'ProcessFailed'), 'Exception');
+    expect(failedStatus.attrs.get('exceptionCode')).toBe('FileSizeExceeded');
+    expect(text(one(failedStatus, 'ExceptionText'))).toMatch(/asReference="true"/);
     // By reference: the document, then the file.
     const ref = await post(s.wps, echo(content, undefined, documentOf('complexOutput', true)));
     expect(ref.status, ref.body).toBe(200);
