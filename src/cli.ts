@@ -43,7 +43,7 @@ async function serve(file: string, port: number | undefined, url: string | undef
       fail(`--url: ${(error as Error).message}`, 2);
     }
   }
-  // libuv's thread pool runs the GDAL *Async work; size it to the parallelism before it starts.
+  // libuv's thread pool serves this process's file I/O and DNS lookups (GDAL children size their own).
   process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, config.jobs.parallel + 2));
   const logger = createLogger({
     level: config.logging.level,

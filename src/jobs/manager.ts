@@ -142,7 +142,7 @@ export class JobManager {
     return this.#active.size;
   }
 
-  /** Kinds of processors that cannot run any more in this process (a lost GDAL thread), with the reason. */
+  /** Kinds of processors that cannot run for now (GDAL child processes that keep failing to start), with the reason. */
   unavailable(): Record<string, string> {
     return this.#runner.unavailable();
   }
@@ -637,7 +637,7 @@ export class JobManager {
         'interrupted',
       );
       for (const active of this.#active.values()) active.controller.abort(error);
-      // A task that ignores its abort (a GDAL one is never terminated) is cut off when the pools close.
+      // A task that ignores its abort is cut off when the pools close (threads terminated, GDAL children killed).
       await Promise.race([all(), delay(this.#options.cancelGraceMs + 1000)]);
     }
     clearTimeout(timer);
