@@ -3,15 +3,10 @@
  * full speed from `connections` concurrent clients, sampling the store's write-ahead log and the
  * output folder while it runs. Shared by test/jobs/soak.test.ts (bounded) and bench/soak.ts (long).
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { testConfigYaml } from './gateway.ts';
-
-const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
+import { startServerProcess } from './server-process.ts';
 
 export interface SoakOptions {
   seconds: number;
@@ -53,22 +48,9 @@ const count = (dir: string) => {
 };
 
 export async function runSoak(options: SoakOptions): Promise<SoakFigures> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'gw-soak-'));
-  const config = path.join(dir, 'gateway.yml');
-  writeFileSync(config, testConfigYaml(dir, { manager: options.manager ?? {} }));
-  const child = spawn(process.execPath, [CLI, 'serve', '--config', config, '--port', '0'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const server = await startServerProcess({ prefix: 'gw-soak-', manager: options.manager ?? {} });
   try {
-    const address = await new Promise<string>((resolve, reject) => {
-      let err = '';
-      child.stderr.on('data', (d: Buffer) => {
-        err += d.toString();
-        const m = /Listening on (http:\/\/\S+)/.exec(err);
-        if (m) resolve(m[1]!);
-      });
-      child.once('exit', (code) => reject(new Error(`server exited (${code}): ${err}`)));
-    });
+    const { address, dir } = server;
     const db = path.join(dir, 'jobs.sqlite');
     const outputs = path.join(dir, 'outputs');
     const reader = new Database(db, { readonly: true, fileMustExist: true });
@@ -125,9 +107,6 @@ export async function runSoak(options: SoakOptions): Promise<SoakFigures> {
     reader.close();
     return figures;
   } finally {
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    if (child.exitCode === null) child.kill('SIGTERM');
-    await exited;
-    rmSync(dir, { recursive: true, force: true });
+    await server.stop();
   }
 }
