@@ -31,6 +31,9 @@ export type ErrorReason =
   /** The request itself is unreadable (malformed XML, an empty body): a client error with no better code. */
   | 'malformed-request';
 
+/** How long a client refused with ServerBusy should wait before trying again (both protocols say so). */
+export const BUSY_RETRY_AFTER_SECONDS = 5;
+
 export interface OwsErrorJson {
   code: OwsExceptionCode;
   message: string;

@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http';
-import { OwsError, type ErrorReason } from '../core/errors.ts';
+import { BUSY_RETRY_AFTER_SECONDS, OwsError, type ErrorReason } from '../core/errors.ts';
 
 /** Exception bodies are `application/json`: the OGC test suite rejects application/problem+json on execute. */
 export const EXCEPTION_MEDIA_TYPE = 'application/json';
@@ -12,9 +12,6 @@ const TYPED_REASONS: Partial<Record<ErrorReason, string>> = {
   'no-such-job': 'No such job',
   'result-not-ready': 'Result not ready',
 };
-
-/** Seconds a client should wait before retrying when the job queue is full. */
-export const RETRY_AFTER_SECONDS = 5;
 
 /**
  * A failure of the HTTP exchange itself (wrong method, unacceptable media type, unknown path, …):
@@ -109,6 +106,6 @@ export function exceptionReply(thrown: unknown): ExceptionReply {
     ...(error.locator !== undefined ? { locator: error.locator } : {}),
   };
   const headers: Record<string, string> =
-    status === 503 ? { 'Retry-After': String(RETRY_AFTER_SECONDS) } : {};
+    status === 503 ? { 'Retry-After': String(BUSY_RETRY_AFTER_SECONDS) } : {};
   return { status, headers, body };
 }

@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Context } from 'koa';
 import getRawBody from 'raw-body';
-import { OwsError } from '../core/errors.ts';
+import { BUSY_RETRY_AFTER_SECONDS, OwsError } from '../core/errors.ts';
 import type { Gateway } from '../gateway.ts';
 import type { ResultDelivery } from '../results/delivery.ts';
 import { parseKvpRequest, parseXmlRequest } from './parse.ts';
@@ -73,10 +73,12 @@ export function wpsRouter(gateway: Gateway, delivery: ResultDelivery): Router {
           : new OwsError('NoApplicableCode', 'The server could not process the request');
       if (!(thrown instanceof OwsError))
         gateway.logger.error({ err: thrown, url: ctx.url }, 'WPS request failed');
+      const status = httpStatus(error);
       await send(ctx, {
-        status: httpStatus(error),
+        status,
         contentType: XML,
         body: exceptionReport(error.toJSON(), service.defaultLanguage),
+        ...(status === 503 ? { headers: { 'Retry-After': String(BUSY_RETRY_AFTER_SECONDS) } } : {}),
       });
     }
   };

@@ -191,6 +191,7 @@ async function drive(
 
   const wpsBusy = (r: Reply): Verdict => {
     if (r.headers.get('content-type') !== 'text/xml') return { problem: '503 not text/xml' };
+    if (!/^\d+$/.test(r.headers.get('retry-after') ?? '')) return { problem: '503 without Retry-After' };
     const doc = parseXml(r.body);
     const code = descendants(doc, 'Exception')[0]?.attrs.get('exceptionCode');
     return doc.local === 'ExceptionReport' && code === 'ServerBusy'
