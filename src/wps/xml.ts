@@ -116,7 +116,9 @@ function parserFor(limits: XmlLimits): XMLParser {
     parseAttributeValue: false,
     ignoreDeclaration: true,
     ignorePiTags: true,
-    processEntities: true,
+    // References are decoded by decodeReferences below, in one pass (fast-xml-parser leaves numeric
+    // character references such as &#246; as they are unless it also decodes HTML's named entities).
+    processEntities: false,
     htmlEntities: false,
     maxNestedTags: limits.maxDepth - 1,
     transformTagName: guard,
@@ -157,6 +159,38 @@ function parserFor(limits: XmlLimits): XMLParser {
 
 type Raw = Record<string, unknown> & { ':@'?: Record<string, string> };
 
+const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+
+/** Is `cp` a character XML 1.0 allows (§2.2)? */
+const isXmlChar = (cp: number) =>
+  cp === 0x9 ||
+  cp === 0xa ||
+  cp === 0xd ||
+  (cp >= 0x20 && cp <= 0xd7ff) ||
+  (cp >= 0xe000 && cp <= 0xfffd) ||
+  (cp >= 0x10000 && cp <= 0x10ffff);
+
+/**
+ * Replaces the references of character data or an attribute value, in one pass (so `&amp;#38;` is
+ * `&#38;`, not `&`): the five predefined entities and numeric character references. Any other `&`
+ * (an undeclared entity, a bare ampersand) makes the document not well-formed.
+ */
+function decodeReferences(text: string): string {
+  if (!text.includes('&')) return text;
+  return text.replace(/&(?:#x([0-9a-fA-F]{1,6})|#([0-9]{1,7})|([a-zA-Z]+))?;?/g, (match, hex, dec, name) => {
+    if (!match.endsWith(';')) throw malformed(`Malformed XML: '&' must start a reference such as &amp;`);
+    if (name !== undefined) {
+      const value = PREDEFINED[name as string];
+      if (value === undefined)
+        throw malformed(`Malformed XML: the entity &${name as string}; is not declared`);
+      return value;
+    }
+    const cp = hex !== undefined ? parseInt(hex as string, 16) : Number(dec);
+    if (!isXmlChar(cp)) throw malformed(`Malformed XML: ${match} is not a character XML allows`);
+    return String.fromCodePoint(cp);
+  });
+}
+
 function build(
   raw: Raw,
   parentScope: NamespaceScope,
@@ -170,7 +204,7 @@ function build(
   const name = unguard(key);
   const attributes = Object.entries(raw[':@'] ?? {}).map(([k, v]): [string, string] => [
     unguard(k),
-    String(v),
+    decodeReferences(String(v)),
   ]);
   let declared: Map<string, string> | undefined;
   for (const [k, v] of attributes) {
@@ -197,7 +231,7 @@ function build(
   }
   const element: XmlElement = { name, ns, local, attrs, rawAttrs, children: [], scope };
   for (const child of (raw[key] as Raw[]) ?? []) {
-    if ('#text' in child) element.children.push({ text: String(child['#text']) });
+    if ('#text' in child) element.children.push({ text: decodeReferences(String(child['#text'])) });
     else if ('#cdata' in child) {
       const parts = child['#cdata'] as Array<{ '#text'?: unknown }>;
       element.children.push({ cdata: parts.map((p) => String(p['#text'] ?? '')).join('') });

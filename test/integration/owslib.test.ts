@@ -87,6 +87,10 @@ describe('OWSLib against a running server', () => {
     });
   });
 
+  it('sends non-ASCII and XML-special text intact (character references decoded)', () => {
+    expect(r.unicode).toEqual({ echo: ['Hello Jörg; a=b & c <☺>!'] });
+  });
+
   it('executes asynchronously and monitors the status document to the end', () => {
     expect(r.async.statusLocation).toMatch(new RegExp(`^${s.wps}/status/[0-9a-f-]{36}\\.xml$`));
     expect(r.async.statuses[0]).toBe('ProcessAccepted');

@@ -41,6 +41,10 @@ result["sync"] = {
     "outputs": {o.identifier: o.data for o in execution.processOutputs},
 }
 
+# Non-ASCII text and XML-special characters: OWSLib writes them as character references.
+execution = wps.execute("hello-world", [("name", "Jörg; a=b & c <☺>")], output=None, mode=SYNC)
+result["unicode"] = {o.identifier: o.data for o in execution.processOutputs}
+
 # Asynchronous execution polled through statusLocation, as QGIS's OWSLib plugin does.
 execution = wps.execute("sleep", [("seconds", "1.5")], output=[("slept", False)], mode=ASYNC)
 statuses = [execution.status]
