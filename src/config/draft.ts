@@ -122,8 +122,9 @@ export function parseOrigins(value: unknown, draft: Draft, key: string): string[
     } catch {
       url = undefined;
     }
-    // Nothing but scheme, host and port: no user, path, query or fragment.
-    const bare = url && /^https?:$/.test(url.protocol) && `${url.origin}/` === url.href;
+    // Nothing but scheme, host and port (no user, path, query, fragment, nor a wildcard host).
+    const bare =
+      url && /^https?:$/.test(url.protocol) && `${url.origin}/` === url.href && !url.host.includes('*');
     if (!url || !bare)
       throw draft.error(key, `'${entry}' is not '*' or an origin such as https://app.example.org:8443`);
     return url.origin;

@@ -11,7 +11,13 @@ const ALLOW_HEADERS = ['Accept', 'Accept-Language', 'Authorization', 'Content-Ty
  * server did with `Prefer` (`Preference-Applied`), paging and alternates (`Link`), when to retry a 503
  * (`Retry-After`), the file name of a download (`Content-Disposition`).
  */
-export const EXPOSE_HEADERS = ['Location', 'Link', 'Preference-Applied', 'Retry-After', 'Content-Disposition'];
+export const EXPOSE_HEADERS = [
+  'Location',
+  'Link',
+  'Preference-Applied',
+  'Retry-After',
+  'Content-Disposition',
+];
 
 /**
  * CORS for every response of the server (OGC API, WPS, stored outputs), with @koa/cors: simple and
@@ -27,7 +33,8 @@ export function corsMiddleware(config: CorsConfig): Middleware {
   const any = config.allowedOrigins.includes('*');
   const allowed = new Set(config.allowedOrigins);
   // An empty string tells @koa/cors to add nothing but `Vary: Origin`.
-  const origin = (ctx: Context): string => (any ? '*' : allowed.has(ctx.get('Origin')) ? ctx.get('Origin') : '');
+  const origin = (ctx: Context): string =>
+    any ? '*' : allowed.has(ctx.get('Origin')) ? ctx.get('Origin') : '';
   return cors({
     origin,
     allowMethods: ALLOW_METHODS,
