@@ -9,9 +9,11 @@ node_pin=$(cat .ci/node-version)
 say() { printf '[setup] %s\n' "$*" >&2; }
 
 # 1. System packages: GDAL to build gdal-async against, a C++ toolchain for native addons,
-#    xmllint (XSD checks) and OWSLib (client interop tests, seen only by /usr/bin/python3).
+#    xmllint (XSD checks), OWSLib (client interop tests, seen only by /usr/bin/python3) and
+#    Chromium (browser tests, driven by playwright-core, which downloads no browser; about 10 s and
+#    530 MB with its libraries).
 missing=()
-for pkg in libgdal-dev gdal-bin g++ make python3 libxml2-utils python3-owslib sqlite3; do
+for pkg in libgdal-dev gdal-bin g++ make python3 libxml2-utils python3-owslib sqlite3 chromium; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
 if ((${#missing[@]})); then

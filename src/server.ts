@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import { atListeningPort } from './config/public-url.ts';
 import type { Gateway } from './gateway.ts';
+import { corsMiddleware } from './http/cors.ts';
 import { oaprocFallback, oaprocRouter, startOaprocCallbacks } from './oaproc/routes.ts';
 import { BBOX_JSON } from './oaproc/results.ts';
 import { ResultDelivery } from './results/delivery.ts';
@@ -35,6 +36,9 @@ export function createApp(gateway: Gateway, options: AppOptions = {}): { app: Ko
       'request',
     );
   });
+
+  // Inside the catch-all above (a 500 keeps its CORS headers), before every route (preflights end here).
+  app.use(corsMiddleware(gateway.config.server.cors));
 
   router.get('/health', async (ctx) => {
     // Counting reads the store: a store that cannot answer is reported, not a 500.

@@ -109,6 +109,28 @@ export const parseList = (value: unknown, separator: RegExp = /[,\n]/): string[]
     .map((s) => s.trim())
     .filter((s) => s !== '');
 
+/**
+ * A list of web origins (`*`, or `scheme://host[:port]`, a trailing slash tolerated), each written as
+ * browsers send it in `Origin` (lower-case host, no default port); anything else is an error.
+ */
+export function parseOrigins(value: unknown, draft: Draft, key: string): string[] {
+  return parseList(value).map((entry) => {
+    if (entry === '*') return entry;
+    let url: URL | undefined;
+    try {
+      url = new URL(entry);
+    } catch {
+      url = undefined;
+    }
+    // Nothing but scheme, host and port (no user, path, query, fragment, nor a wildcard host).
+    const bare =
+      url && /^https?:$/.test(url.protocol) && `${url.origin}/` === url.href && !url.host.includes('*');
+    if (!url || !bare)
+      throw draft.error(key, `'${entry}' is not '*' or an origin such as https://app.example.org:8443`);
+    return url.origin;
+  });
+}
+
 const LEVELS: Record<string, string> = {
   notset: 'trace',
   trace: 'trace',

@@ -1,6 +1,6 @@
 import { parse } from 'yaml';
 import { LIMIT_KEYS } from '../core/limits.ts';
-import { Draft, logLevel, parseBoolean, parseList, parseSize } from './draft.ts';
+import { Draft, logLevel, parseBoolean, parseList, parseOrigins, parseSize } from './draft.ts';
 
 type Node = Record<string, unknown>;
 const isNode = (v: unknown): v is Node => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -115,6 +115,31 @@ function lookup(root: Node, dotted: string): unknown {
   return node;
 }
 
+/**
+ * `server.cors`: pygeoapi's boolean (`true` = any origin, `false` = no CORS headers), or a mapping
+ * with `allowed_origins` (a list, or one origin) and `max_age_seconds`.
+ */
+function readCors(cors: unknown, draft: Draft): void {
+  if (cors === undefined || cors === null) return;
+  if (!isNode(cors)) {
+    const on = parseBoolean(cors, draft, 'server.cors');
+    draft.set('/server/cors/allowedOrigins', on ? ['*'] : [], 'server.cors');
+    return;
+  }
+  draft.name('/server/cors', 'server.cors');
+  if (cors.allowed_origins !== undefined && cors.allowed_origins !== null)
+    draft.set(
+      '/server/cors/allowedOrigins',
+      parseOrigins(cors.allowed_origins, draft, 'server.cors.allowed_origins'),
+      'server.cors.allowed_origins',
+    );
+  if (cors.max_age_seconds !== undefined && cors.max_age_seconds !== null)
+    draft.set('/server/cors/maxAgeSeconds', cors.max_age_seconds, 'server.cors.max_age_seconds');
+  for (const key of Object.keys(cors))
+    if (key !== 'allowed_origins' && key !== 'max_age_seconds')
+      draft.warnings.push(`server.cors.${key}: unknown key, ignored`);
+}
+
 /** The job store: our SQLite by default; other pygeoapi managers (TinyDB, MongoDB…) are not reused. */
 function readManager(manager: Node, draft: Draft): void {
   const name = String(manager.name ?? 'SQLite');
@@ -188,6 +213,7 @@ export function readPygeoapiYaml(source: string, file: string, env: NodeJS.Proce
     if (sourceKey.startsWith('metadata.')) value = text(value, languages[0]!);
     draft.set(pointer, convert ? convert(value, draft, sourceKey) : value, sourceKey);
   }
+  readCors(lookup(root, 'server.cors'), draft);
   const manager = lookup(root, 'server.manager');
   if (isNode(manager)) readManager(manager, draft);
   if (root.resources !== undefined) readResources(root.resources, draft);

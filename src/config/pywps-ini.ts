@@ -1,6 +1,6 @@
 import { interpolate, IniError, parseIni, type IniSections } from './configparser.ts';
 import { LIMIT_KEYS } from '../core/limits.ts';
-import { Draft, logLevel, parseBoolean, parseList, parseSize } from './draft.ts';
+import { Draft, logLevel, parseBoolean, parseList, parseOrigins, parseSize } from './draft.ts';
 
 type Setter = (draft: Draft, value: string, key: string) => void;
 
@@ -78,6 +78,9 @@ const SERVER: Record<string, Setter> = {
   schemadirs: to('/server/schemaDirs', (v) => parseList(v, /[:\n]/)),
   cleantempdir: to('/server/cleanTempDir', parseBoolean),
   temp_path: to('/server/tempPath'),
+  // Extensions: browser access (src/http/cors.ts); an empty list turns CORS off.
+  cors_allowed_origins: to('/server/cors/allowedOrigins', parseOrigins),
+  cors_max_age: to('/server/cors/maxAgeSeconds'),
   // The resource limits, PyWPS-style without underscores: maxuncompressedsize, maxrasterpixels, …
   ...Object.fromEntries(
     Object.entries(LIMIT_KEYS).map(([name, key]) => [

@@ -53,6 +53,16 @@ export interface ServerConfig {
   tempPath: string;
   /** What one job may expand, read, write and keep (`server.limits.*`; INI `[server]` max… keys). */
   limits: ResourceLimits;
+  /** Which web pages may call the server from the browser (src/http/cors.ts). */
+  cors: CorsConfig;
+}
+
+/** `server.cors.*` (YAML; `server.cors: true|false` as pygeoapi) / `[server] cors_*` (INI). */
+export interface CorsConfig {
+  /** Origins (`https://app.example.org`) whose pages may call the server; `*` = any; empty = CORS off. */
+  allowedOrigins: string[];
+  /** How long a browser may cache a preflight answer (`Access-Control-Max-Age`). */
+  maxAgeSeconds: number;
 }
 
 export interface MetadataConfig {

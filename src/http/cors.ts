@@ -1,0 +1,46 @@
+import cors from '@koa/cors';
+import type { Context, Middleware } from 'koa';
+import type { CorsConfig } from '../config/types.ts';
+
+/** Methods of the two protocols: GET/POST everywhere, DELETE to dismiss a job. */
+const ALLOW_METHODS = ['GET', 'HEAD', 'POST', 'DELETE'];
+/** Request headers a client sends besides the CORS-safelisted ones (JSON bodies, `Prefer: respond-async`). */
+const ALLOW_HEADERS = ['Accept', 'Accept-Language', 'Authorization', 'Content-Type', 'Prefer'];
+/**
+ * Response headers a page must be able to read: the job of an async execute (`Location`), what the
+ * server did with `Prefer` (`Preference-Applied`), paging and alternates (`Link`), when to retry a 503
+ * (`Retry-After`), the file name of a download (`Content-Disposition`).
+ */
+export const EXPOSE_HEADERS = [
+  'Location',
+  'Link',
+  'Preference-Applied',
+  'Retry-After',
+  'Content-Disposition',
+];
+
+/**
+ * CORS for every response of the server (OGC API, WPS, stored outputs), with @koa/cors: simple and
+ * actual requests from an allowed origin get `Access-Control-Allow-Origin` and the exposed headers,
+ * preflights a 204 with the allowed methods and headers and `Access-Control-Max-Age`; every response
+ * has `Vary: Origin`. A request from an origin not allowed gets no CORS header (its preflight falls
+ * through to the routes, which answer OPTIONS without them), so the browser blocks it. No
+ * credentials: the gateway has no cookies or sessions, so `*` is a safe default. The configured
+ * origins are already serialised as browsers send `Origin` (src/config/draft.ts parseOrigins).
+ */
+export function corsMiddleware(config: CorsConfig): Middleware {
+  if (config.allowedOrigins.length === 0) return (_ctx, next) => next();
+  const any = config.allowedOrigins.includes('*');
+  const allowed = new Set(config.allowedOrigins);
+  // An empty string tells @koa/cors to add nothing but `Vary: Origin`.
+  const origin = (ctx: Context): string =>
+    any ? '*' : allowed.has(ctx.get('Origin')) ? ctx.get('Origin') : '';
+  return cors({
+    origin,
+    allowMethods: ALLOW_METHODS,
+    allowHeaders: ALLOW_HEADERS,
+    exposeHeaders: EXPOSE_HEADERS,
+    maxAge: config.maxAgeSeconds,
+    credentials: false,
+  });
+}
