@@ -4,6 +4,7 @@ import getRawBody from 'raw-body';
 import { OwsError } from '../core/errors.ts';
 import { isTerminal, type Job } from '../core/job.ts';
 import type { Gateway } from '../gateway.ts';
+import { assertIdentityCoding, BodyTextError, jsonBodyText } from '../http/body-text.ts';
 import type { ResultDelivery } from '../results/delivery.ts';
 import { BoundedJsonError, parseBoundedJson } from '../util/bounded-json.ts';
 import { checkSubscriber } from './callbacks.ts';
@@ -26,12 +27,16 @@ async function readJsonBody(ctx: Context, limit: number): Promise<unknown> {
   }
   let text: string;
   try {
-    text = await getRawBody(ctx.req, {
-      limit,
-      encoding: 'utf-8',
-      length: ctx.get('Content-Length') || undefined,
-    });
+    assertIdentityCoding(ctx.get('Content-Encoding') || undefined);
+    const bytes = await getRawBody(ctx.req, { limit, length: ctx.get('Content-Length') || undefined });
+    text = jsonBodyText(bytes, ctx.request.charset || undefined);
   } catch (error) {
+    if (error instanceof BodyTextError) {
+      if (error.kind === 'invalid-bytes') {
+        throw new OwsError('InvalidParameterValue', error.message, 'body', 'malformed-request');
+      }
+      throw new HttpProblem(415, error.message);
+    }
     const e = error as { type?: string; message?: string };
     if (e.type === 'entity.too.large') {
       throw new OwsError('FileSizeExceeded', `The request is larger than the allowed ${limit} bytes`, 'body');

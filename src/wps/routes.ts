@@ -5,6 +5,7 @@ import type { Context } from 'koa';
 import getRawBody from 'raw-body';
 import { BUSY_RETRY_AFTER_SECONDS, OwsError } from '../core/errors.ts';
 import type { Gateway } from '../gateway.ts';
+import { assertIdentityCoding, BodyTextError, xmlBodyText } from '../http/body-text.ts';
 import type { ResultDelivery } from '../results/delivery.ts';
 import { parseKvpRequest, parseXmlRequest } from './parse.ts';
 import { exceptionReport } from './render.ts';
@@ -38,13 +39,13 @@ async function send(ctx: Context, reply: WpsReply): Promise<void> {
 }
 
 async function readBody(ctx: Context, limit: number): Promise<string> {
+  let bytes: Buffer;
   try {
-    return await getRawBody(ctx.req, {
-      limit,
-      encoding: 'utf-8',
-      length: ctx.get('Content-Length') || undefined,
-    });
+    assertIdentityCoding(ctx.get('Content-Encoding') || undefined);
+    bytes = await getRawBody(ctx.req, { limit, length: ctx.get('Content-Length') || undefined });
+    return xmlBodyText(bytes, ctx.request.charset || undefined);
   } catch (error) {
+    if (error instanceof BodyTextError) throw malformed(error.message);
     const e = error as { type?: string; message?: string };
     if (e.type === 'entity.too.large') {
       throw new OwsError(
@@ -88,7 +89,7 @@ export function wpsRouter(gateway: Gateway, delivery: ResultDelivery): Router {
   router.post(base || '/', (ctx) =>
     answer(ctx, async () => {
       const body = await readBody(ctx, gateway.config.server.maxRequestSize);
-      const text = body.replace(/^\uFEFF/, '').trim();
+      const text = body.trim();
       if (text === '') throw malformed('The request body is empty: POST takes a WPS XML request');
       if (ctx.is('application/x-www-form-urlencoded') || !text.startsWith('<')) {
         throw malformed('KVP requests are only accepted with GET; POST takes a WPS XML request');

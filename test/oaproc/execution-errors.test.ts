@@ -275,3 +275,35 @@ describe('hostile JSON bodies', () => {
     }
   });
 });
+
+describe('the character encoding of a JSON body', () => {
+  const send = (body: Uint8Array, headers: Record<string, string>) =>
+    fetch(`${s.base}/processes/hello-world/execution`, { method: 'POST', headers, body });
+
+  it('is UTF-8: invalid bytes are a 400, another charset or a content coding a 415', async () => {
+    const invalid = Buffer.concat([
+      Buffer.from('{"inputs":{"name":"'),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from('"}}'),
+    ]);
+    const bad = await send(invalid, { 'Content-Type': 'application/json' });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({
+      locator: 'body',
+      detail: expect.stringMatching(/not valid utf-8/i),
+    });
+    const latin1 = await send(Buffer.from('{"inputs":{"name":"Jörg"}}', 'latin1'), {
+      'Content-Type': 'application/json; charset=iso-8859-1',
+    });
+    expect(latin1.status).toBe(415);
+    const gzip = await send(Buffer.from('{"inputs":{"name":"x"}}'), {
+      'Content-Type': 'application/json',
+      'Content-Encoding': 'gzip',
+    });
+    expect(gzip.status).toBe(415);
+    const ok = await send(Buffer.from('\uFEFF{"inputs":{"name":"Jörg"}}'), {
+      'Content-Type': 'application/json; charset=UTF-8',
+    });
+    expect([ok.status, await ok.text()]).toEqual([200, 'Hello Jörg!']);
+  });
+});

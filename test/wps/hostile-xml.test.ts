@@ -342,3 +342,38 @@ describe('text outputs containing "]]>" and markup', () => {
     expect(echoed(r.body).trim()).toBe('x ]]> y');
   });
 });
+
+describe('the character encoding of a request body', () => {
+  const send = (body: Uint8Array, headers: Record<string, string> = {}) =>
+    fetch(s.wps, { method: 'POST', headers: { 'Content-Type': 'text/xml', ...headers }, body });
+  const hello = (name: string, declaration = '<?xml version="1.0" encoding="UTF-8"?>') =>
+    `${declaration}${execute('hello-world', literalInput('name', name), '<wps:ResponseForm><wps:RawDataOutput><ows:Identifier>echo</ows:Identifier></wps:RawDataOutput></wps:ResponseForm>').replace(/^<\?xml[^>]*\?>/, '')}`;
+
+  it('is read as the XML declaration (or a byte order mark) says', async () => {
+    const latin1 = Buffer.from(hello('Jörg', '<?xml version="1.0" encoding="ISO-8859-1"?>'), 'latin1');
+    expect(await (await send(latin1)).text()).toBe('Hello Jörg!');
+    const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(hello('Jörg ☺', ''), 'utf16le')]);
+    expect(await (await send(utf16)).text()).toBe('Hello Jörg ☺!');
+    expect(await (await send(Buffer.from(hello('Jörg')))).text()).toBe('Hello Jörg!');
+  });
+
+  it('bytes invalid in the declared encoding, an unknown encoding or a content coding are a 400, never U+FFFD', async () => {
+    const invalid = Buffer.concat([
+      Buffer.from(hello('J').split('J')[0]!),
+      Buffer.from([0xff, 0xfe, 0x41]),
+      Buffer.from(hello('J').split('J').slice(1).join('J')),
+    ]);
+    const cases: Array<[Uint8Array, Record<string, string>, RegExp]> = [
+      [invalid, {}, /not valid utf-8/i],
+      [Buffer.from(hello('x', '<?xml version="1.0" encoding="EBCDIC-CP-US"?>')), {}, /not supported/],
+      [Buffer.from(hello('x')), { 'Content-Encoding': 'gzip' }, /Content-Encoding/],
+    ];
+    for (const [body, headers, message] of cases) {
+      const r = await send(body, headers);
+      const text = await r.text();
+      expect(r.status, text).toBe(400);
+      expect(text).toMatch(message);
+      expect(text).not.toContain('\uFFFD');
+    }
+  });
+});

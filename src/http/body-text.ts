@@ -1,0 +1,72 @@
+import { TextDecoder } from 'node:util';
+/**
+ * The text of a request body in the character encoding it declares, strictly: bytes that are not
+ * valid in that encoding, an encoding this server does not read, or a content coding (gzip, …) are
+ * refused, never replaced by U+FFFD.
+ */
+
+/** Why a body could not be read as text; each binding maps it to its own error. */
+export class BodyTextError extends Error {
+  readonly kind: 'content-coding' | 'unsupported-charset' | 'invalid-bytes';
+  constructor(kind: BodyTextError['kind'], message: string) {
+    super(message);
+    this.name = 'BodyTextError';
+    this.kind = kind;
+  }
+}
+
+/** Encodings read (WHATWG labels TextDecoder knows); anything else is refused rather than guessed. */
+const READABLE = new Set(['utf-8', 'utf-16le', 'utf-16be', 'windows-1252', 'iso-8859-2', 'iso-8859-15']);
+
+function decoderFor(label: string): TextDecoder {
+  let decoder: TextDecoder;
+  try {
+    decoder = new TextDecoder(label.trim(), { fatal: true, ignoreBOM: false });
+  } catch {
+    throw new BodyTextError('unsupported-charset', `The character encoding '${label}' is not supported`);
+  }
+  // ISO-8859-1 and US-ASCII are read as windows-1252, their superset (as browsers and the WHATWG do).
+  if (!READABLE.has(decoder.encoding)) {
+    throw new BodyTextError('unsupported-charset', `The character encoding '${label}' is not supported`);
+  }
+  return decoder;
+}
+
+function decode(bytes: Uint8Array, label: string): string {
+  try {
+    return decoderFor(label).decode(bytes);
+  } catch (error) {
+    if (error instanceof BodyTextError) throw error;
+    throw new BodyTextError('invalid-bytes', `The request body is not valid ${label} text`);
+  }
+}
+
+/** Refuses bodies with a content coding: they would otherwise be read as garbage. */
+export function assertIdentityCoding(contentEncoding: string | undefined): void {
+  const coding = (contentEncoding ?? '').trim().toLowerCase();
+  if (coding !== '' && coding !== 'identity') {
+    throw new BodyTextError(
+      'content-coding',
+      `Request bodies with Content-Encoding '${contentEncoding}' are not accepted; send it uncompressed`,
+    );
+  }
+}
+
+/** An XML body: a byte order mark, else the XML declaration's encoding, else the charset parameter, else UTF-8. */
+export function xmlBodyText(bytes: Uint8Array, charset: string | undefined): string {
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return decode(bytes.subarray(3), 'utf-8');
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return decode(bytes.subarray(2), 'utf-16le');
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return decode(bytes.subarray(2), 'utf-16be');
+  const head = new TextDecoder('latin1').decode(bytes.subarray(0, 200));
+  const declared = /^\s*<\?xml[^>]*\bencoding\s*=\s*["']([A-Za-z][\w.:-]*)["']/.exec(head)?.[1];
+  return decode(bytes, declared ?? charset ?? 'utf-8');
+}
+
+/** A JSON body: UTF-8 (RFC 8259), with or without a byte order mark; another charset is refused. */
+export function jsonBodyText(bytes: Uint8Array, charset: string | undefined): string {
+  if (charset && !/^utf-?8$/i.test(charset.trim())) {
+    throw new BodyTextError('unsupported-charset', `JSON is UTF-8; the charset '${charset}' is not accepted`);
+  }
+  const start = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  return decode(bytes.subarray(start), 'utf-8');
+}
