@@ -30,7 +30,7 @@ function apiRepresentation(ctx: Context): 'openapi' | 'json' | 'html' {
     if (value === 'html') return 'html';
     throw new HttpProblem(400, `Unknown format f=${String(value)} (supported: json, html)`);
   }
-  const accepted = ctx.accepts('application/vnd.oai.openapi+json', 'application/json', 'text/html');
+  const accepted = ctx.accepts(OPENAPI_MEDIA_TYPE, 'application/json', 'text/html');
   if (accepted === 'text/html') return 'html';
   if (accepted === 'application/json') return 'json';
   if (accepted === false) {
