@@ -288,7 +288,7 @@ export function openApiDocument(options: ApiDefinitionOptions): OpenAPIV3.Docume
     '/jobs': {
       get: negotiatedGet(
         'getJobs',
-        'The jobs, of both protocols, newest first, a page at a time',
+        'The jobs of both protocols, a page at a time',
         'Jobs',
         negotiated('A page of jobs', 'jobList'),
         JOB_LIST_PARAMETERS.map((p) => p as unknown as OpenAPIV3.ParameterObject),
