@@ -8,4 +8,5 @@ export const CONFORMANCE_CLASSES: readonly string[] = [
   'job-list',
   'dismiss',
   'callback',
+  'oas30',
 ].map((c) => `${CONF}${c}`);

@@ -11,6 +11,8 @@ import { CONFORMANCE_CLASSES } from './conformance.ts';
 import { processDescriptionJson, processSummary } from './describe.ts';
 import { EXCEPTION_MEDIA_TYPE, exceptionReply, HttpProblem } from './exceptions.ts';
 import { apiUrl, REL, type Link } from './links.ts';
+import { addApiDefinitionRoutes } from './api-definition.ts';
+import { OPENAPI_MEDIA_TYPE } from './openapi.ts';
 import { negotiate, REPRESENTATIONS } from './negotiate.ts';
 
 export const DEFAULT_LIMIT = 10;
@@ -71,6 +73,18 @@ export function oaprocRouter(gateway: Gateway, delivery: ResultDelivery): Router
     const links: Link[] = [
       { href: apiUrl(b, '/'), rel: 'self', type: 'application/json', title: 'This document' },
       {
+        href: apiUrl(b, '/api'),
+        rel: 'service-desc',
+        type: OPENAPI_MEDIA_TYPE,
+        title: 'The API definition (OpenAPI 3.0)',
+      },
+      {
+        href: apiUrl(b, '/api', { f: 'html' }),
+        rel: 'service-doc',
+        type: 'text/html',
+        title: 'The API documentation',
+      },
+      {
         href: apiUrl(b, '/conformance'),
         rel: REL.conformance,
         type: 'application/json',
@@ -90,6 +104,8 @@ export function oaprocRouter(gateway: Gateway, delivery: ResultDelivery): Router
       links,
     });
   });
+
+  addApiDefinitionRoutes(router, gateway, base, { defaultLimit: DEFAULT_LIMIT, maxLimit: MAX_LIMIT });
 
   router.get('/conformance', (ctx) => sendJson(ctx, { conformsTo: [...CONFORMANCE_CLASSES] }));
 

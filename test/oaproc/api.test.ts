@@ -46,13 +46,21 @@ describe('landing page', () => {
     expectOfficial(ctx, r.body, 'landingPage');
   });
 
-  it('every link resolves to a 200 JSON document', async () => {
+  it('every link resolves to a 200 document of the type the link says', async () => {
     const r = await getJson(`${s.base}/`);
-    const links = r.body.links as Array<{ rel: string; href: string }>;
-    expect(links.length).toBe(4);
+    const links = r.body.links as Array<{ rel: string; href: string; type: string }>;
+    expect(links.map((l) => l.rel)).toEqual([
+      'self',
+      'service-desc',
+      'service-doc',
+      `${OGC_REL}conformance`,
+      `${OGC_REL}processes`,
+      `${OGC_REL}job-list`,
+    ]);
     for (const l of links) {
-      const target = await getJson(l.href, { headers: { Accept: 'application/json' } });
+      const target = await fetch(l.href, { headers: { Accept: l.type } });
       expect(target.status, l.href).toBe(200);
+      expect(target.headers.get('content-type')?.startsWith(l.type), l.href).toBe(true);
     }
   });
 });

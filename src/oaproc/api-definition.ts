@@ -1,0 +1,112 @@
+import type Router from '@koa/router';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Context } from 'koa';
+import pkg from '../../package.json' with { type: 'json' };
+import type { Gateway } from '../gateway.ts';
+import { HttpProblem } from './exceptions.ts';
+import { openApiDocument, OPENAPI_MEDIA_TYPE } from './openapi.ts';
+import {
+  INITIALIZER,
+  initializerScript,
+  PACKAGE_FILES,
+  packageDir,
+  SWAGGER_UI_PATH,
+  swaggerUiPage,
+} from './swagger-ui.ts';
+
+export interface ProcessListLimits {
+  defaultLimit: number;
+  maxLimit: number;
+}
+
+/** What `/api` answers for a request: `f` first, else the Accept header. */
+function apiRepresentation(ctx: Context): 'openapi' | 'json' | 'html' {
+  const f = ctx.query.f;
+  if (f !== undefined) {
+    const value = (Array.isArray(f) ? f[0] : f)?.toLowerCase();
+    if (value === 'json') return 'openapi';
+    if (value === 'html') return 'html';
+    throw new HttpProblem(400, `Unknown format f=${String(value)} (supported: json, html)`);
+  }
+  const accepted = ctx.accepts(OPENAPI_MEDIA_TYPE, 'application/json', 'text/html');
+  if (accepted === 'text/html') return 'html';
+  if (accepted === 'application/json') return 'json';
+  if (accepted === false) {
+    throw new HttpProblem(
+      406,
+      `None of the requested media types (${ctx.get('Accept')}) is offered (offered: ${OPENAPI_MEDIA_TYPE}, application/json, text/html)`,
+    );
+  }
+  return 'openapi';
+}
+
+/**
+ * `GET /api`: the OpenAPI 3.0 definition of the API (class oas30), generated once from the
+ * processes the server publishes, or Swagger UI on it for browsers; `GET /api/ui/{file}`: the files
+ * of Swagger UI, from the installed package.
+ */
+export function addApiDefinitionRoutes(
+  router: Router,
+  gateway: Gateway,
+  base: () => string,
+  limits: ProcessListLimits,
+): void {
+  // The registry is fixed at start-up; the public URL may be settled after the routes are built.
+  let cached: { base: string; json: string } | undefined;
+  const definition = (): string => {
+    const b = base();
+    if (cached?.base !== b) {
+      const identification = gateway.config.metadata.identification;
+      const document = openApiDocument({
+        base: b,
+        title: identification.title,
+        description: identification.abstract,
+        version: pkg.version,
+        processes: gateway.registry.list().map((e) => e.description),
+        maxProcessLimit: limits.maxLimit,
+        defaultProcessLimit: limits.defaultLimit,
+      });
+      cached = { base: b, json: JSON.stringify(document) };
+    }
+    return cached.json;
+  };
+
+  router.get('/api', (ctx) => {
+    const representation = apiRepresentation(ctx);
+    ctx.vary('Accept');
+    ctx.status = 200;
+    if (representation === 'html') {
+      ctx.type = 'text/html; charset=utf-8';
+      ctx.body = swaggerUiPage(base(), gateway.config.metadata.identification.title);
+      return;
+    }
+    ctx.type = representation === 'json' ? 'application/json' : OPENAPI_MEDIA_TYPE;
+    ctx.body = definition();
+  });
+
+  router.get(`${SWAGGER_UI_PATH}/:file`, async (ctx) => {
+    const name = String(ctx.params.file);
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    if (name === INITIALIZER) {
+      ctx.type = 'text/javascript; charset=utf-8';
+      ctx.body = initializerScript(base());
+      return;
+    }
+    // Only the listed files: a name is looked up, never joined to a path as it came.
+    const type = Object.hasOwn(PACKAGE_FILES, name) ? PACKAGE_FILES[name] : undefined;
+    if (type === undefined) throw new HttpProblem(404, `There is no file ${name} in the API documentation`);
+    const file = path.join(packageDir(), name);
+    const size = await stat(file).then(
+      (s) => s.size,
+      () => undefined,
+    );
+    if (size === undefined)
+      throw new HttpProblem(404, `${name} is not installed (npm package swagger-ui-dist)`);
+    ctx.set('Cache-Control', 'public, max-age=86400');
+    ctx.type = type;
+    ctx.length = size;
+    ctx.body = createReadStream(file);
+  });
+}
