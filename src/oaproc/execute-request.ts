@@ -2,7 +2,12 @@ import { crsUris } from '../core/crs.ts';
 import { invalidParameter } from '../core/errors.ts';
 import type { RawExecuteRequest, RawOutputRequest, RequestedMode } from '../core/execute.ts';
 import { isJsonMimeType, isTextMimeType } from '../core/formats.ts';
-import type { InputDescription, ProcessDescription, TransmissionMode } from '../core/model.ts';
+import type {
+  InputDescription,
+  LiteralDataType,
+  ProcessDescription,
+  TransmissionMode,
+} from '../core/model.ts';
 import type { RawInputs, RawInputValue } from '../core/values.ts';
 import { decodeBase64 } from '../core/base64.ts';
 
@@ -121,15 +126,37 @@ function reference(v: Json, locator: string): RawInputValue {
   return { type: 'reference', href: v.href, ...formatFields(v, locator, 'type') };
 }
 
-function literal(v: unknown, locator: string): RawInputValue {
+/** The JSON type a literal's schema has (describe.ts): strings for text, dates and URIs. */
+function jsonTypeOf(dataType: LiteralDataType): 'string' | 'number' | 'boolean' {
+  switch (dataType) {
+    case 'integer':
+    case 'double':
+    case 'float':
+    case 'positiveInteger':
+    case 'nonNegativeInteger':
+      return 'number';
+    case 'boolean':
+      return 'boolean';
+    default:
+      return 'string';
+  }
+}
+
+function literal(v: unknown, locator: string, dataType?: LiteralDataType): RawInputValue {
   if (isObject(v) && isQualified(v)) {
     const uom = v.uom;
     if (uom !== undefined && typeof uom !== 'string')
       throw bad(locator, `Input '${locator}': 'uom' must be a string`);
-    return { ...literal(v.value, locator), ...(uom !== undefined ? { uom } : {}) };
+    return { ...literal(v.value, locator, dataType), ...(uom !== undefined ? { uom } : {}) };
   }
-  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean')
+  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') {
+    // The value must have the JSON type of the input's schema, as schema validation would demand.
+    const expected = dataType ? jsonTypeOf(dataType) : undefined;
+    if (expected && typeof v !== expected) {
+      throw bad(locator, `Input '${locator}': expected a JSON ${expected} (${dataType}), got a ${typeof v}`);
+    }
     return { type: 'literal', value: v };
+  }
   throw bad(locator, `Input '${locator}': expected a literal value (a string, number or boolean)`);
 }
 
@@ -166,10 +193,19 @@ function complex(v: unknown, input: InputDescription | undefined, locator: strin
     const value = v.value;
     if (typeof value === 'string') {
       const mimeType = fields.mimeType ?? defaultFormat?.mimeType;
-      const encoded = fields.encoding?.toLowerCase() === 'base64' || isBinary(mimeType);
+      // Binary data travels as base64: when declared so, or in a binary format the input takes (a
+      // format it does not take is left to the core to refuse by name).
+      const supported = formats.some((f) => f.mimeType.toLowerCase() === mimeType?.toLowerCase());
+      const encoded =
+        fields.encoding?.toLowerCase() === 'base64' ||
+        (fields.encoding === undefined && supported && isBinary(mimeType));
       return { type: 'complex', data: encoded ? base64(value, locator) : value, ...fields };
     }
     if (value === null) throw bad(locator, `Input '${locator}': 'value' must not be null`);
+    const mimeType = fields.mimeType ?? defaultFormat?.mimeType;
+    if (mimeType !== undefined && !isJsonMimeType(mimeType)) {
+      throw bad(locator, `Input '${locator}': a JSON value needs a JSON media type, not ${mimeType}`);
+    }
     return { type: 'complex', data: JSON.stringify(value), ...fields };
   }
   if (typeof v === 'string') {
@@ -191,7 +227,7 @@ function inputValue(v: unknown, input: InputDescription | undefined, locator: st
   if (isObject(v) && 'href' in v) return reference(v, locator);
   switch (input?.kind) {
     case 'literal':
-      return literal(v, locator);
+      return literal(v, locator, input.dataType);
     case 'bbox':
       return boundingBox(v, input, locator);
     case 'complex':
