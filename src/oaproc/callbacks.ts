@@ -1,7 +1,13 @@
 import { invalidParameter, missingParameter, type OwsError } from '../core/errors.ts';
 import type { Job } from '../core/job.ts';
 import type { JobManager } from '../jobs/manager.ts';
-import { checkOutbound, OutboundRefused, postJson, type OutboundPolicy } from '../references/outbound.ts';
+import {
+  checkOutbound,
+  checkOutboundResolved,
+  OutboundRefused,
+  postJson,
+  type OutboundPolicy,
+} from '../references/outbound.ts';
 import type { Logger } from '../util/logger.ts';
 
 /** The `subscriber` of an OGC API - Processes execute request (subscriber.yaml): where callbacks go. */
@@ -48,6 +54,26 @@ export function checkSubscriber(subscriber: unknown, policy: OutboundPolicy): Ow
         locator,
         `${locator}: ${refused.message} (callbacks go to http or https URLs the server may reach)`,
       );
+  }
+  return undefined;
+}
+
+/**
+ * After {@link checkSubscriber}: refuses a subscriber whose host name resolves only to addresses the
+ * outbound policy refuses, so the client hears it now rather than never getting a callback.
+ */
+export async function checkSubscriberHosts(
+  subscriber: Subscriber,
+  policy: OutboundPolicy,
+): Promise<OwsError | undefined> {
+  for (const key of URI_KEYS) {
+    const value = subscriber[key];
+    if (value === undefined) continue;
+    const refused = await checkOutboundResolved(new URL(value), policy);
+    if (refused) {
+      const locator = `subscriber.${key}`;
+      return invalidParameter(locator, `${locator}: ${refused.message}`);
+    }
   }
   return undefined;
 }

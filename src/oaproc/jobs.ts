@@ -7,7 +7,7 @@ import type { Gateway } from '../gateway.ts';
 import { assertIdentityCoding, BodyTextError, jsonBodyText } from '../http/body-text.ts';
 import type { ResultDelivery } from '../results/delivery.ts';
 import { BoundedJsonError, parseBoundedJson } from '../util/bounded-json.ts';
-import { checkSubscriber } from './callbacks.ts';
+import { checkSubscriber, checkSubscriberHosts } from './callbacks.ts';
 import { HttpProblem } from './exceptions.ts';
 import { toRawExecuteRequest } from './execute-request.ts';
 import { parseJobListQuery } from './job-list-query.ts';
@@ -107,7 +107,9 @@ export function addJobRoutes(
     const body = await readJsonBody(ctx, server.maxRequestSize);
     const { request, preferences } = toRawExecuteRequest(body, description, ctx.get('Prefer') || undefined);
     if (request.binding.subscriber !== undefined) {
-      const refused = checkSubscriber(request.binding.subscriber, gateway.outboundPolicy);
+      const refused =
+        checkSubscriber(request.binding.subscriber, gateway.outboundPolicy) ??
+        (await checkSubscriberHosts(request.binding.subscriber, gateway.outboundPolicy));
       if (refused) throw refused;
     }
     const applied = [...preferences.applied];

@@ -55,6 +55,29 @@ export function checkOutbound(url: URL, policy: OutboundPolicy): OutboundRefused
 }
 
 /**
+ * The check of {@link checkOutbound} plus the host name's current addresses, for refusing early (at
+ * submission) a URL whose host resolves only to addresses the server may not reach. Connections are
+ * still checked on the address actually connected to; a name that does not resolve now is left to
+ * that check.
+ */
+export async function checkOutboundResolved(
+  url: URL,
+  policy: OutboundPolicy,
+): Promise<OutboundRefused | undefined> {
+  const early = checkOutbound(url, policy);
+  if (early) return early;
+  const host = hostOf(url);
+  if (isIP(host) || isTrustedHost(host, policy)) return undefined;
+  const addresses = await new Promise<LookupAddress[]>((resolve) =>
+    dnsLookup(host, { all: true }, (err, found) => resolve(err ? [] : found)),
+  );
+  if (addresses.length > 0 && addresses.every((a) => isPrivateAddress(a.address))) {
+    return new OutboundRefused(url.href, 'private-address', host);
+  }
+  return undefined;
+}
+
+/**
  * A DNS lookup that refuses private addresses for hosts not explicitly allowed: the check is on the
  * address actually connected to (no window between a check and the connection for DNS rebinding).
  */

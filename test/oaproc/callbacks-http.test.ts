@@ -100,7 +100,13 @@ describe('callbacks through the API', () => {
     const count = async () =>
       ((await (await fetch(`${s.base}/jobs?limit=1000`)).json()) as { jobs: unknown[] }).jobs.length;
     const before = await count();
-    for (const uri of ['ftp://127.0.0.1/x', 'not a uri', 'http://169.254.169.254/latest']) {
+    for (const uri of [
+      'ftp://127.0.0.1/x',
+      'not a uri',
+      'http://169.254.169.254/latest',
+      // A host name that resolves only to loopback: refused now, not silently dropped later.
+      'http://localhost:1/cb',
+    ]) {
       const r = await execute(s.base, 'hello-world', {
         inputs: { name: 'x' },
         subscriber: { successUri: uri },

@@ -487,11 +487,23 @@ describe('callback policy (OGC API subscriber)', () => {
       )
       .toBeDefined();
 
-  it('a name resolving to loopback is refused when connecting, though 127.0.0.1 is allowed', async () => {
+  it('a name resolving to loopback is refused at submission, and again when connecting', async () => {
+    const successUri = `http://localhost:${port}/landed/cb-name`;
+    const early = await submitWithSubscriber(open, { successUri });
+    expect(early.status).toBe(400);
+    expect(await early.json()).toMatchObject({ locator: 'subscriber.successUri' });
     const { logs, stop } = deliver();
     try {
       hits.delete('/landed/cb-name');
-      const job = await submitted({ successUri: `http://localhost:${port}/landed/cb-name` });
+      // A name may resolve elsewhere by the time the job ends (DNS rebinding): the connection is
+      // checked again. Submitted behind the API's back to reach that check.
+      const { id: job } = await open.gateway.jobs.submit({
+        processId: 'hello-world',
+        inputs: { name: [{ type: 'literal', value: 'x' }] },
+        mode: 'async',
+        binding: { protocol: 'oaproc', response: 'document', subscriber: { successUri } },
+      });
+      await finished(open.gateway, job);
       await outcome(logs, job);
       expect(logs.find((l) => l.job === job)).toMatchObject({
         msg: expect.stringMatching(/^callback refused by the outbound policy/),
