@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import { atListeningPort } from './config/public-url.ts';
 import type { Gateway } from './gateway.ts';
+import { assetsRouter } from './html/assets.ts';
 import { oaprocFallback, oaprocRouter, startOaprocCallbacks } from './oaproc/routes.ts';
 import { BBOX_JSON } from './oaproc/results.ts';
 import { ResultDelivery } from './results/delivery.ts';
@@ -75,6 +76,8 @@ export function createApp(gateway: Gateway, options: AppOptions = {}): { app: Ko
     describe: (id) => gateway.registry.find(id)?.description.outputs,
     maxInlineBytes: gateway.config.server.limits.maxInlineOutputSize,
   });
+  // Scripts and style sheets of the HTML pages (a fixed list of files).
+  app.use(assetsRouter().routes());
   const results = resultsRouter(gateway.jobs, delivery, outputUrl);
   app.use(results.routes());
   const wps = wpsRouter(gateway, delivery);

@@ -6,6 +6,7 @@ import getRawBody from 'raw-body';
 import { BUSY_RETRY_AFTER_SECONDS, OwsError } from '../core/errors.ts';
 import type { Gateway } from '../gateway.ts';
 import type { ResultDelivery } from '../results/delivery.ts';
+import { sendLanding } from './landing.ts';
 import { parseKvpRequest, parseXmlRequest } from './parse.ts';
 import { exceptionReport } from './render.ts';
 import { WpsService, XML, type WpsReply } from './service.ts';
@@ -83,7 +84,18 @@ export function wpsRouter(gateway: Gateway, delivery: ResultDelivery): Router {
     }
   };
 
-  router.get(base || '/', (ctx) => answer(ctx, () => service.handle(parseKvpRequest(ctx.querystring))));
+  router.get(base || '/', (ctx) => {
+    // A browser opening the bare endpoint gets a page that says what it is; any parameter is a request.
+    if (
+      ctx.querystring === '' &&
+      ctx.accepts(XML, 'text/html') === 'text/html' &&
+      /text\/html/i.test(ctx.get('Accept'))
+    ) {
+      ctx.vary('Accept');
+      return sendLanding(ctx, gateway);
+    }
+    return answer(ctx, () => service.handle(parseKvpRequest(ctx.querystring)));
+  });
 
   router.post(base || '/', (ctx) =>
     answer(ctx, async () => {
