@@ -145,7 +145,7 @@ export function addJobRoutes(
     const { jobs, total } = await gateway.jobs.list(filter);
     const query = Object.fromEntries(
       [...params.keys()]
-        .filter((k) => k !== 'limit' && k !== 'offset')
+        .filter((k) => k !== 'limit' && k !== 'offset' && k !== 'f')
         .map((k): [string, string] => [k, params.getAll(k).join(',')]),
     );
     const base = urls().base;

@@ -46,13 +46,15 @@ describe('landing page', () => {
     expectOfficial(ctx, r.body, 'landingPage');
   });
 
-  it('every link resolves to a 200 JSON document', async () => {
+  it('every link resolves to a 200 document of its type', async () => {
     const r = await getJson(`${s.base}/`);
-    const links = r.body.links as Array<{ rel: string; href: string }>;
-    expect(links.length).toBe(4);
+    const links = r.body.links as Array<{ rel: string; href: string; type: string }>;
+    expect(links.map((l) => l.type)).toEqual([...Array(4).fill('application/json'), 'text/html']);
     for (const l of links) {
-      const target = await getJson(l.href, { headers: { Accept: 'application/json' } });
+      const target = await fetch(l.href, { headers: { Accept: 'application/json' } });
       expect(target.status, l.href).toBe(200);
+      expect(target.headers.get('content-type'), l.href).toContain(l.type);
+      await target.text();
     }
   });
 });
@@ -197,8 +199,8 @@ describe('HTTP errors are exception JSON', () => {
     }
   });
 
-  it('406 when the Accept header excludes JSON', async (ctx) => {
-    for (const accept of ['text/html', 'application/xml']) {
+  it('406 when the Accept header excludes JSON and HTML', async (ctx) => {
+    for (const accept of ['image/png', 'application/xml']) {
       const r = await getJson(`${s.base}/processes`, { headers: { Accept: accept } });
       expect(r.status, accept).toBe(406);
       expect(r.contentType).toMatch(/^application\/json/);
