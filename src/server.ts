@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:http';
 import { atListeningPort } from './config/public-url.ts';
 import type { Gateway } from './gateway.ts';
 import { corsMiddleware } from './http/cors.ts';
+import { assetsRouter } from './html/assets.ts';
 import { oaprocFallback, oaprocRouter, startOaprocCallbacks } from './oaproc/routes.ts';
 import { BBOX_JSON } from './oaproc/results.ts';
 import { ResultDelivery } from './results/delivery.ts';
@@ -79,6 +80,8 @@ export function createApp(gateway: Gateway, options: AppOptions = {}): { app: Ko
     describe: (id) => gateway.registry.find(id)?.description.outputs,
     maxInlineBytes: gateway.config.server.limits.maxInlineOutputSize,
   });
+  // Scripts and style sheets of the HTML pages (a fixed list of files).
+  app.use(assetsRouter().routes());
   const results = resultsRouter(gateway.jobs, delivery, outputUrl);
   app.use(results.routes());
   const wps = wpsRouter(gateway, delivery);

@@ -59,6 +59,8 @@ const RULES: Rule[] = [
   ['server.output_url', '/server/outputUrl'],
   ['server.clean_temp_dir', '/server/cleanTempDir', parseBoolean],
   ['server.temp_path', '/server/tempPath'],
+  ['server.map.url', '/server/map/url'],
+  ['server.map.attribution', '/server/map/attribution'],
   // Counts stay numbers; sizes take units (64mb).
   ...Object.entries(LIMIT_KEYS).map(([name, key]): Rule =>
     /Size|Bytes/.test(name)

@@ -53,6 +53,11 @@ export interface ServerConfig {
   tempPath: string;
   /** What one job may expand, read, write and keep (`server.limits.*`; INI `[server]` max… keys). */
   limits: ResourceLimits;
+  /**
+   * The base map of the HTML pages (pygeoapi `server.map`): an XYZ tile URL template and its
+   * attribution. Unset: maps draw the data alone (deployments may be offline).
+   */
+  map?: { url: string; attribution: string };
   /** Which web pages may call the server from the browser (src/http/cors.ts). */
   cors: CorsConfig;
 }

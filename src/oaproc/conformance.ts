@@ -5,6 +5,7 @@ export const CONFORMANCE_CLASSES: readonly string[] = [
   'core',
   'ogc-process-description',
   'json',
+  'html',
   'job-list',
   'dismiss',
   'callback',

@@ -12,9 +12,11 @@ import { HttpProblem } from './exceptions.ts';
 import { toRawExecuteRequest } from './execute-request.ts';
 import { parseJobListQuery } from './job-list-query.ts';
 import { apiUrl, type Link } from './links.ts';
-import { negotiate, REPRESENTATIONS } from './negotiate.ts';
+import { negotiate, REPRESENTATIONS, wantsHtml } from './negotiate.ts';
 import { resultsReply, type ResultsReply } from './results.ts';
 import { jobUrl, statusInfo, type StatusUrls } from './status.ts';
+import { htmlAlternate, pageBase, sendPage, withFormat } from './html/common.ts';
+import { filterView, inputsView, jobView, outputsView } from './html/job-pages.ts';
 
 const JSON_TYPE = REPRESENTATIONS.json;
 
@@ -139,15 +141,18 @@ export function addJobRoutes(
     sendReply(ctx, await resultsReply(job, delivery, prefersJson(ctx)));
   });
 
+  const dismissable = (job: Job) =>
+    gateway.registry.find(job.processId)?.description.jobControlOptions.includes('dismiss') ?? true;
+
   router.get('/jobs', async (ctx) => {
-    negotiate(ctx);
+    const format = negotiate(ctx);
     const params = new URLSearchParams(ctx.querystring);
     const filter = parseJobListQuery(params);
     if (filter instanceof OwsError) throw filter;
     const { jobs, total } = await gateway.jobs.list(filter);
     const query = Object.fromEntries(
       [...params.keys()]
-        .filter((k) => k !== 'limit' && k !== 'offset')
+        .filter((k) => k !== 'limit' && k !== 'offset' && k !== 'f')
         .map((k): [string, string] => [k, params.getAll(k).join(',')]),
     );
     const base = urls().base;
@@ -166,19 +171,70 @@ export function addJobRoutes(
         title: 'Previous page',
       });
     }
+    links.push(htmlAlternate(at(offset)));
+    ctx.set('Cache-Control', 'no-store');
+    if (format === 'html') {
+      const now = new Date();
+      const html = (o: number) => withFormat(at(o), 'html');
+      return sendPage(ctx, gateway, 'jobs', {
+        ...pageBase(gateway, base, 'Jobs', at(offset), [{ label: 'Jobs' }]),
+        page: 'jobs',
+        jobs: jobs.map((j) => jobView(j, urls(), dismissable(j), now)),
+        numberMatched: total,
+        filters: filterView(
+          params,
+          gateway.registry.list().map((e) => e.description.id),
+          limit,
+        ),
+        liveUrl: html(offset),
+        pager: {
+          prev: offset > 0 ? html(Math.max(0, offset - limit)) : undefined,
+          next: offset + jobs.length < total ? html(offset + limit) : undefined,
+          position: `${jobs.length === 0 ? 0 : offset + 1}–${offset + jobs.length} of ${total}`,
+        },
+      });
+    }
     ctx.type = JSON_TYPE;
     ctx.body = { jobs: jobs.map((j) => statusInfo(j, urls())), links, numberMatched: total };
   });
 
   router.get('/jobs/:id', async (ctx) => {
-    negotiate(ctx);
+    const format = negotiate(ctx);
     const job = await gateway.jobs.get(String(ctx.params.id));
     ctx.set('Cache-Control', 'no-store');
+    const info = statusInfo(job, urls());
+    const self = jobUrl(urls().base, job.id);
+    if (format === 'html') {
+      const [inputs, outputs] = await Promise.all([inputsView(job), outputsView(job, delivery)]);
+      const layers = [...inputs.layers, ...outputs.layers];
+      const map = server.map;
+      return sendPage(ctx, gateway, 'job', {
+        ...pageBase(gateway, urls().base, `Job ${job.id}`, self, [
+          { href: `${urls().base}/jobs?f=html`, label: 'Jobs' },
+          { label: job.id },
+        ]),
+        page: 'job',
+        scripts: ['ol.js'],
+        styles: ['ol.css'],
+        job: jobView(job, urls(), dismissable(job)),
+        liveUrl: withFormat(self, 'html'),
+        inputs: inputs.rows,
+        outputs: outputs.rows,
+        mapLayers: JSON.stringify(layers),
+        baseMap: map?.url,
+        baseMapAttribution: map?.attribution,
+        mapNote:
+          layers.length > 0
+            ? 'The map needs JavaScript.'
+            : 'Nothing of this job can be drawn on a map (no GeoJSON or bounding box in WGS 84 or Web Mercator).',
+      });
+    }
     ctx.type = JSON_TYPE;
-    ctx.body = statusInfo(job, urls());
+    ctx.body = { ...info, links: [...info.links, htmlAlternate(self)] };
   });
 
   router.get('/jobs/:id/results', async (ctx) => {
+    const html = wantsHtml(ctx);
     const job = await gateway.jobs.get(String(ctx.params.id));
     if (!isTerminal(job.status)) {
       throw new OwsError(
@@ -189,7 +245,29 @@ export function addJobRoutes(
       );
     }
     if (job.status !== 'successful') throw failure(job);
-    sendReply(ctx, await resultsReply(job, delivery, prefersJson(ctx)));
+    const self = `${jobUrl(urls().base, job.id)}/results`;
+    if (html) {
+      const outputs = await outputsView(job, delivery);
+      return sendPage(ctx, gateway, 'results', {
+        ...pageBase(gateway, urls().base, `Results of job ${job.id}`, self, [
+          { href: `${urls().base}/jobs?f=html`, label: 'Jobs' },
+          { href: withFormat(jobUrl(urls().base, job.id), 'html'), label: job.id },
+          { label: 'Results' },
+        ]),
+        page: 'results',
+        job: jobView(job, urls(), dismissable(job)),
+        outputs: outputs.rows,
+      });
+    }
+    const reply = await resultsReply(job, delivery, prefersJson(ctx));
+    if (reply.body !== undefined && typeof reply.body === 'object' && 'json' in reply.body) {
+      // A results document cannot carry links of its own (its members are the outputs): the header does.
+      reply.headers = {
+        ...reply.headers,
+        Link: `<${withFormat(self, 'html')}>; rel="alternate"; type="text/html"`,
+      };
+    }
+    sendReply(ctx, reply);
   });
 
   router.delete('/jobs/:id', async (ctx) => {

@@ -13,7 +13,9 @@ import { EXCEPTION_MEDIA_TYPE, exceptionReply, HttpProblem } from './exceptions.
 import { apiUrl, REL, type Link } from './links.ts';
 import { addApiDefinitionRoutes } from './api-definition.ts';
 import { OPENAPI_MEDIA_TYPE } from './openapi.ts';
-import { negotiate, REPRESENTATIONS } from './negotiate.ts';
+import { negotiate, negotiated, REPRESENTATIONS } from './negotiate.ts';
+import { htmlAlternate, pageBase, sendPage } from './html/common.ts';
+import { processView } from './html/process-page.ts';
 
 export const DEFAULT_LIMIT = 10;
 export const MAX_LIMIT = 10_000;
@@ -25,12 +27,31 @@ export function sendException(ctx: Context, thrown: unknown, gateway: Gateway): 
     gateway.logger.error({ err: thrown, url: ctx.url }, 'OGC API request failed');
   ctx.status = reply.status;
   for (const [k, v] of Object.entries(reply.headers)) ctx.set(k, v);
+  if (negotiated(ctx) === 'html') {
+    // A browser that asked for a page gets the exception as a page, with the same status.
+    const base = gateway.config.server.url.replace(/\/+$/, '');
+    const { body } = reply;
+    sendPage(
+      ctx,
+      gateway,
+      'error',
+      {
+        ...pageBase(gateway, base, body.title, `${base}${ctx.path}`, [{ label: body.title }]),
+        page: 'error',
+        status: body.status,
+        detail: body.detail,
+        code: body.code,
+        locator: body.locator,
+      },
+      reply.status,
+    );
+    return;
+  }
   ctx.type = EXCEPTION_MEDIA_TYPE;
   ctx.body = reply.body;
 }
 
 function sendJson(ctx: Context, body: unknown): void {
-  negotiate(ctx);
   ctx.status = 200;
   ctx.type = REPRESENTATIONS.json;
   ctx.body = body;
@@ -69,6 +90,7 @@ export function oaprocRouter(gateway: Gateway, delivery: ResultDelivery): Router
   });
 
   router.get('/', (ctx) => {
+    const format = negotiate(ctx);
     const b = base();
     const links: Link[] = [
       { href: apiUrl(b, '/'), rel: 'self', type: 'application/json', title: 'This document' },
@@ -97,19 +119,40 @@ export function oaprocRouter(gateway: Gateway, delivery: ResultDelivery): Router
         title: 'The processes offered by this server',
       },
       { href: apiUrl(b, '/jobs'), rel: REL.jobList, type: 'application/json', title: 'The jobs' },
+      htmlAlternate(apiUrl(b, '/')),
     ];
-    sendJson(ctx, {
-      title: gateway.config.metadata.identification.title,
-      description: gateway.config.metadata.identification.abstract,
-      links,
-    });
+    const { title, abstract } = gateway.config.metadata.identification;
+    if (format === 'html') {
+      const wpsPath = gateway.config.server.wpsPath === '/' ? '' : gateway.config.server.wpsPath;
+      return sendPage(ctx, gateway, 'landing', {
+        ...pageBase(gateway, b, title, apiUrl(b, '/'), []),
+        page: 'landing',
+        description: abstract,
+        processCount: gateway.registry.list().length,
+        wpsUrl: `${b}${wpsPath}`,
+        links,
+      });
+    }
+    sendJson(ctx, { title, description: abstract, links });
   });
 
   addApiDefinitionRoutes(router, gateway, base, { defaultLimit: DEFAULT_LIMIT, maxLimit: MAX_LIMIT });
 
-  router.get('/conformance', (ctx) => sendJson(ctx, { conformsTo: [...CONFORMANCE_CLASSES] }));
+  router.get('/conformance', (ctx) => {
+    const format = negotiate(ctx);
+    const self = apiUrl(base(), '/conformance');
+    if (format === 'html') {
+      return sendPage(ctx, gateway, 'conformance', {
+        ...pageBase(gateway, base(), 'Conformance', self, [{ label: 'Conformance' }]),
+        page: 'conformance',
+        conformsTo: CONFORMANCE_CLASSES,
+      });
+    }
+    sendJson(ctx, { conformsTo: [...CONFORMANCE_CLASSES], links: [htmlAlternate(self)] });
+  });
 
   router.get('/processes', (ctx) => {
+    const format = negotiate(ctx);
     const limit = integerParam(ctx, 'limit', DEFAULT_LIMIT, 1, MAX_LIMIT);
     const offset = integerParam(ctx, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
     const all = gateway.registry.list();
@@ -126,12 +169,44 @@ export function oaprocRouter(gateway: Gateway, delivery: ResultDelivery): Router
         type: 'application/json',
         title: 'Previous page',
       });
+    links.push(htmlAlternate(at(offset)));
+    if (format === 'html') {
+      const html = (href: string | undefined) => href && htmlAlternate(href).href;
+      return sendPage(ctx, gateway, 'processes', {
+        ...pageBase(gateway, b, 'Processes', at(offset), [{ label: 'Processes' }]),
+        page: 'processes',
+        processes: page.map((e) => ({
+          ...processSummary(e.description, b),
+          href: html(`${b}/processes/${encodeURIComponent(e.description.id)}`),
+        })),
+        pager: {
+          prev: offset > 0 ? html(at(Math.max(0, offset - limit))) : undefined,
+          next: offset + limit < all.length ? html(at(offset + limit)) : undefined,
+          position: `${all.length === 0 ? 0 : offset + 1}–${offset + page.length} of ${all.length}`,
+        },
+      });
+    }
     sendJson(ctx, { processes: page.map((e) => processSummary(e.description, b)), links });
   });
 
   router.get('/processes/:id', (ctx) => {
+    const format = negotiate(ctx);
     const { description } = gateway.registry.get(String(ctx.params.id));
-    sendJson(ctx, processDescriptionJson(description, base()));
+    const json = processDescriptionJson(description, base());
+    const self = json.links[0]!.href;
+    if (format === 'html') {
+      return sendPage(ctx, gateway, 'process', {
+        ...pageBase(gateway, base(), description.title, self, [
+          { href: `${base()}/processes?f=html`, label: 'Processes' },
+          { label: description.id },
+        ]),
+        page: 'process',
+        ...processView(description),
+        executeUrl: `${self}/execution`,
+        links: json.links,
+      });
+    }
+    sendJson(ctx, { ...json, links: [...json.links, htmlAlternate(self)] });
   });
 
   addJobRoutes(router, gateway, delivery, () => statusUrls(gateway));

@@ -7,6 +7,7 @@ import { BUSY_RETRY_AFTER_SECONDS, OwsError } from '../core/errors.ts';
 import type { Gateway } from '../gateway.ts';
 import { assertIdentityCoding, BodyTextError, xmlBodyText } from '../http/body-text.ts';
 import type { ResultDelivery } from '../results/delivery.ts';
+import { sendLanding } from './landing.ts';
 import { parseKvpRequest, parseXmlRequest } from './parse.ts';
 import { exceptionReport } from './render.ts';
 import { WpsService, XML, type WpsReply } from './service.ts';
@@ -84,7 +85,18 @@ export function wpsRouter(gateway: Gateway, delivery: ResultDelivery): Router {
     }
   };
 
-  router.get(base || '/', (ctx) => answer(ctx, () => service.handle(parseKvpRequest(ctx.querystring))));
+  router.get(base || '/', (ctx) => {
+    // A browser opening the bare endpoint gets a page that says what it is; any parameter is a request.
+    if (
+      ctx.querystring === '' &&
+      ctx.accepts(XML, 'text/html') === 'text/html' &&
+      /text\/html/i.test(ctx.get('Accept'))
+    ) {
+      ctx.vary('Accept');
+      return sendLanding(ctx, gateway);
+    }
+    return answer(ctx, () => service.handle(parseKvpRequest(ctx.querystring)));
+  });
 
   router.post(base || '/', (ctx) =>
     answer(ctx, async () => {

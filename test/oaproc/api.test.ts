@@ -56,11 +56,13 @@ describe('landing page', () => {
       `${OGC_REL}conformance`,
       `${OGC_REL}processes`,
       `${OGC_REL}job-list`,
+      'alternate',
     ]);
     for (const l of links) {
       const target = await fetch(l.href, { headers: { Accept: l.type } });
       expect(target.status, l.href).toBe(200);
       expect(target.headers.get('content-type')?.startsWith(l.type), l.href).toBe(true);
+      await target.text();
     }
   });
 });
@@ -205,8 +207,8 @@ describe('HTTP errors are exception JSON', () => {
     }
   });
 
-  it('406 when the Accept header excludes JSON', async (ctx) => {
-    for (const accept of ['text/html', 'application/xml']) {
+  it('406 when the Accept header excludes JSON and HTML', async (ctx) => {
+    for (const accept of ['image/png', 'application/xml']) {
       const r = await getJson(`${s.base}/processes`, { headers: { Accept: accept } });
       expect(r.status, accept).toBe(406);
       expect(r.contentType).toMatch(/^application\/json/);

@@ -228,7 +228,13 @@ function normalized(r: HttpReply): unknown {
   return {
     status: r.status,
     contentType: blank(r.contentType)?.replace(/boundary=[^;]+/, 'boundary=B'),
-    link: blank(r.headers.get('link')),
+    // The results links; a job's results document also links its HTML page, which a sync response has not.
+    link: blank(
+      parseLinkHeader(r.headers.get('link'))
+        .filter((l) => l.params.rel !== 'alternate')
+        .map((l) => `<${l.href}>; ${JSON.stringify(l.params)}`)
+        .join(', ') || null,
+    ),
     body,
   };
 }
