@@ -261,6 +261,7 @@ function executeForm() {
       const res = await fetch(form.dataset.executeUrl, { method: 'POST', headers, body: request.value });
       const location = res.headers.get('Location');
       if (res.status === 201 && location) {
+        await res.text(); // read to its end: leaving the page during the body would abort the request
         window.location.assign(`${location}?f=html`);
         return;
       }
