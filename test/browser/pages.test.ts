@@ -9,7 +9,7 @@
  */
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { FIXTURES } from '../helpers/gateway.ts';
 import { describeWithChromium, launchChromium, type BrowserSession } from '../helpers/browser.ts';
 import { mercator } from '../helpers/mercator.ts';
@@ -70,11 +70,17 @@ async function waitJob(id: string, status = 'successful') {
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * No page opened since the last call wrote an error to its console (a CSP violation, a failed script, a
- * 404 favicon), threw, or saw a request fail or answer 4xx/5xx.
+ * No page opened in this test wrote an error to its console (a CSP violation, a failed script, a 404
+ * favicon), threw, or saw a request fail or answer 4xx/5xx; none fetched anything from another server.
  */
 function expectNoProblems(): void {
-  for (const w of watched.splice(0)) expect(w.problems, w.page.url()).toEqual([]);
+  for (const w of watched) {
+    expect(w.problems, w.page.url()).toEqual([]);
+    expect(
+      w.requested.filter((url) => !url.startsWith(`${s.base}/`) && !url.startsWith('data:')),
+      w.page.url(),
+    ).toEqual([]);
+  }
 }
 
 type Rgba = [number, number, number, number];
@@ -161,6 +167,10 @@ describeWithChromium('HTML pages in Chromium', () => {
     await Promise.all([waitJob(echoJob), waitJob(bufferJob), waitJob(wpsJob)]);
   }, 30_000);
 
+  // The pages of a test are closed after it (live pages poll the server until then).
+  afterEach(async () => {
+    for (const w of watched.splice(0)) await w.page.close();
+  });
   afterAll(async () => {
     await context?.close();
     await browser?.close();
