@@ -10,7 +10,7 @@ import type { ProcessInputs } from '../core/values.ts';
 import type { ContentChecker } from '../core/content-checks.ts';
 import type { SchemaChecker } from '../core/schema-checks.ts';
 import { validateInputs, type InputValidationOptions } from '../core/validate.ts';
-import type { ReferencePolicy } from '../references/fetch.ts';
+import { precheckReference, type ReferencePolicy } from '../references/fetch.ts';
 import type { ProcessRegistry } from '../registry/registry.ts';
 import type { Logger } from '../util/logger.ts';
 import type { JobFiles } from './files.ts';
@@ -189,6 +189,16 @@ export class JobManager {
     const { description } = this.#registry.get(raw.processId);
     const mode = resolveExecutionMode(description, raw.mode);
     const inputs = validateInputs(description, raw.inputs, this.#validation());
+    // What can be known of a reference without fetching it is refused now, not when the job runs.
+    for (const [id, values] of Object.entries(inputs)) {
+      for (const value of values) {
+        if (value.kind !== 'reference') continue;
+        precheckReference(value.href, this.#options.references.policy, id);
+        if (value.bodyReference !== undefined) {
+          precheckReference(value.bodyReference, this.#options.references.policy, id);
+        }
+      }
+    }
     const outputs = resolveOutputs(description, raw.outputs);
     const admit = async (): Promise<Job> => {
       if (this.#closing) throw new OwsError('ServerBusy', 'The server is shutting down');

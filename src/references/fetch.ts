@@ -76,6 +76,39 @@ async function inputRoots(policy: ReferencePolicy): Promise<{ lexical: string[];
 }
 
 /**
+ * What can be told of a reference without reaching anything, for refusing it when the request is
+ * validated rather than when its job runs: an absolute URL, a scheme references may use, a host
+ * that is not a refused address literal, and for `file:` a path inside an allowed input folder (as
+ * written; its real path and type are checked when it is read). Throws InvalidParameterValue.
+ */
+export function precheckReference(href: string, policy: ReferencePolicy, locator: string): void {
+  let url: URL;
+  try {
+    url = new URL(href);
+  } catch {
+    throw invalidParameter(locator, `Input '${locator}': '${href}' is not an absolute URL`);
+  }
+  if (url.protocol === 'file:') {
+    let lexical: string | undefined;
+    try {
+      lexical = path.resolve(fileURLToPath(url));
+    } catch {
+      lexical = undefined;
+    }
+    const roots = policy.allowedInputPaths.map((p) => path.resolve(p));
+    if (lexical === undefined || !roots.some((root) => isInside(root, lexical))) {
+      throw invalidParameter(
+        locator,
+        `Input '${locator}': ${url.href} is refused: file references are only allowed under the configured input paths, and only to readable regular files`,
+      );
+    }
+    return;
+  }
+  const refused = checkOutbound(url, policy);
+  if (refused) throw refusedReference(refused, locator);
+}
+
+/**
  * Reads a `file://` reference: a regular file whose real path lies inside an allowed input folder.
  * A path outside every folder is refused without touching the file system (nothing tells whether
  * it exists); FIFOs, devices, sockets and folders are refused on their type before they are opened,

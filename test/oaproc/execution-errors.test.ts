@@ -307,3 +307,28 @@ describe('the character encoding of a JSON body', () => {
     expect([ok.status, await ok.text()]).toEqual([200, 'Hello Jörg!']);
   });
 });
+
+describe('references refused at submission', () => {
+  it('a reference no policy could allow is a 400 before any job exists, even asynchronously', async () => {
+    const count = async () =>
+      ((await (await fetch(`${s.base}/jobs?limit=1000`)).json()) as { jobs: unknown[] }).jobs.length;
+    const before = await count();
+    for (const href of [
+      'javascript:alert(1)',
+      'ftp://example.org/x.json',
+      'file:///etc/passwd',
+      'http://127.0.0.1/x',
+      'not a url',
+    ]) {
+      const r = await execute(
+        s.base,
+        'echo',
+        { inputs: { stringInput: 'x', complexInput: { href, type: 'application/json' } } },
+        { Prefer: 'respond-async' },
+      );
+      expect(r.status, `${href}: ${r.text}`).toBe(400);
+      expect(r.json).toMatchObject({ locator: 'complexInput' });
+    }
+    expect(await count()).toBe(before);
+  });
+});
