@@ -69,8 +69,12 @@ function jobPage() {
   const live = $('#job-live');
   if (!live) return;
   wireDismiss();
-  drawMap();
-  if (live.dataset.terminal === 'true') return;
+  // Live updates first and apart from the map: a layer the map cannot draw never stops them.
+  if (live.dataset.terminal !== 'true') pollJob(live);
+  safeDrawMap();
+}
+
+function pollJob(live) {
   poll(Number(live.dataset.pollMs) || 1000, async () => {
     const doc = await fetchPage(live.dataset.liveUrl);
     const fresh = doc.getElementById('job-live');
@@ -79,11 +83,11 @@ function jobPage() {
     swap(doc, ['job-live']);
     wireDismiss();
     if (terminal) {
-      const before = $('#map').dataset.layers;
+      const before = $('#map')?.dataset.layers;
       swap(doc, ['job-outputs']);
       if (doc.getElementById('map')?.dataset.layers !== before) {
         swap(doc, ['job-map-section']);
-        drawMap();
+        safeDrawMap();
       }
     }
     return !terminal;
@@ -124,6 +128,16 @@ function wireDismiss() {
 
 // ---- Map ----------------------------------------------------------------------------------------
 
+/** Draws the map; a failure shows on the page and stops nothing else. */
+function safeDrawMap() {
+  try {
+    drawMap();
+  } catch (error) {
+    const target = $('#map');
+    if (target) target.dataset.error = String(error && error.message);
+  }
+}
+
 function drawMap() {
   const target = $('#map');
   if (!target || typeof ol === 'undefined') return;
@@ -145,20 +159,27 @@ function drawMap() {
     });
   const source = new ol.source.Vector();
   const vectors = [];
+  const skipped = [];
   for (const layer of layers) {
-    const options = { dataProjection: 'EPSG:4326', featureProjection: 'EPSG:3857' };
-    let features = [];
-    if (layer.kind === 'geojson') {
-      features = format.readFeatures(layer.data, options);
-    } else if (layer.kind === 'bbox') {
-      const extent = ol.proj.transformExtent(layer.extent, layer.projection, 'EPSG:3857');
-      features = [new ol.Feature(ol.geom.Polygon.fromExtent(extent))];
+    // Each layer on its own: one the map cannot read is left out, the others are drawn.
+    try {
+      const options = { dataProjection: 'EPSG:4326', featureProjection: 'EPSG:3857' };
+      let features = [];
+      if (layer.kind === 'geojson') {
+        features = format.readFeatures(layer.data, options);
+      } else if (layer.kind === 'bbox') {
+        const extent = ol.proj.transformExtent(layer.extent, layer.projection, 'EPSG:3857');
+        features = [new ol.Feature(ol.geom.Polygon.fromExtent(extent))];
+      }
+      for (const f of features) f.set('layer', `${layer.role}: ${layer.id}`);
+      const layerSource = new ol.source.Vector({ features });
+      source.addFeatures(features);
+      vectors.push(new ol.layer.Vector({ source: layerSource, style: style(layer.role) }));
+    } catch {
+      skipped.push(`${layer.role}: ${layer.id}`);
     }
-    for (const f of features) f.set('layer', `${layer.role}: ${layer.id}`);
-    const layerSource = new ol.source.Vector({ features });
-    source.addFeatures(features);
-    vectors.push(new ol.layer.Vector({ source: layerSource, style: style(layer.role) }));
   }
+  target.dataset.skipped = skipped.join(', ');
   const base = target.dataset.baseMap
     ? [
         new ol.layer.Tile({
