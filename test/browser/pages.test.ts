@@ -383,6 +383,47 @@ describeWithChromium('HTML pages in Chromium', () => {
     expectNoProblems();
   });
 
+  it("a buffer job's GML output is fetched as GeoJSON and drawn on the map", async () => {
+    const { lon, lat, half } = SQUARE;
+    const created = await execute(
+      s.base,
+      'buffer',
+      {
+        inputs: {
+          data: {
+            value: {
+              type: 'Polygon',
+              coordinates: [
+                [
+                  [lon - half, lat - half],
+                  [lon + half, lat - half],
+                  [lon + half, lat + half],
+                  [lon - half, lat - half],
+                ],
+              ],
+            },
+            mediaType: 'application/geo+json',
+          },
+          distance: SQUARE.distance,
+        },
+        outputs: { buffered: { format: { mediaType: 'application/gml+xml' } } },
+      },
+      { Prefer: 'respond-async' },
+    );
+    expect(created.status, created.text).toBe(201);
+    const id = created.json.jobID as string;
+    await waitJob(id);
+    const job = await open(`/jobs/${id}?f=html`);
+    await job.page.locator('#map[data-loaded="true"]').waitFor({ timeout: 15_000 });
+    const layers = JSON.parse((await attr(job.page, '#map', 'data-layers'))!) as Array<{ url?: string }>;
+    expect(layers[1]?.url).toBe(`${s.base}/jobs/${id}/layers/output/buffered.geojson`);
+    expect(job.requested).toContain(layers[1]!.url);
+    // The input triangle and the buffered polygon from the GML.
+    expect(await attr(job.page, '#map', 'data-features')).toBe('2');
+    expect(await attr(job.page, '#map', 'data-skipped')).toBe('');
+    expectNoProblems();
+  });
+
   it('a running job page with a layer the map cannot read stays live and draws the other layers', async () => {
     const created = await execute(
       s.base,

@@ -128,6 +128,18 @@ function wireDismiss() {
 
 // ---- Map ----------------------------------------------------------------------------------------
 
+/** Says which layers the map could not draw (and why, when known), below the map. */
+function showSkipped(target, skipped) {
+  target.dataset.skipped = skipped.join(', ');
+  $('#map-skipped')?.remove();
+  if (skipped.length === 0) return;
+  const note = document.createElement('p');
+  note.className = 'note';
+  note.id = 'map-skipped';
+  note.textContent = `Not drawn: ${skipped.join('; ')}.`;
+  target.after(note);
+}
+
 /** Draws the map; a failure shows on the page and stops nothing else. */
 function safeDrawMap() {
   try {
@@ -160,26 +172,44 @@ function drawMap() {
   const source = new ol.source.Vector();
   const vectors = [];
   const skipped = [];
+  const options = { dataProjection: 'EPSG:4326', featureProjection: 'EPSG:3857' };
+  const add = (layer, features, layerSource) => {
+    for (const f of features) f.set('layer', `${layer.role}: ${layer.id}`);
+    layerSource.addFeatures(features);
+    source.addFeatures(features);
+  };
+  // Layers converted by the server (GML, KML, zipped Shapefile, WKT) come as GeoJSON from their URL.
+  const load = async (layer, layerSource) => {
+    const res = await fetch(layer.url, { headers: { Accept: 'application/geo+json' }, cache: 'no-store' });
+    if (!res.ok) {
+      const body = await res.json().catch(() => ({}));
+      throw new Error(res.status === 413 ? 'too large to draw' : body.detail || `HTTP ${res.status}`);
+    }
+    add(layer, format.readFeatures(await res.json(), options), layerSource);
+  };
+  const pending = [];
   for (const layer of layers) {
     // Each layer on its own: one the map cannot read is left out, the others are drawn.
     try {
-      const options = { dataProjection: 'EPSG:4326', featureProjection: 'EPSG:3857' };
-      let features = [];
-      if (layer.kind === 'geojson') {
-        features = format.readFeatures(layer.data, options);
+      const layerSource = new ol.source.Vector();
+      if (layer.kind === 'geojson' && typeof layer.url === 'string') {
+        pending.push(
+          load(layer, layerSource).catch((error) => {
+            skipped.push(`${layer.role}: ${layer.id} (${error.message})`);
+          }),
+        );
+      } else if (layer.kind === 'geojson') {
+        add(layer, format.readFeatures(layer.data, options), layerSource);
       } else if (layer.kind === 'bbox') {
         const extent = ol.proj.transformExtent(layer.extent, layer.projection, 'EPSG:3857');
-        features = [new ol.Feature(ol.geom.Polygon.fromExtent(extent))];
+        add(layer, [new ol.Feature(ol.geom.Polygon.fromExtent(extent))], layerSource);
       }
-      for (const f of features) f.set('layer', `${layer.role}: ${layer.id}`);
-      const layerSource = new ol.source.Vector({ features });
-      source.addFeatures(features);
       vectors.push(new ol.layer.Vector({ source: layerSource, style: style(layer.role) }));
     } catch {
       skipped.push(`${layer.role}: ${layer.id}`);
     }
   }
-  target.dataset.skipped = skipped.join(', ');
+  showSkipped(target, skipped);
   const base = target.dataset.baseMap
     ? [
         new ol.layer.Tile({
@@ -195,12 +225,27 @@ function drawMap() {
     layers: [...base, ...vectors],
     view: new ol.View({ center: [0, 0], zoom: 1 }),
   });
-  const extent = source.getExtent();
-  if (extent.every(Number.isFinite)) map.getView().fit(extent, { padding: [30, 30, 30, 30], maxZoom: 16 });
+  const fit = () => {
+    const extent = source.getExtent();
+    if (extent.every(Number.isFinite)) map.getView().fit(extent, { padding: [30, 30, 30, 30], maxZoom: 16 });
+    target.dataset.features = String(source.getFeatures().length);
+  };
+  fit();
   map.once('rendercomplete', () => {
     target.dataset.rendered = 'true';
   });
-  target.dataset.features = String(source.getFeatures().length);
+  if (pending.length === 0) {
+    target.dataset.loaded = 'true';
+    return;
+  }
+  void Promise.all(pending).then(() => {
+    fit();
+    showSkipped(target, skipped);
+    map.once('rendercomplete', () => {
+      target.dataset.loaded = 'true';
+    });
+    map.render();
+  });
 }
 
 // ---- Execute form -------------------------------------------------------------------------------
