@@ -5,6 +5,7 @@ import { OwsError } from '../core/errors.ts';
 import { isTerminal, type Job } from '../core/job.ts';
 import type { Gateway } from '../gateway.ts';
 import { assertIdentityCoding, BodyTextError, jsonBodyText } from '../http/body-text.ts';
+import { LayerConverter, type LayerRole } from '../html/layer-geojson.ts';
 import type { ResultDelivery } from '../results/delivery.ts';
 import { BoundedJsonError, parseBoundedJson } from '../util/bounded-json.ts';
 import { checkSubscriber, checkSubscriberHosts } from './callbacks.ts';
@@ -103,6 +104,12 @@ export function addJobRoutes(
   urls: () => StatusUrls,
 ): void {
   const server = gateway.config.server;
+  const converter = new LayerConverter(gateway.runner, delivery, server.limits);
+  /** Where the job page's map fetches a converted layer: `{job}/layers/{role}/{id}[/{index}].geojson`. */
+  const layerUrls =
+    (jobId: string) =>
+    (role: LayerRole, id: string, index?: number): string =>
+      `${jobUrl(urls().base, jobId)}/layers/${role}/${encodeURIComponent(id)}${index === undefined ? '' : `/${index}`}.geojson`;
 
   router.post('/processes/:id/execution', async (ctx) => {
     const { description } = gateway.registry.get(String(ctx.params.id));
@@ -205,7 +212,11 @@ export function addJobRoutes(
     const info = statusInfo(job, urls());
     const self = jobUrl(urls().base, job.id);
     if (format === 'html') {
-      const [inputs, outputs] = await Promise.all([inputsView(job), outputsView(job, delivery)]);
+      const layerUrl = layerUrls(job.id);
+      const [inputs, outputs] = await Promise.all([
+        inputsView(job, layerUrl),
+        outputsView(job, delivery, layerUrl),
+      ]);
       const layers = [...inputs.layers, ...outputs.layers];
       const map = server.map;
       return sendPage(ctx, gateway, 'job', {
@@ -226,12 +237,39 @@ export function addJobRoutes(
         mapNote:
           layers.length > 0
             ? 'The map needs JavaScript.'
-            : 'Nothing of this job can be drawn on a map (no GeoJSON or bounding box in WGS 84 or Web Mercator).',
+            : 'Nothing of this job can be drawn on a map (no GeoJSON, other vector data or bounding box in WGS 84 or Web Mercator).',
       });
     }
     ctx.type = JSON_TYPE;
     ctx.body = { ...info, links: [...info.links, htmlAlternate(self)] };
   });
+
+  // The job map's converted layers (GML, KML, zipped Shapefile, WKT values) as GeoJSON.
+  const layer = async (ctx: Context, file: string, name?: string) => {
+    const role = String(ctx.params.role);
+    const m = /^(.+)\.geojson$/.exec(file);
+    const index = name === undefined ? 0 : Number(m?.[1]);
+    const id = name ?? m?.[1];
+    const job = await gateway.jobs.get(String(ctx.params.id));
+    const result =
+      (role === 'input' || role === 'output') &&
+      m &&
+      id !== undefined &&
+      Number.isSafeInteger(index) &&
+      index >= 0
+        ? await converter.geojson(job, role, id, index)
+        : undefined;
+    if (!result) throw new HttpProblem(404, `Job '${job.id}' has no such map layer`);
+    if (result.kind === 'too-large') throw new HttpProblem(413, result.detail);
+    if (result.kind === 'unreadable') throw new HttpProblem(422, result.detail);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.type = 'application/geo+json';
+    ctx.body = result.body;
+  };
+  router.get('/jobs/:id/layers/:role/:file', (ctx) => layer(ctx, String(ctx.params.file)));
+  router.get('/jobs/:id/layers/:role/:name/:file', (ctx) =>
+    layer(ctx, String(ctx.params.file), String(ctx.params.name)),
+  );
 
   router.get('/jobs/:id/results', async (ctx) => {
     const html = wantsHtml(ctx);
@@ -247,7 +285,7 @@ export function addJobRoutes(
     if (job.status !== 'successful') throw failure(job);
     const self = `${jobUrl(urls().base, job.id)}/results`;
     if (html) {
-      const outputs = await outputsView(job, delivery);
+      const outputs = await outputsView(job, delivery, layerUrls(job.id));
       return sendPage(ctx, gateway, 'results', {
         ...pageBase(gateway, urls().base, `Results of job ${job.id}`, self, [
           { href: `${urls().base}/jobs?f=html`, label: 'Jobs' },

@@ -383,6 +383,94 @@ describeWithChromium('HTML pages in Chromium', () => {
     expectNoProblems();
   });
 
+  it("a buffer job's GML output is fetched as GeoJSON and drawn on the map", async () => {
+    const { lon, lat, half } = SQUARE;
+    const created = await execute(
+      s.base,
+      'buffer',
+      {
+        inputs: {
+          data: {
+            value: {
+              type: 'Polygon',
+              coordinates: [
+                [
+                  [lon - half, lat - half],
+                  [lon + half, lat - half],
+                  [lon + half, lat + half],
+                  [lon - half, lat - half],
+                ],
+              ],
+            },
+            mediaType: 'application/geo+json',
+          },
+          distance: SQUARE.distance,
+        },
+        outputs: { buffered: { format: { mediaType: 'application/gml+xml' } } },
+      },
+      { Prefer: 'respond-async' },
+    );
+    expect(created.status, created.text).toBe(201);
+    const id = created.json.jobID as string;
+    await waitJob(id);
+    const job = await open(`/jobs/${id}?f=html`);
+    await job.page.locator('#map[data-loaded="true"]').waitFor({ timeout: 15_000 });
+    const layers = JSON.parse((await attr(job.page, '#map', 'data-layers'))!) as Array<{ url?: string }>;
+    expect(layers[1]?.url).toBe(`${s.base}/jobs/${id}/layers/output/buffered.geojson`);
+    expect(job.requested).toContain(layers[1]!.url);
+    // The input triangle and the buffered polygon from the GML.
+    expect(await attr(job.page, '#map', 'data-features')).toBe('2');
+    expect(await attr(job.page, '#map', 'data-skipped')).toBe('');
+    expectNoProblems();
+  });
+
+  it('a running job page with a layer the map cannot read stays live and draws the other layers', async () => {
+    const created = await execute(
+      s.base,
+      'echo',
+      {
+        inputs: {
+          stringInput: 'a',
+          pause: 3,
+          complexInput: { value: { type: 'FeatureCollection' }, mediaType: 'application/json' },
+          bboxInput: { bbox: [5, 45, 6, 46] },
+        },
+      },
+      { Prefer: 'respond-async' },
+    );
+    expect(created.status, created.text).toBe(201);
+    const id = created.json.jobID as string;
+    // The server leaves the malformed input off the map; a broken layer slipped into the page
+    // anyway (as an older server or a bug might send) must not stop the page either.
+    const broken = JSON.stringify({
+      role: 'input',
+      id: 'broken',
+      kind: 'geojson',
+      data: { type: 'FeatureCollection' },
+    });
+    const url = `${s.base}/jobs/${id}?f=html`;
+    await context.route(url, async (route) => {
+      const response = await route.fetch();
+      const body = (await response.text()).replace(
+        'data-layers="[',
+        `data-layers="[${broken.replaceAll('"', '&quot;')},`,
+      );
+      await route.fulfill({ response, body });
+    });
+    try {
+      const job = await open(`/jobs/${id}?f=html`);
+      expect(await attr(job.page, '#job-live', 'data-terminal')).toBe('false');
+      expect(await attr(job.page, '#map', 'data-skipped')).toBe('input: broken');
+      expect(await attr(job.page, '#map', 'data-features')).toBe('1');
+      await job.page.locator('#job-status[data-status="successful"]').waitFor({ timeout: 15_000 });
+      await job.page.locator('#map[data-rendered="true"]').waitFor();
+      expect(await attr(job.page, '#map', 'data-features')).toBe('2');
+    } finally {
+      await context.unroute(url);
+    }
+    expectNoProblems();
+  });
+
   it('dismisses a running job from its page; the API confirms', async () => {
     const created = await execute(s.base, 'sleep', { inputs: { seconds: 30 } }, { Prefer: 'respond-async' });
     expect(created.status, created.text).toBe(201);

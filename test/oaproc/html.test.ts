@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURES } from '../helpers/gateway.ts';
 import { safeHref } from '../../src/oaproc/html/common.ts';
+import { geoJson } from '../../src/oaproc/html/map-layers.ts';
 import { attr, parsePage, textOf, type Page } from '../helpers/html.ts';
 import { execute, parseLinkHeader, pollJob, request, type HttpReply } from '../helpers/oaproc-http.ts';
 import { startWpsServer, type WpsServer } from '../helpers/wps.ts';
@@ -307,6 +308,60 @@ describe('pages', () => {
       `${s.base}/assets/ol.js`,
       `${s.base}/assets/gateway.js`,
     ]);
+  });
+
+  it('malformed GeoJSON is kept off the map; the other layers stay', async () => {
+    const created = await execute(
+      s.base,
+      'echo',
+      {
+        inputs: {
+          stringInput: 'a',
+          complexInput: { value: { type: 'FeatureCollection' }, mediaType: 'application/json' },
+          bboxInput: { bbox: [5, 45, 6, 46] },
+        },
+      },
+      { Prefer: 'respond-async' },
+    );
+    expect(created.status, created.text).toBe(201);
+    const id = created.json.jobID as string;
+    await pollJob(s.base, id, (st) => st === 'successful');
+    const { page: p } = await page(`/jobs/${id}`);
+    const layers = JSON.parse(attr(p.byId('map')!, 'data-layers')!) as Array<{ id: string; kind: string }>;
+    expect(layers.map((l) => `${l.id}:${l.kind}`).sort()).toEqual(['bboxInput:bbox', 'bboxOutput:bbox']);
+    // The checks behind it: only well-formed GeoJSON goes on the map.
+    const point = { type: 'Point', coordinates: [7, 46] };
+    const good = [
+      point,
+      { type: 'Feature', geometry: null, properties: {} },
+      { type: 'FeatureCollection', features: [{ type: 'Feature', geometry: point, properties: {} }] },
+      {
+        type: 'Polygon',
+        coordinates: [
+          [
+            [0, 0],
+            [1, 0],
+            [1, 1],
+            [0, 0],
+          ],
+        ],
+      },
+      { type: 'GeometryCollection', geometries: [point] },
+    ];
+    for (const g of good) expect(geoJson(JSON.stringify(g)), JSON.stringify(g)).toEqual(g);
+    const bad = [
+      { type: 'FeatureCollection' },
+      { type: 'FeatureCollection', features: [point] },
+      { type: 'FeatureCollection', features: [{ type: 'Feature' }] },
+      { type: 'Feature', geometry: { type: 'Point' } },
+      { type: 'Point', coordinates: 'x' },
+      { type: 'Point', coordinates: [7] },
+      { type: 'Polygon', coordinates: [1, 2] },
+      { type: 'GeometryCollection' },
+      { type: 'Circle', coordinates: [0, 0] },
+      [point],
+    ];
+    for (const b of bad) expect(geoJson(JSON.stringify(b)), JSON.stringify(b)).toBeUndefined();
   });
 
   it('a running job page polls itself and offers dismiss', async () => {

@@ -69,8 +69,12 @@ function jobPage() {
   const live = $('#job-live');
   if (!live) return;
   wireDismiss();
-  drawMap();
-  if (live.dataset.terminal === 'true') return;
+  // Live updates first and apart from the map: a layer the map cannot draw never stops them.
+  if (live.dataset.terminal !== 'true') pollJob(live);
+  safeDrawMap();
+}
+
+function pollJob(live) {
   poll(Number(live.dataset.pollMs) || 1000, async () => {
     const doc = await fetchPage(live.dataset.liveUrl);
     const fresh = doc.getElementById('job-live');
@@ -79,11 +83,11 @@ function jobPage() {
     swap(doc, ['job-live']);
     wireDismiss();
     if (terminal) {
-      const before = $('#map').dataset.layers;
+      const before = $('#map')?.dataset.layers;
       swap(doc, ['job-outputs']);
       if (doc.getElementById('map')?.dataset.layers !== before) {
         swap(doc, ['job-map-section']);
-        drawMap();
+        safeDrawMap();
       }
     }
     return !terminal;
@@ -124,6 +128,28 @@ function wireDismiss() {
 
 // ---- Map ----------------------------------------------------------------------------------------
 
+/** Says which layers the map could not draw (and why, when known), below the map. */
+function showSkipped(target, skipped) {
+  target.dataset.skipped = skipped.join(', ');
+  $('#map-skipped')?.remove();
+  if (skipped.length === 0) return;
+  const note = document.createElement('p');
+  note.className = 'note';
+  note.id = 'map-skipped';
+  note.textContent = `Not drawn: ${skipped.join('; ')}.`;
+  target.after(note);
+}
+
+/** Draws the map; a failure shows on the page and stops nothing else. */
+function safeDrawMap() {
+  try {
+    drawMap();
+  } catch (error) {
+    const target = $('#map');
+    if (target) target.dataset.error = String(error && error.message);
+  }
+}
+
 function drawMap() {
   const target = $('#map');
   if (!target || typeof ol === 'undefined') return;
@@ -145,20 +171,45 @@ function drawMap() {
     });
   const source = new ol.source.Vector();
   const vectors = [];
-  for (const layer of layers) {
-    const options = { dataProjection: 'EPSG:4326', featureProjection: 'EPSG:3857' };
-    let features = [];
-    if (layer.kind === 'geojson') {
-      features = format.readFeatures(layer.data, options);
-    } else if (layer.kind === 'bbox') {
-      const extent = ol.proj.transformExtent(layer.extent, layer.projection, 'EPSG:3857');
-      features = [new ol.Feature(ol.geom.Polygon.fromExtent(extent))];
-    }
+  const skipped = [];
+  const options = { dataProjection: 'EPSG:4326', featureProjection: 'EPSG:3857' };
+  const add = (layer, features, layerSource) => {
     for (const f of features) f.set('layer', `${layer.role}: ${layer.id}`);
-    const layerSource = new ol.source.Vector({ features });
+    layerSource.addFeatures(features);
     source.addFeatures(features);
-    vectors.push(new ol.layer.Vector({ source: layerSource, style: style(layer.role) }));
+  };
+  // Layers converted by the server (GML, KML, zipped Shapefile, WKT) come as GeoJSON from their URL.
+  const load = async (layer, layerSource) => {
+    const res = await fetch(layer.url, { headers: { Accept: 'application/geo+json' }, cache: 'no-store' });
+    if (!res.ok) {
+      const body = await res.json().catch(() => ({}));
+      throw new Error(res.status === 413 ? 'too large to draw' : body.detail || `HTTP ${res.status}`);
+    }
+    add(layer, format.readFeatures(await res.json(), options), layerSource);
+  };
+  const pending = [];
+  for (const layer of layers) {
+    // Each layer on its own: one the map cannot read is left out, the others are drawn.
+    try {
+      const layerSource = new ol.source.Vector();
+      if (layer.kind === 'geojson' && typeof layer.url === 'string') {
+        pending.push(
+          load(layer, layerSource).catch((error) => {
+            skipped.push(`${layer.role}: ${layer.id} (${error.message})`);
+          }),
+        );
+      } else if (layer.kind === 'geojson') {
+        add(layer, format.readFeatures(layer.data, options), layerSource);
+      } else if (layer.kind === 'bbox') {
+        const extent = ol.proj.transformExtent(layer.extent, layer.projection, 'EPSG:3857');
+        add(layer, [new ol.Feature(ol.geom.Polygon.fromExtent(extent))], layerSource);
+      }
+      vectors.push(new ol.layer.Vector({ source: layerSource, style: style(layer.role) }));
+    } catch {
+      skipped.push(`${layer.role}: ${layer.id}`);
+    }
   }
+  showSkipped(target, skipped);
   const base = target.dataset.baseMap
     ? [
         new ol.layer.Tile({
@@ -174,12 +225,27 @@ function drawMap() {
     layers: [...base, ...vectors],
     view: new ol.View({ center: [0, 0], zoom: 1 }),
   });
-  const extent = source.getExtent();
-  if (extent.every(Number.isFinite)) map.getView().fit(extent, { padding: [30, 30, 30, 30], maxZoom: 16 });
+  const fit = () => {
+    const extent = source.getExtent();
+    if (extent.every(Number.isFinite)) map.getView().fit(extent, { padding: [30, 30, 30, 30], maxZoom: 16 });
+    target.dataset.features = String(source.getFeatures().length);
+  };
+  fit();
   map.once('rendercomplete', () => {
     target.dataset.rendered = 'true';
   });
-  target.dataset.features = String(source.getFeatures().length);
+  if (pending.length === 0) {
+    target.dataset.loaded = 'true';
+    return;
+  }
+  void Promise.all(pending).then(() => {
+    fit();
+    showSkipped(target, skipped);
+    map.once('rendercomplete', () => {
+      target.dataset.loaded = 'true';
+    });
+    map.render();
+  });
 }
 
 // ---- Execute form -------------------------------------------------------------------------------

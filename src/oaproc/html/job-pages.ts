@@ -1,6 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { JOB_STATUSES, isTerminal, type Job } from '../../core/job.ts';
 import type { JobInputValue, LiteralScalar } from '../../core/values.ts';
+import { convertible } from '../../html/layer-geojson.ts';
 import type { ResultDelivery } from '../../results/delivery.ts';
 import { jobUrl, type StatusUrls } from '../status.ts';
 import { durationText, safeHref, timeText, withFormat } from './common.ts';
@@ -68,11 +69,26 @@ async function complexText(value: { text?: string; file?: string }): Promise<str
 }
 
 /** The inputs of a job as the page lists them, and the ones its map can draw. */
-export async function inputsView(job: Job): Promise<{ rows: ValueView[]; layers: MapLayer[] }> {
+/** Whether a work file is still there (work files may be removed once the job is over). */
+const isFile = (file: string | undefined): Promise<boolean> =>
+  file === undefined
+    ? Promise.resolve(false)
+    : stat(file).then(
+        (i) => i.isFile(),
+        () => false,
+      );
+
+/** Where the map fetches a converted layer (GML, KML, zipped Shapefile, WKT) as GeoJSON. */
+export type LayerUrl = (role: 'input' | 'output', id: string, index?: number) => string;
+
+export async function inputsView(
+  job: Job,
+  layerUrl: LayerUrl,
+): Promise<{ rows: ValueView[]; layers: MapLayer[] }> {
   const rows: ValueView[] = [];
   const layers: MapLayer[] = [];
   for (const [id, values] of Object.entries(job.request.inputs)) {
-    for (const value of values as JobInputValue[]) {
+    for (const [index, value] of (values as JobInputValue[]).entries()) {
       switch (value.kind) {
         case 'literal':
           rows.push({
@@ -102,6 +118,11 @@ export async function inputsView(job: Job): Promise<{ rows: ValueView[]; layers:
           if (text !== undefined && mayBeGeoJson(value.format.mimeType)) {
             const data = geoJson(text);
             if (data) layers.push({ role: 'input', id, kind: 'geojson', data });
+          } else if (
+            convertible(value.format.mimeType) &&
+            (text !== undefined || (await isFile(value.file)))
+          ) {
+            layers.push({ role: 'input', id, kind: 'geojson', url: layerUrl('input', id, index) });
           }
           break;
         }
@@ -125,6 +146,7 @@ export async function inputsView(job: Job): Promise<{ rows: ValueView[]; layers:
 export async function outputsView(
   job: Job,
   delivery: ResultDelivery,
+  layerUrl: LayerUrl,
 ): Promise<{ rows: ValueView[]; layers: MapLayer[] }> {
   const rows: ValueView[] = [];
   const layers: MapLayer[] = [];
@@ -165,6 +187,8 @@ export async function outputsView(
         if (mayBeGeoJson(format.mimeType) && output.stored.size <= MAX_INLINE_GEOJSON) {
           const data = await readGeoJson(delivery.file(job.id, output));
           if (data) layers.push({ role: 'output', id: output.id, kind: 'geojson', data });
+        } else if (convertible(format.mimeType)) {
+          layers.push({ role: 'output', id: output.id, kind: 'geojson', url: layerUrl('output', output.id) });
         }
         break;
       }

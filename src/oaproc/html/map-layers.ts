@@ -8,16 +8,13 @@ export type MapLayer =
   | { role: 'input' | 'output'; id: string; kind: 'geojson'; url: string }
   | { role: 'input' | 'output'; id: string; kind: 'bbox'; extent: number[]; projection: string };
 
-const GEOJSON_TYPES = new Set([
-  'FeatureCollection',
-  'Feature',
+const GEOMETRY_TYPES = new Set([
   'Point',
   'MultiPoint',
   'LineString',
   'MultiLineString',
   'Polygon',
   'MultiPolygon',
-  'GeometryCollection',
 ]);
 
 /** Inline GeoJSON larger than this is not copied into the page. */
@@ -26,13 +23,44 @@ export const MAX_INLINE_GEOJSON = 512 * 1024;
 /** Whether a media type may hold GeoJSON (geo+json, or JSON). */
 export const mayBeGeoJson = (mimeType: string): boolean => isJsonMimeType(mimeType);
 
-/** Parsed GeoJSON from text, or undefined when the text is not GeoJSON. */
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A GeoJSON geometry, its coordinates checked shallowly (an array, positions' first level). */
+function isGeometry(v: unknown): boolean {
+  if (!isObject(v) || typeof v.type !== 'string') return false;
+  if (v.type === 'GeometryCollection') {
+    return Array.isArray(v.geometries) && v.geometries.every(isGeometry);
+  }
+  if (!GEOMETRY_TYPES.has(v.type) || !Array.isArray(v.coordinates)) return false;
+  const c = v.coordinates as unknown[];
+  if (v.type === 'Point') return c.length >= 2 && c.every((n) => typeof n === 'number' && Number.isFinite(n));
+  return c.every(Array.isArray);
+}
+
+/** A GeoJSON Feature: its geometry a geometry object or null. */
+const isFeature = (v: unknown): boolean =>
+  isObject(v) && v.type === 'Feature' && (v.geometry === null || isGeometry(v.geometry));
+
+/**
+ * Whether a value is GeoJSON a map can read: a FeatureCollection with an array of Features, a
+ * Feature, or a Geometry (coordinates checked shallowly).
+ */
+export function isGeoJson(value: unknown): boolean {
+  if (!isObject(value)) return false;
+  if (value.type === 'FeatureCollection') {
+    return Array.isArray(value.features) && value.features.every(isFeature);
+  }
+  if (value.type === 'Feature') return isFeature(value);
+  return isGeometry(value);
+}
+
+/** Parsed GeoJSON from text, or undefined when the text is not well-formed GeoJSON. */
 export function geoJson(text: string): unknown {
   if (text.length > MAX_INLINE_GEOJSON) return undefined;
   try {
     const value: unknown = JSON.parse(text);
-    const type = (value as { type?: unknown } | null)?.type;
-    return typeof type === 'string' && GEOJSON_TYPES.has(type) ? value : undefined;
+    return isGeoJson(value) ? value : undefined;
   } catch {
     return undefined;
   }
