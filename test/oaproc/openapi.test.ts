@@ -300,6 +300,34 @@ describe('documented versus actual', () => {
     expect((await get('/health')).status).toBe(200);
   });
 
+  it('exceptions a browser asked for are pages, documented as text/html', async () => {
+    const pages: Array<[string, Record<string, string>, number]> = [
+      ['/processes/no-such-process', { Accept: 'text/html' }, 404],
+      ['/processes/no-such-process?f=html', {}, 404],
+      ['/processes?limit=0&f=html', {}, 400],
+      ['/jobs?status=bogus', { Accept: 'text/html,*/*;q=0.8' }, 400],
+      [`/jobs/${UNKNOWN_JOB}?f=html`, {}, 404],
+      [`/jobs/${UNKNOWN_JOB}/results`, { Accept: 'text/html' }, 404],
+    ];
+    for (const [p, headers, status] of pages) {
+      const r = await get(p, headers);
+      expect(r.status, p).toBe(status);
+      expect(r.contentType, p).toBe('text/html; charset=utf-8');
+    }
+    const failed = await execute(s.base, 'fail', { inputs: { how: 'ows' } }, { Prefer: 'respond-async' });
+    await pollJob(s.base, failed.json.jobID, (st) => st === 'failed');
+    for (const headers of [{ Accept: 'text/html' }, {}]) {
+      const q = 'Accept' in headers ? '' : '?f=html';
+      const r = await get(`/jobs/${failed.json.jobID}/results${q}`, headers);
+      expect(r.status).toBe(400);
+      expect(r.contentType).toBe('text/html; charset=utf-8');
+    }
+    // Negotiation that fails is answered in JSON, as documented: no page for a 406.
+    const refused = await get('/processes', { Accept: 'text/csv' });
+    expect(refused.status).toBe(406);
+    expect(refused.contentType).toMatch(/^application\/json/);
+  });
+
   it('execution: results raw and as a document, multipart, references, jobs and every refusal', async () => {
     expect((await post('hello-world', { inputs: { name: 'A' } })).status).toBe(200);
     expect(
