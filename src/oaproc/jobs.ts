@@ -138,6 +138,7 @@ export function addJobRoutes(
       return;
     }
     if (job.status !== 'successful') throw failure(job);
+    ctx.vary('Accept');
     sendReply(ctx, await resultsReply(job, delivery, prefersJson(ctx)));
   });
 
@@ -234,6 +235,8 @@ export function addJobRoutes(
   });
 
   router.get('/jobs/:id/results', async (ctx) => {
+    // A page, a results document, a literal as text or as JSON: all by the Accept header.
+    ctx.vary('Accept');
     const html = wantsHtml(ctx);
     const job = await gateway.jobs.get(String(ctx.params.id));
     if (!isTerminal(job.status)) {
