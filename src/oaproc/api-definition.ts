@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Context } from 'koa';
 import pkg from '../../package.json' with { type: 'json' };
 import type { Gateway } from '../gateway.ts';
+import { HTML_MEDIA_TYPE, htmlHeaders } from '../html/engine.ts';
 import { HttpProblem } from './exceptions.ts';
 import { openApiDocument, OPENAPI_MEDIA_TYPE } from './openapi.ts';
 import {
@@ -78,8 +79,10 @@ export function addApiDefinitionRoutes(
     ctx.vary('Accept');
     ctx.status = 200;
     if (representation === 'html') {
-      ctx.type = 'text/html; charset=utf-8';
-      ctx.body = swaggerUiPage(base(), gateway.config.metadata.identification.title);
+      // The headers of every page: Swagger UI styles with style attributes and draws data: images.
+      for (const [k, v] of Object.entries(htmlHeaders())) ctx.set(k, v);
+      ctx.type = HTML_MEDIA_TYPE;
+      ctx.body = swaggerUiPage(base(), gateway.config.metadata.identification.title, OPENAPI_MEDIA_TYPE);
       return;
     }
     ctx.type = representation === 'json' ? 'application/json' : OPENAPI_MEDIA_TYPE;

@@ -79,6 +79,28 @@ describe('GET /api', () => {
     }
   });
 
+  it('Swagger UI has the headers of every page (strict CSP, no framing, no sniffing) and escapes the title', async () => {
+    const html = await request(`${s.base}/api?f=html`);
+    const csp = (html.headers.get('content-security-policy') ?? '').split(/;\s*/);
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).toContain("object-src 'none'");
+    expect(html.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(html.text).toContain(`<link rel="alternate" type="${OPENAPI_TYPE}" href="${s.base}/api?f=json">`);
+    const identification = s.gateway.config.metadata.identification;
+    const title = identification.title;
+    identification.title = '<script>alert(1)</script> & "x"';
+    try {
+      const marked = await request(`${s.base}/api?f=html`);
+      expect(marked.text).toContain(
+        '<title>&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;x&quot; - API</title>',
+      );
+      expect(marked.text).not.toContain('<script>alert');
+    } finally {
+      identification.title = title;
+    }
+  });
+
   it('Swagger UI loads only files of this server, and they are the package files', async () => {
     const html = await request(`${s.base}/api?f=html`);
     const urls = [...html.text.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!.replace(/&amp;/g, '&'));
