@@ -35,13 +35,11 @@ describeWithChromium('Swagger UI in Chromium', () => {
         if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`);
       });
       // Violations of the policy, as the page itself sees them (reported whether or not they log).
-      await page.addInitScript(() => {
-        const seen: string[] = [];
-        (window as unknown as { __csp: string[] }).__csp = seen;
+      await page.addInitScript(`
+        window.__csp = [];
         document.addEventListener('securitypolicyviolation', (e) =>
-          seen.push(`${e.violatedDirective} ${e.blockedURI}`),
-        );
-      });
+          window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));
+      `);
       const response = await page.goto(`${s.base}/api?f=html`);
       expect(response?.status()).toBe(200);
       expect(response?.headers()['content-security-policy']).toContain("script-src 'self'");
@@ -51,7 +49,7 @@ describeWithChromium('Swagger UI in Chromium', () => {
       expect(await page.locator('.info .title').first().innerText()).toContain(
         s.gateway.config.metadata.identification.title,
       );
-      expect(await page.evaluate(() => (window as unknown as { __csp: string[] }).__csp)).toEqual([]);
+      expect(await page.evaluate(() => (globalThis as unknown as { __csp: string[] }).__csp)).toEqual([]);
       expect(problems).toEqual([]);
       expect(requested.filter((u) => !u.startsWith(`${s.base}/`) && !u.startsWith('data:'))).toEqual([]);
     } finally {

@@ -338,7 +338,7 @@ describe('documented versus actual', () => {
     }
     const failed = await execute(s.base, 'fail', { inputs: { how: 'ows' } }, { Prefer: 'respond-async' });
     await pollJob(s.base, failed.json.jobID, (st) => st === 'failed');
-    for (const headers of [{ Accept: 'text/html' }, {}]) {
+    for (const headers of [{ Accept: 'text/html' }, {}] as Array<Record<string, string>>) {
       const q = 'Accept' in headers ? '' : '?f=html';
       const r = await get(`/jobs/${failed.json.jobID}/results${q}`, headers);
       expect(r.status).toBe(400);
