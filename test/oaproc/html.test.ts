@@ -167,6 +167,39 @@ describe('alternate links both ways', () => {
     const again = await request(attr(back!, 'href')!);
     expect(again.json).toEqual(r.json);
   });
+
+  it('raw results link their page too; f=json gives a literal as JSON, as Accept: application/json does', async () => {
+    const created = await execute(
+      s.base,
+      'hello-world',
+      { inputs: { name: 'Raw' } },
+      { Prefer: 'respond-async' },
+    );
+    expect(created.status).toBe(201);
+    const id = created.json.jobID as string;
+    await pollJob(s.base, id, (st) => st === 'successful');
+    const raw = await get(`/jobs/${id}/results`);
+    expect(raw.contentType).toMatch(/^text\/plain/);
+    expect(raw.text).toContain('Raw');
+    const link = parseLinkHeader(raw.headers.get('link')).find((l) => l.params.rel === 'alternate');
+    expect(link?.params.type).toBe('text/html');
+    const html = await request(link!.href);
+    expect(html.contentType).toBe('text/html; charset=utf-8');
+    // The page's JSON alternate is f=json: the same answer as asking for JSON by Accept.
+    const back = parsePage(html.text)
+      .all('link')
+      .find((l) => attr(l, 'rel') === 'alternate' && attr(l, 'type') === 'application/json');
+    expect(new URL(attr(back!, 'href')!).searchParams.get('f')).toBe('json');
+    const byF = await request(attr(back!, 'href')!);
+    const byAccept = await request(`${s.base}/jobs/${id}/results`, {
+      headers: { Accept: 'application/json' },
+    });
+    expect(byAccept.contentType).toMatch(/^application\/json/);
+    expect(byAccept.json).toBe(raw.text);
+    expect(byF.contentType).toBe(byAccept.contentType);
+    expect(byF.json).toBe(raw.text);
+    expect(parseLinkHeader(byF.headers.get('link')).some((l) => l.params.rel === 'alternate')).toBe(true);
+  });
 });
 
 describe('pages', () => {
