@@ -47,6 +47,7 @@ export function sendException(ctx: Context, thrown: unknown, gateway: Gateway): 
     );
     return;
   }
+  ctx.set('X-Content-Type-Options', 'nosniff');
   ctx.type = EXCEPTION_MEDIA_TYPE;
   ctx.body = reply.body;
 }

@@ -515,6 +515,41 @@ describe('static assets', () => {
     expect(raw.status).not.toBe(200);
     await raw.text();
   });
+
+  it('an unknown asset is a 404 exception in JSON, not sniffed, and its name is not echoed as text', async () => {
+    const r = await get('/assets/%3Cb%3Enope.js');
+    expect(r.status).toBe(404);
+    expect(r.contentType).toMatch(/^application\/json/);
+    expect(r.json.status).toBe(404);
+    expect(r.headers.get('x-content-type-options')).toBe('nosniff');
+  });
+
+  it('revalidation: ETag and Last-Modified, 304 for a matching If-None-Match or If-Modified-Since', async () => {
+    for (const name of ['gateway.js', 'ol.css']) {
+      const first = await get(`/assets/${name}`);
+      const etag = first.headers.get('etag');
+      const modified = first.headers.get('last-modified');
+      expect(etag, name).toMatch(/^(W\/)?"[^"]+"$/);
+      expect(modified, name).not.toBeNull();
+      // fetch adds `Cache-Control: no-cache` to a conditional request unless told otherwise (and koa
+      // then answers in full); a browser revalidating sends `max-age=0`.
+      for (const conditional of [{ 'If-None-Match': etag! }, { 'If-Modified-Since': modified! }]) {
+        const headers = { ...conditional, 'Cache-Control': 'max-age=0' };
+        const again = await request(`${s.base}/assets/${name}`, { headers });
+        expect(again.status, `${name} ${JSON.stringify(headers)}`).toBe(304);
+        expect(again.bytes.length).toBe(0);
+        expect(again.headers.get('etag')).toBe(etag);
+      }
+      const stale = await request(`${s.base}/assets/${name}`, {
+        headers: {
+          'If-None-Match': '"something-else"',
+          'If-Modified-Since': new Date(Date.parse(modified!) - 60_000).toUTCString(),
+        },
+      });
+      expect(stale.status, name).toBe(200);
+      expect(stale.bytes.equals(first.bytes)).toBe(true);
+    }
+  });
 });
 
 describe('WPS landing page', () => {

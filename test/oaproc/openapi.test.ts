@@ -123,6 +123,28 @@ describe('GET /api', () => {
     }
   });
 
+  it('the files of Swagger UI have ETag and Last-Modified, and a matching revalidation is a 304', async () => {
+    for (const name of ['swagger-ui-bundle.js', 'favicon-16x16.png', 'swagger-initializer.js']) {
+      const url = `${s.base}/api/ui/${name}`;
+      const first = await request(url);
+      const etag = first.headers.get('etag');
+      expect(etag, name).toMatch(/^(W\/)?"[^"]+"$/);
+      // `max-age=0` as a browser revalidating (fetch would add `no-cache`, which koa answers in full).
+      const again = await request(url, { headers: { 'If-None-Match': etag!, 'Cache-Control': 'max-age=0' } });
+      expect(again.status, name).toBe(304);
+      expect(again.bytes.length).toBe(0);
+      expect((await request(url, { headers: { 'If-None-Match': '"other"' } })).status).toBe(200);
+      const modified = first.headers.get('last-modified');
+      if (name !== 'swagger-initializer.js') {
+        expect(modified, name).not.toBeNull();
+        const since = await request(url, {
+          headers: { 'If-Modified-Since': modified!, 'Cache-Control': 'max-age=0' },
+        });
+        expect(since.status, name).toBe(304);
+      }
+    }
+  });
+
   it('nothing else of the package or of the disk is reachable under /api/ui', async () => {
     for (const p of [
       'package.json',
