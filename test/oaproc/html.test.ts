@@ -8,6 +8,7 @@ import { attr, parsePage, textOf, type Page } from '../helpers/html.ts';
 import { execute, parseLinkHeader, pollJob, request, type HttpReply } from '../helpers/oaproc-http.ts';
 import { startWpsServer, type WpsServer } from '../helpers/wps.ts';
 
+const list = (header: string | null) => (header ?? '').split(',').map((v) => v.trim().toLowerCase());
 const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,*/*;q=0.8';
 const HTML_CLASS = 'http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/html';
 
@@ -122,6 +123,35 @@ describe('content negotiation', () => {
     const p = parsePage(r.text);
     expect(textOf(p.byId('error-detail')!)).toContain('no-such-process');
     expect((await get('/jobs/00000000-0000-0000-0000-000000000000', 'text/html')).status).toBe(404);
+  });
+
+  it('an unknown path (or asset) is the 404 page for a browser, exception JSON otherwise', async () => {
+    for (const [p, accept] of [
+      ['/no/such/path', BROWSER_ACCEPT],
+      ['/no/such/path?f=html', undefined],
+      ['/assets/nope.js', 'text/html'],
+    ] as const) {
+      const r = await get(p, accept);
+      expect(r.status, p).toBe(404);
+      expect(r.contentType, p).toBe('text/html; charset=utf-8');
+      expect(r.headers.get('content-security-policy'), p).toContain("script-src 'self'");
+      expect(list(r.headers.get('vary')), p).toContain('accept');
+      const page = parsePage(r.text);
+      expect(attr(page.byId('error')!, 'data-status'), p).toBe('404');
+      expect(textOf(page.byId('error-detail')!), p).toContain(new URL(p, s.base).pathname);
+    }
+    for (const [p, accept] of [
+      ['/no/such/path', undefined],
+      ['/no/such/path', 'application/json'],
+      ['/no/such/path?f=json', BROWSER_ACCEPT],
+      ['/no/such/path?f=xml', BROWSER_ACCEPT],
+      ['/no/such/path', 'application/json, text/html;q=0.5'],
+    ] as const) {
+      const r = await get(p, accept);
+      expect(r.status, `${p} ${accept}`).toBe(404);
+      expect(r.contentType, `${p} ${accept}`).toMatch(/^application\/json/);
+      expect(r.json.status).toBe(404);
+    }
   });
 
   it('declares the html conformance class', async () => {
