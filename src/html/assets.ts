@@ -1,8 +1,7 @@
 import Router from '@koa/router';
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { sendStaticFile } from '../http/static-file.ts';
 import { ASSETS_PATH } from './engine.ts';
 
 const require = createRequire(import.meta.url);
@@ -23,24 +22,17 @@ export const ASSETS: Readonly<Record<string, { file: string; type: string }>> = 
   'ol.css': { file: require.resolve('ol/ol.css'), type: CSS },
 };
 
-/** GET `/assets/{name}` for the names of {@link ASSETS}; anything else is a 404. */
+/**
+ * GET `/assets/{name}`, one route per name of {@link ASSETS}, revalidated by ETag and Last-Modified
+ * (304). Any other name matches no route: the server's fallback answers its 404 (an exception, or
+ * a page for a browser).
+ */
 export function assetsRouter(): Router {
   const router = new Router();
-  router.get(`${ASSETS_PATH}/:name`, async (ctx) => {
-    const asset = Object.hasOwn(ASSETS, ctx.params.name ?? '') ? ASSETS[ctx.params.name!] : undefined;
-    if (!asset) {
-      ctx.status = 404;
-      ctx.type = 'text/plain';
-      ctx.body = `No asset '${ctx.params.name ?? ''}'`;
-      return;
-    }
-    const { size, mtime } = await stat(asset.file);
-    ctx.set('Cache-Control', 'public, max-age=3600');
-    ctx.set('X-Content-Type-Options', 'nosniff');
-    ctx.lastModified = mtime;
-    ctx.type = asset.type;
-    ctx.length = size;
-    ctx.body = createReadStream(asset.file);
-  });
+  for (const [name, asset] of Object.entries(ASSETS)) {
+    router.get(`${ASSETS_PATH}/${name}`, (ctx) =>
+      sendStaticFile(ctx, asset.file, { type: asset.type, cacheControl: 'public, max-age=3600' }),
+    );
+  }
   return router;
 }

@@ -45,6 +45,11 @@ export function renderPage<T extends PageBase>(template: string, data: T): strin
   return eta.render(`./${template}`, { assets: `${data.base}${ASSETS_PATH}`, ...data });
 }
 
+/** Renders a template that is a page of its own, not in the layout (Swagger UI's). */
+export function renderStandalone(template: string, data: object): string {
+  return eta.render(`./${template}`, data);
+}
+
 /**
  * Headers of every HTML page: scripts only from this server (no inline script can run, whatever a
  * value escaped wrong would contain), no framing, no sniffing. `connect` and `images` add the origins

@@ -1,10 +1,11 @@
 import type Router from '@koa/router';
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Context } from 'koa';
 import pkg from '../../package.json' with { type: 'json' };
 import type { Gateway } from '../gateway.ts';
+import { HTML_MEDIA_TYPE, htmlHeaders } from '../html/engine.ts';
+import { sendStaticFile, sendStaticText } from '../http/static-file.ts';
 import { HttpProblem } from './exceptions.ts';
 import { openApiDocument, OPENAPI_MEDIA_TYPE } from './openapi.ts';
 import {
@@ -78,8 +79,10 @@ export function addApiDefinitionRoutes(
     ctx.vary('Accept');
     ctx.status = 200;
     if (representation === 'html') {
-      ctx.type = 'text/html; charset=utf-8';
-      ctx.body = swaggerUiPage(base(), gateway.config.metadata.identification.title);
+      // The headers of every page: Swagger UI styles with style attributes and draws data: images.
+      for (const [k, v] of Object.entries(htmlHeaders())) ctx.set(k, v);
+      ctx.type = HTML_MEDIA_TYPE;
+      ctx.body = swaggerUiPage(base(), gateway.config.metadata.identification.title, OPENAPI_MEDIA_TYPE);
       return;
     }
     ctx.type = representation === 'json' ? 'application/json' : OPENAPI_MEDIA_TYPE;
@@ -88,25 +91,25 @@ export function addApiDefinitionRoutes(
 
   router.get(`${SWAGGER_UI_PATH}/:file`, async (ctx) => {
     const name = String(ctx.params.file);
-    ctx.set('X-Content-Type-Options', 'nosniff');
+    const cacheControl = 'public, max-age=86400';
     if (name === INITIALIZER) {
-      ctx.type = 'text/javascript; charset=utf-8';
-      ctx.body = initializerScript(base());
+      sendStaticText(ctx, initializerScript(base()), {
+        type: 'text/javascript; charset=utf-8',
+        cacheControl,
+      });
       return;
     }
     // Only the listed files: a name is looked up, never joined to a path as it came.
     const type = Object.hasOwn(PACKAGE_FILES, name) ? PACKAGE_FILES[name] : undefined;
     if (type === undefined) throw new HttpProblem(404, `There is no file ${name} in the API documentation`);
     const file = path.join(packageDir(), name);
-    const size = await stat(file).then(
-      (s) => s.size,
-      () => undefined,
-    );
-    if (size === undefined)
+    if (
+      !(await stat(file).then(
+        () => true,
+        () => false,
+      ))
+    )
       throw new HttpProblem(404, `${name} is not installed (npm package swagger-ui-dist)`);
-    ctx.set('Cache-Control', 'public, max-age=86400');
-    ctx.type = type;
-    ctx.length = size;
-    ctx.body = createReadStream(file);
+    await sendStaticFile(ctx, file, { type, cacheControl });
   });
 }

@@ -76,8 +76,13 @@ function sendReply(ctx: Context, reply: ResultsReply): void {
   }
 }
 
-/** True when the client would rather have JSON than text for a bare literal. */
+/**
+ * True when the client would rather have JSON than text for a bare literal: `f=json` (the JSON
+ * alternate of the results page), else an Accept header that ranks JSON above text.
+ */
 const prefersJson = (ctx: Context): boolean => {
+  const f = ctx.query.f;
+  if (f !== undefined) return (Array.isArray(f) ? f[0] : f)?.toLowerCase() === 'json';
   const accept = ctx.get('Accept');
   return accept !== '' && ctx.accepts('text/plain', 'application/json') === 'application/json';
 };
@@ -145,6 +150,7 @@ export function addJobRoutes(
       return;
     }
     if (job.status !== 'successful') throw failure(job);
+    ctx.vary('Accept');
     sendReply(ctx, await resultsReply(job, delivery, prefersJson(ctx)));
   });
 
@@ -272,6 +278,8 @@ export function addJobRoutes(
   );
 
   router.get('/jobs/:id/results', async (ctx) => {
+    // A page, a results document, a literal as text or as JSON: all by the Accept header.
+    ctx.vary('Accept');
     const html = wantsHtml(ctx);
     const job = await gateway.jobs.get(String(ctx.params.id));
     if (!isTerminal(job.status)) {
@@ -298,13 +306,14 @@ export function addJobRoutes(
       });
     }
     const reply = await resultsReply(job, delivery, prefersJson(ctx));
-    if (reply.body !== undefined && typeof reply.body === 'object' && 'json' in reply.body) {
-      // A results document cannot carry links of its own (its members are the outputs): the header does.
-      reply.headers = {
-        ...reply.headers,
-        Link: `<${withFormat(self, 'html')}>; rel="alternate"; type="text/html"`,
-      };
-    }
+    // Neither a results document (its members are the outputs) nor a raw value can carry links of
+    // its own: the header links the page, next to the outputs' links of a 204.
+    const alternate = `<${withFormat(self, 'html')}>; rel="alternate"; type="text/html"`;
+    const links = reply.headers.Link;
+    reply.headers = {
+      ...reply.headers,
+      Link: links === undefined ? alternate : [...[links].flat(), alternate],
+    };
     sendReply(ctx, reply);
   });
 

@@ -62,7 +62,12 @@ const WHY: Record<number, string> = {
   507: 'The server has no room left for what the job produced',
 };
 
-const exceptionResponse = (status: number): OpenAPIV3.ResponseObject => ({
+/**
+ * An exception response. Where the operation negotiates its representation (negotiate.ts), a client
+ * that asked for a page (`f=html`, `Accept: text/html`) gets the exception as a page too (routes.ts
+ * sendException): every representation besides JSON is documented next to the exception JSON.
+ */
+const exceptionResponse = (status: number, negotiatedOp: boolean): OpenAPIV3.ResponseObject => ({
   description: WHY[status] ?? STATUS_CODES[status] ?? 'Error',
   ...(status === 503
     ? {
@@ -71,16 +76,41 @@ const exceptionResponse = (status: number): OpenAPIV3.ResponseObject => ({
         },
       }
     : {}),
-  content: { [EXCEPTION_MEDIA_TYPE]: { schema: schemaRef('exception') } },
+  content: {
+    [EXCEPTION_MEDIA_TYPE]: { schema: schemaRef('exception') },
+    ...(negotiatedOp ? pageContent() : {}),
+  },
 });
 
-const responseRef = (status: number): OpenAPIV3.ReferenceObject => ({
-  $ref: `#/components/responses/exception-${status}`,
+/** The representations of negotiate.ts other than JSON (pages), as response content. */
+const pageContent = (): Record<string, OpenAPIV3.MediaTypeObject> =>
+  Object.fromEntries(
+    Object.entries(REPRESENTATIONS)
+      .filter(([name]) => name !== 'json')
+      .map(([, mediaType]) => [mediaType, { schema: { type: 'string' } }]),
+  );
+
+/** The name of an exception response in the components; `negotiated-` when pages are documented too. */
+const responseName = (status: number, negotiatedOp: boolean) =>
+  `${negotiatedOp ? 'negotiated-' : ''}exception-${status}`;
+
+const responseRef = (status: number, negotiatedOp = false): OpenAPIV3.ReferenceObject => ({
+  $ref: `#/components/responses/${responseName(status, negotiatedOp)}`,
 });
 
 type Responses = OpenAPIV3.ResponsesObject;
 const errors = (...statuses: number[]): Responses =>
   Object.fromEntries(statuses.map((s) => [String(s), responseRef(s)]));
+
+/**
+ * The errors of an operation that negotiates its representation: an error found before the
+ * representation is known (406: none fits) is JSON only, the others may be pages.
+ */
+const negotiatedErrors = (...statuses: number[]): Responses =>
+  Object.fromEntries(statuses.map((s) => [String(s), responseRef(s, s !== 406)]));
+
+/** Statuses whose negotiated exception response is in the components. */
+const NEGOTIATED_ERROR_STATUSES = [400, 404, 500];
 
 // ---- Building blocks -------------------------------------------------------------------------------
 
@@ -111,7 +141,10 @@ function negotiatedGet(
     summary,
     tags: [tag],
     parameters: [...parameters, paramRef('f')],
-    responses: { '200': ok, ...errors(...[400, ...extraErrors, 406, 500].sort((a, b) => a - b)) },
+    responses: {
+      '200': ok,
+      ...negotiatedErrors(...[400, ...extraErrors, 406, 500].sort((a, b) => a - b)),
+    },
   };
 }
 
@@ -128,8 +161,11 @@ const preferenceApplied: Record<string, OpenAPIV3.HeaderObject> = {
   'Preference-Applied': { description: 'The preferences honoured', schema: { type: 'string' } },
 };
 
-/** The responses of an execution: results (sync), a job (async), or an exception. */
-function executeResponses(mediaTypes: string[], async: boolean): Responses {
+/**
+ * The responses of an execution: results (sync), a job (async), or an exception; `pages` when the
+ * exceptions may be pages too (the results of a job, negotiated).
+ */
+function executeResponses(mediaTypes: string[], async: boolean, pages = false): Responses {
   const content: Record<string, OpenAPIV3.MediaTypeObject> = {};
   for (const type of mediaTypes) {
     content[type] =
@@ -164,7 +200,7 @@ function executeResponses(mediaTypes: string[], async: boolean): Responses {
       description: 'Raw outputs all by reference: one Link header (rel results) per output',
       headers: { Link: { description: 'The outputs (RFC 8288)', schema: { type: 'string' } } },
     },
-    ...errors(...[...coreErrorStatuses(), 415].sort((a, b) => a - b)),
+    ...(pages ? negotiatedErrors : errors)(...[...coreErrorStatuses(), 415].sort((a, b) => a - b)),
   };
 }
 
@@ -320,13 +356,15 @@ export function openApiDocument(options: ApiDefinitionOptions): OpenAPIV3.Docume
     '/jobs/{jobId}/results': {
       get: {
         operationId: 'getResult',
-        summary: 'The results of a finished job, as its execute request asked for them',
+        summary:
+          'The results of a finished job, as its execute request asked for them (`f=html` or Accept text/html: a page)',
         tags: ['Jobs'],
-        parameters: [paramRef('jobId')],
+        parameters: [paramRef('jobId'), paramRef('f')],
         responses: (() => {
           const { '201': _created, ...responses } = executeResponses(
             ['application/json', 'multipart/related', '*/*'],
             false,
+            true,
           );
           // No request body here: an unsupported body type (415) cannot happen.
           delete responses['415'];
@@ -420,7 +458,12 @@ export function openApiDocument(options: ApiDefinitionOptions): OpenAPIV3.Docume
       responses: Object.fromEntries(
         [...new Set([400, 404, 406, 415, 500, ...coreErrorStatuses()])]
           .sort((a, b) => a - b)
-          .map((s) => [`exception-${s}`, exceptionResponse(s)]),
+          .flatMap((s) => [
+            [responseName(s, false), exceptionResponse(s, false)],
+            ...(NEGOTIATED_ERROR_STATUSES.includes(s) || coreErrorStatuses().includes(s)
+              ? [[responseName(s, true), exceptionResponse(s, true)]]
+              : []),
+          ]),
       ),
     },
   };

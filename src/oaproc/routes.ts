@@ -13,7 +13,7 @@ import { EXCEPTION_MEDIA_TYPE, exceptionReply, HttpProblem } from './exceptions.
 import { apiUrl, REL, type Link } from './links.ts';
 import { addApiDefinitionRoutes } from './api-definition.ts';
 import { OPENAPI_MEDIA_TYPE } from './openapi.ts';
-import { negotiate, negotiated, REPRESENTATIONS } from './negotiate.ts';
+import { negotiate, negotiated, REPRESENTATIONS, wantsHtml } from './negotiate.ts';
 import { htmlAlternate, pageBase, sendPage } from './html/common.ts';
 import { processView } from './html/process-page.ts';
 
@@ -47,6 +47,7 @@ export function sendException(ctx: Context, thrown: unknown, gateway: Gateway): 
     );
     return;
   }
+  ctx.set('X-Content-Type-Options', 'nosniff');
   ctx.type = EXCEPTION_MEDIA_TYPE;
   ctx.body = reply.body;
 }
@@ -244,8 +245,22 @@ export function startOaprocCallbacks(gateway: Gateway, delivery: ResultDelivery)
 }
 
 /**
+ * For an answer no route gave: a browser that asked for a page (`f=html`, or Accept ranking
+ * text/html above JSON) gets the exception as a page (sendException); an unknown `f` is no reason
+ * for another status than the path's, so it leaves the exception JSON.
+ */
+function pageIfAsked(ctx: Context): void {
+  try {
+    wantsHtml(ctx);
+  } catch {
+    // An unknown f: the answer stays the 404 (or 405) in JSON.
+  }
+}
+
+/**
  * Goes after the API's router (and after every other router of the app): a path of the API asked
- * with another method gets 405 with `Allow` and exception JSON, an unknown path a JSON 404.
+ * with another method gets 405 with `Allow`, an unknown path a 404: exception JSON, or a page
+ * for a browser that asked for one.
  * Paths some other router has a route for (`/health`, the WPS paths) are left alone.
  */
 export function oaprocFallback(router: Router, gateway: Gateway): Middleware {
@@ -258,6 +273,7 @@ export function oaprocFallback(router: Router, gateway: Gateway): Middleware {
     await allowed(routed, next);
     if ((ctx.status === 405 || ctx.status === 501) && ctx.body == null) {
       const allow = ctx.response.get('Allow');
+      pageIfAsked(ctx);
       sendException(
         ctx,
         new HttpProblem(
@@ -275,6 +291,7 @@ export function oaprocFallback(router: Router, gateway: Gateway): Middleware {
       !(routed.matched ?? []).some((layer) => layer.methods.length > 0) &&
       !isWps(ctx.path)
     ) {
+      pageIfAsked(ctx);
       sendException(ctx, new HttpProblem(404, `There is no resource at ${ctx.path}`), gateway);
     }
   };

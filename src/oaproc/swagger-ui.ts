@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { renderStandalone } from '../html/engine.ts';
 
 /**
  * Swagger UI (the `swagger-ui-dist` package, served by this server: no CDN): the page for
@@ -32,12 +33,6 @@ export function packageDir(): string {
   return path.dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
 }
 
-const escapeHtml = (s: string): string =>
-  s.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c,
-  );
-
 /** A JSON value safe inside a script (no `</script>`, no HTML comment openers). */
 const scriptJson = (value: unknown): string =>
   JSON.stringify(value)
@@ -45,28 +40,18 @@ const scriptJson = (value: unknown): string =>
     .replace(/\u2028/g, '\\u2028')
     .replace(/\u2029/g, '\\u2029');
 
-/** The page of `/api?f=html`: no inline script, so a strict Content-Security-Policy can allow it. */
-export function swaggerUiPage(base: string, title: string): string {
-  const ui = escapeHtml(`${base}${SWAGGER_UI_PATH}`);
-  return `<!DOCTYPE html>
-<html lang="en">
-  <head>
-    <meta charset="utf-8">
-    <title>${escapeHtml(title)} - API</title>
-    <link rel="stylesheet" type="text/css" href="${ui}/swagger-ui.css">
-    <link rel="stylesheet" type="text/css" href="${ui}/index.css">
-    <link rel="icon" type="image/png" href="${ui}/favicon-32x32.png" sizes="32x32">
-    <link rel="icon" type="image/png" href="${ui}/favicon-16x16.png" sizes="16x16">
-    <link rel="alternate" type="application/vnd.oai.openapi+json;version=3.0" href="${escapeHtml(`${base}/api?f=json`)}">
-  </head>
-  <body>
-    <div id="swagger-ui"></div>
-    <script src="${ui}/swagger-ui-bundle.js" charset="utf-8"></script>
-    <script src="${ui}/swagger-ui-standalone-preset.js" charset="utf-8"></script>
-    <script src="${ui}/${INITIALIZER}" charset="utf-8"></script>
-  </body>
-</html>
-`;
+/**
+ * The page of `/api?f=html` (template swagger-ui.eta, escaped by eta): no inline script, so the
+ * Content-Security-Policy of every page (htmlHeaders) allows it.
+ */
+export function swaggerUiPage(base: string, title: string, definitionType: string): string {
+  return renderStandalone('swagger-ui', {
+    title,
+    ui: `${base}${SWAGGER_UI_PATH}`,
+    initializer: INITIALIZER,
+    definition: `${base}/api?f=json`,
+    definitionType,
+  });
 }
 
 /** Starts Swagger UI on the JSON definition; `validatorUrl: null`: no call to an outside validator. */

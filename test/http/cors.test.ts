@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXPOSE_HEADERS } from '../../src/http/cors.ts';
-import { request } from '../helpers/oaproc-http.ts';
+import { execute as executeJson, pollJob, request } from '../helpers/oaproc-http.ts';
 import { execute, startWpsServer, type WpsServer } from '../helpers/wps.ts';
 
 const PAGE = 'http://app.example:8080';
@@ -138,6 +138,47 @@ describe('CORS restricted to a list of origins', () => {
     expect(get.headers.get('access-control-expose-headers')).toBeNull();
     // The answer still varies by Origin, so that a shared cache does not serve one origin's to another.
     expect(list(get.headers.get('vary'))).toContain('origin');
+  });
+
+  it('negotiated pages and raw results vary by both Origin and Accept', async () => {
+    const expectBoth = (r: { status: number; headers: Headers }, what: string) => {
+      expect(list(r.headers.get('vary')), what).toEqual(expect.arrayContaining(['origin', 'accept']));
+      expect(r.headers.get('access-control-allow-origin'), what).toBe(PAGE);
+    };
+    for (const [p, accept] of [
+      ['/', 'text/html'],
+      ['/processes?f=html', undefined],
+      ['/processes/hello-world', 'text/html,*/*;q=0.8'],
+      ['/processes/no-such-process', 'text/html'],
+      ['/jobs?f=html', undefined],
+      ['/processes', 'application/json'],
+    ] as const) {
+      const r = await request(`${s.base}${p}`, {
+        headers: { Origin: PAGE, ...(accept ? { Accept: accept } : {}) },
+      });
+      expect(r.status, p).toBeLessThan(500);
+      expectBoth(r, `${p} ${accept ?? ''}`);
+    }
+    // A literal raw: text/plain, or JSON for a client that prefers it; the same URL either way.
+    const sync = await executeJson(s.base, 'hello-world', { inputs: { name: 'V' } }, { Origin: PAGE });
+    expect(sync.status).toBe(200);
+    expect(sync.contentType).toMatch(/^text\/plain/);
+    expectBoth(sync, 'sync raw execute');
+    const job = await executeJson(
+      s.base,
+      'hello-world',
+      { inputs: { name: 'V' } },
+      { Origin: PAGE, Prefer: 'respond-async' },
+    );
+    expect(job.status).toBe(201);
+    await pollJob(s.base, job.json.jobID, (st) => st === 'successful');
+    for (const accept of [undefined, 'application/json', 'text/plain']) {
+      const r = await request(`${s.base}/jobs/${job.json.jobID}/results`, {
+        headers: { Origin: PAGE, ...(accept ? { Accept: accept } : {}) },
+      });
+      expect(r.status).toBe(200);
+      expectBoth(r, `raw results ${accept ?? ''}`);
+    }
   });
 
   it('a request without Origin (not from a browser page) is answered as before, without CORS headers', async () => {

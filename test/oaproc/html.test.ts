@@ -9,6 +9,7 @@ import { attr, parsePage, textOf, type Page } from '../helpers/html.ts';
 import { execute, parseLinkHeader, pollJob, request, type HttpReply } from '../helpers/oaproc-http.ts';
 import { startWpsServer, type WpsServer } from '../helpers/wps.ts';
 
+const list = (header: string | null) => (header ?? '').split(',').map((v) => v.trim().toLowerCase());
 const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,*/*;q=0.8';
 const HTML_CLASS = 'http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/html';
 
@@ -125,6 +126,35 @@ describe('content negotiation', () => {
     expect((await get('/jobs/00000000-0000-0000-0000-000000000000', 'text/html')).status).toBe(404);
   });
 
+  it('an unknown path (or asset) is the 404 page for a browser, exception JSON otherwise', async () => {
+    for (const [p, accept] of [
+      ['/no/such/path', BROWSER_ACCEPT],
+      ['/no/such/path?f=html', undefined],
+      ['/assets/nope.js', 'text/html'],
+    ] as const) {
+      const r = await get(p, accept);
+      expect(r.status, p).toBe(404);
+      expect(r.contentType, p).toBe('text/html; charset=utf-8');
+      expect(r.headers.get('content-security-policy'), p).toContain("script-src 'self'");
+      expect(list(r.headers.get('vary')), p).toContain('accept');
+      const page = parsePage(r.text);
+      expect(attr(page.byId('error')!, 'data-status'), p).toBe('404');
+      expect(textOf(page.byId('error-detail')!), p).toContain(new URL(p, s.base).pathname);
+    }
+    for (const [p, accept] of [
+      ['/no/such/path', undefined],
+      ['/no/such/path', 'application/json'],
+      ['/no/such/path?f=json', BROWSER_ACCEPT],
+      ['/no/such/path?f=xml', BROWSER_ACCEPT],
+      ['/no/such/path', 'application/json, text/html;q=0.5'],
+    ] as const) {
+      const r = await get(p, accept);
+      expect(r.status, `${p} ${accept}`).toBe(404);
+      expect(r.contentType, `${p} ${accept}`).toMatch(/^application\/json/);
+      expect(r.json.status).toBe(404);
+    }
+  });
+
   it('declares the html conformance class', async () => {
     expect((await get('/conformance')).json.conformsTo).toContain(HTML_CLASS);
   });
@@ -167,6 +197,39 @@ describe('alternate links both ways', () => {
       .find((l) => attr(l, 'rel') === 'alternate');
     const again = await request(attr(back!, 'href')!);
     expect(again.json).toEqual(r.json);
+  });
+
+  it('raw results link their page too; f=json gives a literal as JSON, as Accept: application/json does', async () => {
+    const created = await execute(
+      s.base,
+      'hello-world',
+      { inputs: { name: 'Raw' } },
+      { Prefer: 'respond-async' },
+    );
+    expect(created.status).toBe(201);
+    const id = created.json.jobID as string;
+    await pollJob(s.base, id, (st) => st === 'successful');
+    const raw = await get(`/jobs/${id}/results`);
+    expect(raw.contentType).toMatch(/^text\/plain/);
+    expect(raw.text).toContain('Raw');
+    const link = parseLinkHeader(raw.headers.get('link')).find((l) => l.params.rel === 'alternate');
+    expect(link?.params.type).toBe('text/html');
+    const html = await request(link!.href);
+    expect(html.contentType).toBe('text/html; charset=utf-8');
+    // The page's JSON alternate is f=json: the same answer as asking for JSON by Accept.
+    const back = parsePage(html.text)
+      .all('link')
+      .find((l) => attr(l, 'rel') === 'alternate' && attr(l, 'type') === 'application/json');
+    expect(new URL(attr(back!, 'href')!).searchParams.get('f')).toBe('json');
+    const byF = await request(attr(back!, 'href')!);
+    const byAccept = await request(`${s.base}/jobs/${id}/results`, {
+      headers: { Accept: 'application/json' },
+    });
+    expect(byAccept.contentType).toMatch(/^application\/json/);
+    expect(byAccept.json).toBe(raw.text);
+    expect(byF.contentType).toBe(byAccept.contentType);
+    expect(byF.json).toBe(raw.text);
+    expect(parseLinkHeader(byF.headers.get('link')).some((l) => l.params.rel === 'alternate')).toBe(true);
   });
 });
 
@@ -536,6 +599,41 @@ describe('static assets', () => {
     const raw = await fetch(`${s.base}/assets/../package.json`);
     expect(raw.status).not.toBe(200);
     await raw.text();
+  });
+
+  it('an unknown asset is a 404 exception in JSON, not sniffed, and its name is not echoed as text', async () => {
+    const r = await get('/assets/%3Cb%3Enope.js');
+    expect(r.status).toBe(404);
+    expect(r.contentType).toMatch(/^application\/json/);
+    expect(r.json.status).toBe(404);
+    expect(r.headers.get('x-content-type-options')).toBe('nosniff');
+  });
+
+  it('revalidation: ETag and Last-Modified, 304 for a matching If-None-Match or If-Modified-Since', async () => {
+    for (const name of ['gateway.js', 'ol.css']) {
+      const first = await get(`/assets/${name}`);
+      const etag = first.headers.get('etag');
+      const modified = first.headers.get('last-modified');
+      expect(etag, name).toMatch(/^(W\/)?"[^"]+"$/);
+      expect(modified, name).not.toBeNull();
+      // fetch adds `Cache-Control: no-cache` to a conditional request unless told otherwise (and koa
+      // then answers in full); a browser revalidating sends `max-age=0`.
+      for (const conditional of [{ 'If-None-Match': etag! }, { 'If-Modified-Since': modified! }]) {
+        const headers = { ...conditional, 'Cache-Control': 'max-age=0' };
+        const again = await request(`${s.base}/assets/${name}`, { headers });
+        expect(again.status, `${name} ${JSON.stringify(headers)}`).toBe(304);
+        expect(again.bytes.length).toBe(0);
+        expect(again.headers.get('etag')).toBe(etag);
+      }
+      const stale = await request(`${s.base}/assets/${name}`, {
+        headers: {
+          'If-None-Match': '"something-else"',
+          'If-Modified-Since': new Date(Date.parse(modified!) - 60_000).toUTCString(),
+        },
+      });
+      expect(stale.status, name).toBe(200);
+      expect(stale.bytes.equals(first.bytes)).toBe(true);
+    }
   });
 });
 

@@ -79,6 +79,28 @@ describe('GET /api', () => {
     }
   });
 
+  it('Swagger UI has the headers of every page (strict CSP, no framing, no sniffing) and escapes the title', async () => {
+    const html = await request(`${s.base}/api?f=html`);
+    const csp = (html.headers.get('content-security-policy') ?? '').split(/;\s*/);
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).toContain("object-src 'none'");
+    expect(html.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(html.text).toContain(`<link rel="alternate" type="${OPENAPI_TYPE}" href="${s.base}/api?f=json">`);
+    const identification = s.gateway.config.metadata.identification;
+    const title = identification.title;
+    identification.title = '<script>alert(1)</script> & "x"';
+    try {
+      const marked = await request(`${s.base}/api?f=html`);
+      expect(marked.text).toContain(
+        '<title>&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;x&quot; - API</title>',
+      );
+      expect(marked.text).not.toContain('<script>alert');
+    } finally {
+      identification.title = title;
+    }
+  });
+
   it('Swagger UI loads only files of this server, and they are the package files', async () => {
     const html = await request(`${s.base}/api?f=html`);
     const urls = [...html.text.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!.replace(/&amp;/g, '&'));
@@ -97,6 +119,28 @@ describe('GET /api', () => {
         expect(r.text).toContain('validatorUrl: null');
       } else {
         expect(r.bytes.equals(readFileSync(path.join(packageDir(), name))), name).toBe(true);
+      }
+    }
+  });
+
+  it('the files of Swagger UI have ETag and Last-Modified, and a matching revalidation is a 304', async () => {
+    for (const name of ['swagger-ui-bundle.js', 'favicon-16x16.png', 'swagger-initializer.js']) {
+      const url = `${s.base}/api/ui/${name}`;
+      const first = await request(url);
+      const etag = first.headers.get('etag');
+      expect(etag, name).toMatch(/^(W\/)?"[^"]+"$/);
+      // `max-age=0` as a browser revalidating (fetch would add `no-cache`, which koa answers in full).
+      const again = await request(url, { headers: { 'If-None-Match': etag!, 'Cache-Control': 'max-age=0' } });
+      expect(again.status, name).toBe(304);
+      expect(again.bytes.length).toBe(0);
+      expect((await request(url, { headers: { 'If-None-Match': '"other"' } })).status).toBe(200);
+      const modified = first.headers.get('last-modified');
+      if (name !== 'swagger-initializer.js') {
+        expect(modified, name).not.toBeNull();
+        const since = await request(url, {
+          headers: { 'If-Modified-Since': modified!, 'Cache-Control': 'max-age=0' },
+        });
+        expect(since.status, name).toBe(304);
       }
     }
   });
@@ -298,6 +342,34 @@ describe('documented versus actual', () => {
     expect((await get('/processes/no-such-process')).status).toBe(404);
     expect((await get('/processes/echo', { Accept: 'application/xml' })).status).toBe(406);
     expect((await get('/health')).status).toBe(200);
+  });
+
+  it('exceptions a browser asked for are pages, documented as text/html', async () => {
+    const pages: Array<[string, Record<string, string>, number]> = [
+      ['/processes/no-such-process', { Accept: 'text/html' }, 404],
+      ['/processes/no-such-process?f=html', {}, 404],
+      ['/processes?limit=0&f=html', {}, 400],
+      ['/jobs?status=bogus', { Accept: 'text/html,*/*;q=0.8' }, 400],
+      [`/jobs/${UNKNOWN_JOB}?f=html`, {}, 404],
+      [`/jobs/${UNKNOWN_JOB}/results`, { Accept: 'text/html' }, 404],
+    ];
+    for (const [p, headers, status] of pages) {
+      const r = await get(p, headers);
+      expect(r.status, p).toBe(status);
+      expect(r.contentType, p).toBe('text/html; charset=utf-8');
+    }
+    const failed = await execute(s.base, 'fail', { inputs: { how: 'ows' } }, { Prefer: 'respond-async' });
+    await pollJob(s.base, failed.json.jobID, (st) => st === 'failed');
+    for (const headers of [{ Accept: 'text/html' }, {}] as Array<Record<string, string>>) {
+      const q = 'Accept' in headers ? '' : '?f=html';
+      const r = await get(`/jobs/${failed.json.jobID}/results${q}`, headers);
+      expect(r.status).toBe(400);
+      expect(r.contentType).toBe('text/html; charset=utf-8');
+    }
+    // Negotiation that fails is answered in JSON, as documented: no page for a 406.
+    const refused = await get('/processes', { Accept: 'text/csv' });
+    expect(refused.status).toBe(406);
+    expect(refused.contentType).toMatch(/^application\/json/);
   });
 
   it('execution: results raw and as a document, multipart, references, jobs and every refusal', async () => {

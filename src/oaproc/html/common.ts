@@ -99,7 +99,8 @@ export function sendPage<T extends PageBase & { page: string }>(
   });
   ctx.status = status;
   for (const [k, v] of Object.entries(headers)) ctx.set(k, v);
-  ctx.set('Vary', 'Accept');
+  // Added to, not set: CORS has put `Origin` there already.
+  ctx.vary('Accept');
   ctx.type = HTML_MEDIA_TYPE;
   ctx.body = renderPage(template, data);
 }
