@@ -372,6 +372,45 @@ export function openApiDocument(options: ApiDefinitionOptions): OpenAPIV3.Docume
         })(),
       },
     },
+    '/jobs/{jobId}/layers/output/{outputId}.geojson': {
+      get: {
+        operationId: 'getOutputLayer',
+        summary:
+          'A vector output (GML, KML, zipped Shapefile, WKT) as GeoJSON in WGS 84, for the map of the job page',
+        tags: ['Jobs'],
+        parameters: [
+          paramRef('jobId'),
+          { name: 'outputId', in: 'path', required: true, schema: { type: 'string' } },
+        ],
+        responses: {
+          '200': {
+            description: 'The layer',
+            content: { 'application/geo+json': { schema: { type: 'object' } } },
+          },
+          ...errors(404, 413, 422, 500),
+        },
+      },
+    },
+    '/jobs/{jobId}/layers/input/{inputId}/{index}.geojson': {
+      get: {
+        operationId: 'getInputLayer',
+        summary:
+          'A vector input value (GML, KML, zipped Shapefile, WKT) as GeoJSON in WGS 84, for the map of the job page',
+        tags: ['Jobs'],
+        parameters: [
+          paramRef('jobId'),
+          { name: 'inputId', in: 'path', required: true, schema: { type: 'string' } },
+          { name: 'index', in: 'path', required: true, schema: { type: 'integer', minimum: 0 } },
+        ],
+        responses: {
+          '200': {
+            description: 'The layer',
+            content: { 'application/geo+json': { schema: { type: 'object' } } },
+          },
+          ...errors(404, 413, 422, 500),
+        },
+      },
+    },
     '/health': {
       get: {
         operationId: 'getHealth',
@@ -456,7 +495,7 @@ export function openApiDocument(options: ApiDefinitionOptions): OpenAPIV3.Docume
         Prefer: preferHeader,
       },
       responses: Object.fromEntries(
-        [...new Set([400, 404, 406, 415, 500, ...coreErrorStatuses()])]
+        [...new Set([400, 404, 406, 415, 422, 500, ...coreErrorStatuses()])]
           .sort((a, b) => a - b)
           .flatMap((s) => [
             [responseName(s, false), exceptionResponse(s, false)],

@@ -52,12 +52,17 @@ export function findOperation(
     if (parts.length !== segments.length) continue;
     const params: Record<string, string> = {};
     const match = parts.every((part, i) => {
-      const m = /^\{(.+)\}$/.exec(part);
+      // A segment is literal text around at most one template expression, e.g. `{outputId}.geojson`.
+      const m = /^([^{]*)\{([^}]+)\}([^{]*)$/.exec(part);
+      const segment = segments[i]!;
       if (m) {
-        params[m[1]!] = decodeURIComponent(segments[i]!);
-        return segments[i] !== '';
+        const [, prefix = '', name = '', suffix = ''] = m;
+        if (!segment.startsWith(prefix) || !segment.endsWith(suffix)) return false;
+        const value = segment.slice(prefix.length, segment.length - suffix.length);
+        params[name] = decodeURIComponent(value);
+        return value !== '';
       }
-      return part === segments[i];
+      return part === segment;
     });
     const operation = document.paths[template]?.[method];
     if (match && operation) return { template, operation, params };

@@ -480,6 +480,38 @@ describe('documented versus actual', () => {
     }
   });
 
+  it('map layers of a job (vector formats converted to GeoJSON), documented', async () => {
+    const geo = await startWpsServer({ processes: ['buffer'] });
+    try {
+      const kml =
+        '<kml xmlns="http://www.opengis.net/kml/2.2"><Placemark><Point><coordinates>5,45</coordinates></Point></Placemark></kml>';
+      const created = await execute(
+        geo.base,
+        'buffer',
+        {
+          inputs: { data: { value: kml, mediaType: 'application/vnd.google-earth.kml+xml' }, distance: 0.1 },
+          outputs: { buffered: { format: { mediaType: 'application/gml+xml' } } },
+        },
+        { Prefer: 'respond-async' },
+      );
+      expect(created.status, created.text).toBe(201);
+      const id = created.json.jobID as string;
+      await pollJob(geo.base, id, (st) => st === 'successful', 30_000);
+      for (const [path, status] of [
+        [`/jobs/${id}/layers/output/buffered.geojson`, 200],
+        [`/jobs/${id}/layers/input/data/0.geojson`, 200],
+        [`/jobs/${id}/layers/output/nope.geojson`, 404],
+        [`/jobs/${id}/layers/input/data/7.geojson`, 404],
+      ] as const) {
+        const r = await request(`${geo.base}${path}`);
+        expect(r.status, `${path}: ${r.text.slice(0, 200)}`).toBe(status);
+        expectDocumented('get', `${geo.base}${path}`, r);
+      }
+    } finally {
+      await geo.close();
+    }
+  });
+
   it('every operation of the definition was exercised above', () => {
     const operations = Object.entries(doc.paths).flatMap(([template, item]) =>
       (['get', 'post', 'put', 'delete', 'patch'] as const)
