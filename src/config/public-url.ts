@@ -13,9 +13,16 @@ export function listenerUrl(host: string, port: number): string {
   return `http://${shown.includes(':') && !shown.startsWith('[') ? `[${shown}]` : shown}:${port}`;
 }
 
+/** The WPS path as a prefix of routes and URLs: empty when WPS answers at the root. */
+export const wpsPrefix = (wpsPath: string): string => (wpsPath === '/' ? '' : wpsPath);
+
+/** The public URL of the WPS endpoint (the base URL without a trailing slash, plus the WPS path). */
+export const wpsEndpoint = (server: Pick<ServerConfig, 'url' | 'wpsPath'>): string =>
+  `${server.url.replace(/\/+$/, '')}${wpsPrefix(server.wpsPath)}`;
+
 /** Stored outputs are served under the WPS path unless an output URL is configured. */
 export const defaultOutputUrl = (url: string, wpsPath: string): string =>
-  `${url}${wpsPath === '/' ? '' : wpsPath}/outputs`;
+  `${url}${wpsPrefix(wpsPath)}/outputs`;
 
 /** The server settings with `url` / `outputUrl` for a server that actually listens on `port`. */
 export function atListeningPort(server: ServerConfig, port: number): ServerConfig {

@@ -1,13 +1,15 @@
-import { TextDecoder } from 'node:util';
 /**
- * The text of a request body in the character encoding it declares, strictly: bytes that are not
- * valid in that encoding, an encoding this server does not read, or a content coding (gzip, …) are
- * refused, never replaced by U+FFFD.
+ * A request body, bounded while it streams, and its text in the character encoding it declares,
+ * strictly: bytes that are not valid in that encoding, an encoding this server does not read, or a
+ * content coding (gzip, …) are refused, never replaced by U+FFFD.
  */
+import type { IncomingMessage } from 'node:http';
+import { TextDecoder } from 'node:util';
+import getRawBody from 'raw-body';
 
 /** Why a body could not be read as text; each binding maps it to its own error. */
 export class BodyTextError extends Error {
-  readonly kind: 'content-coding' | 'unsupported-charset' | 'invalid-bytes';
+  readonly kind: 'too-large' | 'unreadable' | 'content-coding' | 'unsupported-charset' | 'invalid-bytes';
   constructor(kind: BodyTextError['kind'], message: string) {
     super(message);
     this.name = 'BodyTextError';
@@ -48,6 +50,30 @@ export function assertIdentityCoding(contentEncoding: string | undefined): void 
     throw new BodyTextError(
       'content-coding',
       `Request bodies with Content-Encoding '${contentEncoding}' are not accepted; send it uncompressed`,
+    );
+  }
+}
+
+/**
+ * The bytes of a request body: at most `limit` of them (counted while they stream), and only
+ * without a content coding. Throws BodyTextError ('too-large', 'unreadable', 'content-coding').
+ */
+export async function readBodyBytes(
+  req: IncomingMessage,
+  headers: { contentLength?: string; contentEncoding?: string },
+  limit: number,
+): Promise<Buffer> {
+  assertIdentityCoding(headers.contentEncoding);
+  try {
+    return await getRawBody(req, { limit, length: headers.contentLength || undefined });
+  } catch (error) {
+    const e = error as { type?: string; message?: string };
+    if (e.type === 'entity.too.large') {
+      throw new BodyTextError('too-large', `The request is larger than the allowed ${limit} bytes`);
+    }
+    throw new BodyTextError(
+      'unreadable',
+      `The request body could not be read (${e.message ?? 'unknown error'})`,
     );
   }
 }

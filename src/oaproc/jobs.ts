@@ -1,10 +1,9 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import getRawBody from 'raw-body';
 import { OwsError } from '../core/errors.ts';
 import { isTerminal, type Job } from '../core/job.ts';
 import type { Gateway } from '../gateway.ts';
-import { assertIdentityCoding, BodyTextError, jsonBodyText } from '../http/body-text.ts';
+import { BodyTextError, jsonBodyText, readBodyBytes } from '../http/body-text.ts';
 import { LayerConverter, type LayerRole } from '../html/layer-geojson.ts';
 import type { ResultDelivery } from '../results/delivery.ts';
 import { BoundedJsonError, parseBoundedJson } from '../util/bounded-json.ts';
@@ -30,26 +29,23 @@ async function readJsonBody(ctx: Context, limit: number): Promise<unknown> {
   }
   let text: string;
   try {
-    assertIdentityCoding(ctx.get('Content-Encoding') || undefined);
-    const bytes = await getRawBody(ctx.req, { limit, length: ctx.get('Content-Length') || undefined });
+    const bytes = await readBodyBytes(
+      ctx.req,
+      { contentLength: ctx.get('Content-Length'), contentEncoding: ctx.get('Content-Encoding') },
+      limit,
+    );
     text = jsonBodyText(bytes, ctx.request.charset || undefined);
   } catch (error) {
-    if (error instanceof BodyTextError) {
-      if (error.kind === 'invalid-bytes') {
+    if (!(error instanceof BodyTextError)) throw error;
+    switch (error.kind) {
+      case 'too-large':
+        throw new OwsError('FileSizeExceeded', error.message, 'body');
+      case 'content-coding':
+      case 'unsupported-charset':
+        throw new HttpProblem(415, error.message);
+      default:
         throw new OwsError('InvalidParameterValue', error.message, 'body', 'malformed-request');
-      }
-      throw new HttpProblem(415, error.message);
     }
-    const e = error as { type?: string; message?: string };
-    if (e.type === 'entity.too.large') {
-      throw new OwsError('FileSizeExceeded', `The request is larger than the allowed ${limit} bytes`, 'body');
-    }
-    throw new OwsError(
-      'InvalidParameterValue',
-      `The request body could not be read (${e.message ?? 'unknown error'})`,
-      'body',
-      'malformed-request',
-    );
   }
   try {
     // Depth and member count are bounded before JSON.parse builds anything.

@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import type { RouterContext } from '@koa/router';
+import { wpsEndpoint } from '../config/public-url.ts';
 import type { Gateway } from '../gateway.ts';
 import type { ResultDelivery } from '../results/delivery.ts';
 import { startCallbacks } from './callbacks.ts';
@@ -124,13 +125,12 @@ export function oaprocRouter(gateway: Gateway, delivery: ResultDelivery): Router
     ];
     const { title, abstract } = gateway.config.metadata.identification;
     if (format === 'html') {
-      const wpsPath = gateway.config.server.wpsPath === '/' ? '' : gateway.config.server.wpsPath;
       return sendPage(ctx, gateway, 'landing', {
         ...pageBase(gateway, b, title, apiUrl(b, '/'), []),
         page: 'landing',
         description: abstract,
         processCount: gateway.registry.list().length,
-        wpsUrl: `${b}${wpsPath}`,
+        wpsUrl: wpsEndpoint(gateway.config.server),
         links,
       });
     }
@@ -218,8 +218,8 @@ export function oaprocRouter(gateway: Gateway, delivery: ResultDelivery): Router
 /** Where a job's status lives in either protocol, from the public URL. */
 export function statusUrls(gateway: Gateway): StatusUrls {
   const base = gateway.config.server.url.replace(/\/+$/, '');
-  const wpsPath = gateway.config.server.wpsPath === '/' ? '' : gateway.config.server.wpsPath;
-  return { base, wpsStatus: (id) => `${base}${wpsPath}/status/${id}.xml` };
+  const wps = wpsEndpoint(gateway.config.server);
+  return { base, wpsStatus: (id) => `${wps}/status/${id}.xml` };
 }
 
 /** Attempts, backoff and timeout of callback deliveries. */

@@ -1,4 +1,5 @@
 import type { Context } from 'koa';
+import { wpsEndpoint } from '../config/public-url.ts';
 import type { Gateway } from '../gateway.ts';
 import { htmlHeaders, HTML_MEDIA_TYPE, renderPage } from '../html/engine.ts';
 
@@ -8,7 +9,7 @@ import { htmlHeaders, HTML_MEDIA_TYPE, renderPage } from '../html/engine.ts';
  */
 export function sendLanding(ctx: Context, gateway: Gateway): void {
   const base = gateway.config.server.url.replace(/\/+$/, '');
-  const wps = `${base}${gateway.config.server.wpsPath === '/' ? '' : gateway.config.server.wpsPath}`;
+  const wps = wpsEndpoint(gateway.config.server);
   const kvp = (query: Record<string, string>) => `${wps}?${new URLSearchParams(query).toString()}`;
   const { title, abstract } = gateway.config.metadata.identification;
   const capabilitiesUrl = kvp({ service: 'WPS', request: 'GetCapabilities' });

@@ -2,10 +2,10 @@ import Router from '@koa/router';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Context } from 'koa';
-import getRawBody from 'raw-body';
 import { BUSY_RETRY_AFTER_SECONDS, OwsError } from '../core/errors.ts';
+import { wpsPrefix } from '../config/public-url.ts';
 import type { Gateway } from '../gateway.ts';
-import { assertIdentityCoding, BodyTextError, xmlBodyText } from '../http/body-text.ts';
+import { BodyTextError, readBodyBytes, xmlBodyText } from '../http/body-text.ts';
 import type { ResultDelivery } from '../results/delivery.ts';
 import { sendLanding } from './landing.ts';
 import { parseKvpRequest, parseXmlRequest } from './parse.ts';
@@ -40,29 +40,24 @@ async function send(ctx: Context, reply: WpsReply): Promise<void> {
 }
 
 async function readBody(ctx: Context, limit: number): Promise<string> {
-  let bytes: Buffer;
   try {
-    assertIdentityCoding(ctx.get('Content-Encoding') || undefined);
-    bytes = await getRawBody(ctx.req, { limit, length: ctx.get('Content-Length') || undefined });
+    const bytes = await readBodyBytes(
+      ctx.req,
+      { contentLength: ctx.get('Content-Length'), contentEncoding: ctx.get('Content-Encoding') },
+      limit,
+    );
     return xmlBodyText(bytes, ctx.request.charset || undefined);
   } catch (error) {
-    if (error instanceof BodyTextError) throw malformed(error.message);
-    const e = error as { type?: string; message?: string };
-    if (e.type === 'entity.too.large') {
-      throw new OwsError(
-        'FileSizeExceeded',
-        `The request is larger than the allowed ${limit} bytes`,
-        'request',
-      );
-    }
-    throw malformed(`The request body could not be read (${e.message ?? 'unknown error'})`);
+    if (!(error instanceof BodyTextError)) throw error;
+    if (error.kind === 'too-large') throw new OwsError('FileSizeExceeded', error.message, 'request');
+    throw malformed(error.message);
   }
 }
 
 /** `/wps` (GET with KVP, POST with XML) and status documents. */
 export function wpsRouter(gateway: Gateway, delivery: ResultDelivery): Router {
   const service = new WpsService(gateway, delivery);
-  const base = gateway.config.server.wpsPath === '/' ? '' : gateway.config.server.wpsPath;
+  const base = wpsPrefix(gateway.config.server.wpsPath);
   const router = new Router();
 
   const answer = async (ctx: Context, work: () => Promise<WpsReply>) => {

@@ -3,6 +3,7 @@ import type { RawOutputRequest, RequestedMode } from '../core/execute.ts';
 import { isXmlMimeType } from '../core/formats.ts';
 import type { Job } from '../core/job.ts';
 import type { ProcessDescription } from '../core/model.ts';
+import { wpsEndpoint } from '../config/public-url.ts';
 import type { Gateway } from '../gateway.ts';
 import { contentSafetyHeaders, type BoundingBoxEncoding, type ResultDelivery } from '../results/delivery.ts';
 import { toRawInputs } from './inputs.ts';
@@ -53,7 +54,7 @@ export class WpsService {
     this.#gateway = gateway;
     this.#delivery = delivery;
     const server = gateway.config.server;
-    this.wpsUrl = `${server.url}${server.wpsPath === '/' ? '' : server.wpsPath}`;
+    this.wpsUrl = wpsEndpoint(server);
   }
 
   get defaultLanguage(): string {
