@@ -66,3 +66,17 @@ export async function startPywps(port = 0): Promise<PywpsServer> {
     },
   };
 }
+
+/** YAML lines of a `providers:` entry `pywps` for a PyWPS at `url` (appended after `resources:`). */
+export function providerYaml(url: string, extra: string[] = []): string[] {
+  return [
+    'providers:',
+    '  - id: pywps',
+    '    type: wps',
+    `    url: ${url}`,
+    '    allowed_hosts: [127.0.0.1]',
+    '    timeout_seconds: 5',
+    '    poll_interval_seconds: 0.2',
+    ...extra.map((l) => `    ${l}`),
+  ];
+}

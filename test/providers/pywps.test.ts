@@ -5,24 +5,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execute, request } from '../helpers/oaproc-http.ts';
-import { startPywps, type PywpsServer } from '../helpers/pywps.ts';
+import { providerYaml, startPywps, type PywpsServer } from '../helpers/pywps.ts';
 import { all, doc, one, startWpsServer, text, type WpsServer } from '../helpers/wps.ts';
 
 let pywps: PywpsServer;
 let gw: WpsServer;
-
-export function providerYaml(url: string, extra: string[] = []): string[] {
-  return [
-    'providers:',
-    '  - id: pywps',
-    '    type: wps',
-    `    url: ${url}`,
-    '    allowed_hosts: [127.0.0.1]',
-    '    timeout_seconds: 5',
-    '    poll_interval_seconds: 0.2',
-    ...extra.map((l) => `    ${l}`),
-  ];
-}
 
 beforeAll(async () => {
   pywps = await startPywps();
@@ -94,7 +81,6 @@ describe('a PyWPS server through our OGC API - Processes', () => {
       response: 'document',
     });
     expect(reply.status).toBe(200);
-    console.log(reply.text);
     const direct = await pywpsDirect('say_hello', 'name=Ada;times=2;greeting=Hi');
     expect(reply.json.message).toBe(direct.message);
     expect(reply.json.message).toBe('Hi Ada! Hi Ada!');
@@ -117,7 +103,8 @@ describe('a PyWPS server through our OGC API - Processes', () => {
       response: 'document',
     });
     expect(reply.status, reply.text).toBe(200);
-    const moved = typeof reply.json.moved === 'string' ? JSON.parse(reply.json.moved) : reply.json.moved;
+    expect(reply.json.moved.mediaType).toBe('application/geo+json');
+    const moved = reply.json.moved.value;
     expect(moved.features[0].geometry.coordinates).toEqual([11, 1]);
     const direct = await pywpsDirect(
       'geojson',
@@ -144,7 +131,6 @@ describe('a PyWPS server through our OGC API - Processes', () => {
       response: 'document',
     });
     expect(reply.status, reply.text).toBe(200);
-    console.log(reply.text);
     expect(reply.json.size).toBe(6);
     expect(reply.json.same.bbox).toEqual([1, 2, 3, 5]);
   });
