@@ -136,6 +136,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     console.log(
       JSON.stringify({
         n,
+        peakRssBytes: process.resourceUsage().maxRSS * 1024,
         quadsegs,
         distance,
         ...result,
