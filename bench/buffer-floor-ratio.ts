@@ -1,0 +1,110 @@
+/**
+ * Synchronous buffer through our server against the direct-GDAL floor (bench/gdal-floor.ts), in one
+ * run, interleaved: for each N, ROUNDS times, the floor (a fresh process) then one OGC API execute of
+ * `buffer` with the GeoJSON inline (a JSON string value), raw GeoJSON output. Prints per N the median
+ * times, their ratio, the output vertex counts of both (they must be equal) and the peak RSS of the
+ * floor process, of the server and of its GDAL child against the input size.
+ *
+ *   node bench/buffer-floor-ratio.ts [N…=1000,10000,100000] [QUADSEGS=30]     [ROUNDS=3]
+ */
+import { execFile } from 'node:child_process';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { processMemory, startServerProcess } from '../test/helpers/server-process.ts';
+import { countVertices, generatePolygons } from './gdal-floor.ts';
+
+const FLOOR = fileURLToPath(new URL('./gdal-floor.ts', import.meta.url));
+const sizes = (process.argv[2] ?? '1000,10000,100000').split(',').map(Number);
+const quadsegs = Number(process.argv[3] ?? 30);
+const rounds = Number(process.env.ROUNDS ?? 3);
+const distance = 0.001;
+const MIB = 1024 * 1024;
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** The peak RSS (VmHWM) of the server's children, in bytes (the GDAL child runs the buffer). */
+function childrenPeak(pid: number): number {
+  let peak = 0;
+  let children: string[];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  } catch {
+    return 0;
+  }
+  for (const child of children) {
+    try {
+      peak = Math.max(peak, processMemory(Number(child)).peak);
+    } catch {
+      // gone
+    }
+  }
+  return peak;
+}
+
+const dir = mkdtempSync(path.join(tmpdir(), 'buffer-floor-'));
+const server = await startServerProcess({
+  processes: ['buffer'],
+  server: [
+    '  max_request_size: 256mb',
+    '  max_single_input_size: 256mb',
+    '  limits: {max_output_size: 2gb, max_job_output_size: 2gb}',
+  ].join('\n'),
+  manager: { parallel_processes: 1, sync_job_execution_timeout_seconds: 600, job_timeout_seconds: 600 },
+});
+try {
+  console.log(
+    `| N | input MB | floor s | server s | server/floor | vertices (floor) | vertices (server) | floor peak RSS MB | server peak MB | GDAL child peak MB | child peak / input |`,
+  );
+  console.log(`|---|---|---|---|---|---|---|---|---|---|---|`);
+  for (const n of sizes) {
+    const text = generatePolygons(n);
+    const input = path.join(dir, `polygons-${n}.geojson`);
+    writeFileSync(input, text);
+    const body = JSON.stringify({
+      inputs: { data: { value: text, mediaType: 'application/geo+json' }, distance, quadsegs },
+    });
+    const floor: number[] = [];
+    const ours: number[] = [];
+    let floorVertices = 0;
+    let ourVertices = 0;
+    let floorPeak = 0;
+    for (let r = 0; r < rounds; r++) {
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        [FLOOR, String(n), String(quadsegs), String(distance)],
+        { maxBuffer: 1 << 20 },
+      );
+      const f = JSON.parse(stdout) as { ms: number; vertices: number; peakRssBytes: number };
+      floor.push(f.ms);
+      floorVertices = f.vertices;
+      floorPeak = Math.max(floorPeak, f.peakRssBytes);
+
+      const out = path.join(dir, `out-${n}.geojson`);
+      const start = performance.now();
+      const res = await fetch(`${server.address}/processes/buffer/execution`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+      if (res.status !== 200) throw new Error(`server: ${res.status} ${await res.text()}`);
+      await pipeline(Readable.fromWeb(res.body as never), createWriteStream(out));
+      ours.push(performance.now() - start);
+      ourVertices = countVertices(out).vertices;
+      rmSync(out);
+    }
+    const f = median(floor) / 1000;
+    const s = median(ours) / 1000;
+    const child = childrenPeak(server.child.pid!);
+    console.log(
+      `| ${n} | ${(text.length / MIB).toFixed(1)} | ${f.toFixed(2)} | ${s.toFixed(2)} | ${(s / f).toFixed(2)} | ${floorVertices} | ${ourVertices} | ${(floorPeak / MIB).toFixed(0)} | ${(server.memory().peak / MIB).toFixed(0)} | ${(child / MIB).toFixed(0)} | ${(child / text.length).toFixed(1)} |`,
+    );
+  }
+} finally {
+  await server.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
