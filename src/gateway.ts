@@ -118,6 +118,7 @@ export async function createGateway(
       retentionMs: config.jobs.retentionSeconds * 1000,
       syncRetentionMs: config.jobs.syncRetentionSeconds * 1000,
       maxJobs: config.jobs.maxJobs,
+      fanOut: config.jobs.fanOut,
       sweepIntervalMs: config.jobs.sweepIntervalSeconds * 1000,
       cleanTempDir: config.server.cleanTempDir,
       maxSingleInputSize: config.server.maxSingleInputSize,

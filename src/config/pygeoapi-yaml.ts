@@ -1,3 +1,4 @@
+import { readResourceFanOut, YAML_FAN_OUT_RULES } from './fan-out.ts';
 import { parse } from 'yaml';
 import { LIMIT_KEYS } from '../core/limits.ts';
 import { Draft, logLevel, parseBoolean, parseList, parseOrigins, parseSize } from './draft.ts';
@@ -82,6 +83,7 @@ const RULES: Rule[] = [
   ['server.manager.sync_retention_seconds', '/jobs/syncRetentionSeconds'],
   ['server.manager.max_jobs', '/jobs/maxJobs'],
   ['server.manager.sweep_interval_seconds', '/jobs/sweepIntervalSeconds'],
+  ...YAML_FAN_OUT_RULES,
   ['metadata.identification.title', '/metadata/identification/title'],
   ['metadata.identification.description', '/metadata/identification/abstract'],
   ['metadata.identification.keywords', '/metadata/identification/keywords', (v) => parseList(v)],
@@ -173,6 +175,7 @@ function readResources(resources: unknown, draft: Draft): void {
       name: _name,
       job_control_options: _control,
       validation_mode: _validation,
+      fan_out: _fanOut,
       ...options
     } = processor;
     if (Object.keys(options).length > 0) selection.options = options;
@@ -190,6 +193,7 @@ function readResources(resources: unknown, draft: Draft): void {
       selection.validationMode = String(validation).toUpperCase();
       draft.name(`${at}/validationMode`, `resources.${id}.validation_mode`);
     }
+    readResourceFanOut(id, resource, draft);
     processes.push(selection);
   }
   draft.set('/processes', processes, 'resources');

@@ -1,6 +1,7 @@
 import { interpolate, IniError, parseIni, type IniSections } from './configparser.ts';
 import { LIMIT_KEYS } from '../core/limits.ts';
 import { Draft, logLevel, parseBoolean, parseList, parseOrigins, parseSize } from './draft.ts';
+import { iniProcessSection, setIniFanOut } from './fan-out.ts';
 import { readIniProviders } from './providers.ts';
 
 type Setter = (draft: Draft, value: string, key: string) => void;
@@ -127,6 +128,9 @@ const JOBS: Record<string, Setter> = {
   sweep_interval: to('/jobs/sweepIntervalSeconds'),
   enable_sync: to('/jobs/syncEnabled', parseBoolean),
   enable_async: to('/jobs/asyncEnabled', parseBoolean),
+  fan_out_min_bytes: (draft, value, key) => setIniFanOut(undefined, 'fan_out_min_bytes', value, draft, key),
+  fan_out_max_parallel: (draft, value, key) =>
+    setIniFanOut(undefined, 'fan_out_max_parallel', value, draft, key),
 };
 
 function setProcesses(draft: Draft, value: string, key: string): void {
@@ -178,6 +182,15 @@ export function readPywpsIni(text: string, file: string, env: NodeJS.ProcessEnv)
           }
         },
       });
+      continue;
+    }
+    const processId = iniProcessSection(name);
+    if (processId !== undefined) {
+      for (const key of entries.keys()) {
+        const sourceKey = `[${name}] ${key}`;
+        if (!setIniFanOut(processId, key, interpolate(sections, name, key, env), draft, sourceKey))
+          draft.warnings.push(`${sourceKey}: unknown key, ignored`);
+      }
       continue;
     }
     const known = SECTIONS[name.toLowerCase()];

@@ -121,7 +121,17 @@ export interface JobsConfig {
   /** Jobs kept at most; beyond it the oldest finished ones are removed. */
   maxJobs: number;
   sweepIntervalSeconds: number;
+  /**
+   * Fan-out of large jobs (src/jobs/fan-out.ts): the input size from which a job fans out (unset:
+   * each processor's default) and its chunks at once (unset: `parallel`), globally and per process id.
+   */
+  fanOut: FanOutConfig & { processes?: Record<string, FanOutConfig> };
   store: { backend: 'sqlite'; path: string };
+}
+
+export interface FanOutConfig {
+  minBytes?: number;
+  maxParallel?: number;
 }
 
 export interface LoggingConfig {

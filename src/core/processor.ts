@@ -46,7 +46,36 @@ export interface Processor {
    * level: descriptions are also read in the main thread.
    */
   execute(inputs: ProcessInputs, ctx: ProcessContext): Promise<ProcessOutputs>;
+  /** How a large job splits into chunks run in parallel (src/jobs/fan-out.ts); none = never. */
+  fanOut?: FanOut;
 }
+
+/**
+ * Split, map, merge: a processor that can cut a large job into chunks run as parallel tasks of the
+ * same job (src/jobs/fan-out.ts). Each step runs in a task like `execute` (worker thread or child
+ * process, possibly another one each time): what one step hands the next is JSON (chunks, parts);
+ * large data travels as files under the job's work folder. The merged outputs must be what
+ * `execute` would have produced for the whole input.
+ */
+export interface FanOut<Chunk = unknown, Part = unknown> {
+  /** The complex input whose size in bytes decides whether a job fans out. */
+  input: string;
+  /** The size of that input from which a job fans out, unless the configuration says otherwise. */
+  minBytes: number;
+  /**
+   * Cuts the job into at most `chunks` chunks, in order, or returns undefined when it cannot or need
+   * not (a format the merge cannot join, one feature): the same task then runs `execute`.
+   */
+  split(inputs: ProcessInputs, ctx: ProcessContext, chunks: number): Promise<Chunk[] | undefined>;
+  /** Runs one chunk, in a work folder of its own (`ctx.workDir`); its progress is the chunk's. */
+  chunk(inputs: ProcessInputs, chunk: Chunk, ctx: ProcessContext): Promise<Part>;
+  /** Joins the parts, in chunk order, into the outputs `execute` would have produced. */
+  merge(inputs: ProcessInputs, parts: Part[], ctx: ProcessContext): Promise<ProcessOutputs>;
+}
+
+/** Declares a processor's fan-out with its own chunk and part types (the job system sees JSON). */
+export const fanOut = <Chunk, Part>(steps: FanOut<Chunk, Part>): FanOut =>
+  steps as unknown as FanOut;
 
 // ---- Helpers for processor authors ---------------------------------------------------------------
 

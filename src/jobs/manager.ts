@@ -11,8 +11,9 @@ import type { ContentChecker } from '../core/content-checks.ts';
 import type { SchemaChecker } from '../core/schema-checks.ts';
 import { validateInputs, type InputValidationOptions } from '../core/validate.ts';
 import { precheckReference, type ReferencePolicy } from '../references/fetch.ts';
-import type { ProcessRegistry } from '../registry/registry.ts';
+import type { ProcessLocation, ProcessRegistry } from '../registry/registry.ts';
 import type { Logger } from '../util/logger.ts';
+import { runFannedOut, type FanOutSettings, type SlotLender } from './fan-out.ts';
 import type { JobFiles } from './files.ts';
 import { hasPendingReferences, resolveReferences } from './references.ts';
 import type { TaskRunner } from './pool.ts';
@@ -45,6 +46,12 @@ export interface JobManagerOptions {
   diskQuota?: { admit(jobId: string): Promise<void> };
   contentCheckers?: readonly ContentChecker[];
   schemaCheckers?: readonly SchemaChecker[];
+  /**
+   * Fan-out of large jobs (src/jobs/fan-out.ts): the input size from which a job fans out (else the
+   * processor's default) and its chunks at once (else `parallel`; never more), globally and per
+   * process id.
+   */
+  fanOut?: FanOutOptions & { processes?: Record<string, FanOutOptions> };
   /** How reference inputs are fetched when their job runs. */
   references: {
     policy: ReferencePolicy;
@@ -53,6 +60,11 @@ export interface JobManagerOptions {
     /** Bytes all references of one job may bring in together. */
     budgetBytes: number;
   };
+}
+
+export interface FanOutOptions {
+  minBytes?: number;
+  maxParallel?: number;
 }
 
 /**
@@ -124,6 +136,29 @@ export class JobManager {
   #admission: Promise<unknown> = Promise.resolve();
   #dispatching = false;
   #redispatch = false;
+  /** Slots of the cap lent to chunks of fanned-out jobs (src/jobs/fan-out.ts). */
+  #borrowed = 0;
+  /** The last claim found no job waiting, and none was submitted since: free slots may be lent. */
+  #queueEmpty = false;
+  /**
+   * Lends free slots of the cap to the chunks of fanned-out jobs: only while no job waits, and
+   * jobs plus lent slots never exceed `parallel` (so the pools, sized to it, never make a job wait).
+   */
+  readonly #lender: SlotLender = {
+    tryBorrow: () => {
+      if (this.#closing || this.#dispatching || !this.#queueEmpty || !this.#hasFreeSlot()) return false;
+      this.#borrowed++;
+      return true;
+    },
+    giveBack: () => {
+      this.#borrowed--;
+      this.#dispatch();
+    },
+    onFree: (listener) => {
+      this.#events.on('free', listener);
+      return () => this.#events.off('free', listener);
+    },
+  };
   #closing = false;
   #sweeper: NodeJS.Timeout | undefined;
 
@@ -239,6 +274,7 @@ export class JobManager {
     const admitted = this.#admission.then(admit, admit);
     this.#admission = admitted.catch(() => undefined);
     const job = await admitted;
+    this.#queueEmpty = false;
     this.#dispatch();
     return job;
   }
@@ -389,8 +425,9 @@ export class JobManager {
       try {
         do {
           this.#redispatch = false;
-          while (!this.#closing && this.running < this.#options.parallel) {
+          while (!this.#closing && this.#hasFreeSlot()) {
             const job = await this.#store.claimNext(new Date());
+            this.#queueEmpty = !job;
             if (!job) break;
             this.#emit(job);
             this.#start(job);
@@ -404,8 +441,27 @@ export class JobManager {
         this.#redispatchTimer.unref();
       } finally {
         this.#dispatching = false;
+        if (this.#queueEmpty && this.#hasFreeSlot() && !this.#closing) this.#events.emit('free');
       }
     })();
+  }
+
+  /** Jobs running plus slots lent to chunks stay within the cap. */
+  #hasFreeSlot(): boolean {
+    return this.running + this.#borrowed < this.#options.parallel;
+  }
+
+  /** How the job of a process fans out, if its processor can (configuration over processor defaults). */
+  #fanOut(processId: string, location: ProcessLocation): FanOutSettings | undefined {
+    if (location.kind !== 'local' || !location.fanOut) return undefined;
+    const global = this.#options.fanOut ?? {};
+    const own = global.processes?.[processId] ?? {};
+    const parallel = this.#options.parallel;
+    return {
+      input: location.fanOut.input,
+      minBytes: own.minBytes ?? global.minBytes ?? location.fanOut.minBytes,
+      maxParallel: Math.min(parallel, own.maxParallel ?? global.maxParallel ?? parallel),
+    };
   }
 
   #start(job: Job): void {
@@ -480,7 +536,8 @@ export class JobManager {
       const inputs = await this.#resolveInputs(job, entry.description, controller.signal);
       await this.#files.ensureWork(job.id);
       const location = entry.location;
-      const results = await this.#runner.run(
+      const results = await runFannedOut(
+        this.#runner,
         {
           jobId: job.id,
           modulePath: location.kind === 'local' ? location.modulePath : '',
@@ -508,6 +565,8 @@ export class JobManager {
           },
           onLog: (level, message) => log[level](message),
         },
+        this.#fanOut(job.processId, location),
+        this.#lender,
       );
       // Within the disk quota: old finished jobs make room, else NotEnoughStorage (files removed below).
       await this.#options.diskQuota?.admit(job.id);

@@ -22,7 +22,20 @@ export interface TaskSpec {
   outputDir: string;
   /** The configured resource limits, for the processor (ctx.limits) and for storing its outputs. */
   limits: ResourceLimits;
+  /** A step of a fanned-out job (src/jobs/fan-out.ts); none = the processor's `execute`. */
+  step?: TaskStep;
 }
+
+/**
+ * The steps of a fanned-out job. `split` cuts the job into chunks written to `planFile` as JSON, or,
+ * when the processor declines, runs the job whole (no plan file, the outputs are the job's);
+ * `chunk` runs one chunk and writes its part to `partFile`; `merge` joins the parts into the
+ * job's outputs.
+ */
+export type TaskStep =
+  | { kind: 'split'; chunks: number; planFile: string }
+  | { kind: 'chunk'; chunk: unknown; partFile: string }
+  | { kind: 'merge'; parts: unknown[] };
 
 export interface WorkerTask extends TaskSpec {
   /** The worker's end of a channel for progress and logs (worker → main) and abort (main → worker). */

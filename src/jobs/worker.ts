@@ -4,9 +4,11 @@
  * the piscina worker thread (the default export, over a MessagePort) and the child process host
  * (child-host.ts, over IPC). Never runs in the server's main thread.
  */
+import { writeFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { OwsError, type OwsErrorJson } from '../core/errors.ts';
 import type { ProcessContext, Processor } from '../core/processor.ts';
+import type { ProcessOutputs } from '../core/values.ts';
 import { storageError } from './files.ts';
 import { storeOutputs } from './outputs.ts';
 import type { ControlMessage, LogLevel, TaskSpec, WorkerMessage, WorkerResult, WorkerTask } from './task.ts';
@@ -56,8 +58,9 @@ export async function executeTask(task: TaskSpec, link: TaskLink): Promise<Worke
   };
   try {
     const processor = await loadProcessor(task.modulePath);
-    const produced = await processor.execute(task.inputs, ctx);
+    const produced = await runStep(processor, task, ctx);
     controller.signal.throwIfAborted();
+    if (produced === undefined) return { ok: true, outputs: {} };
     const outputs = await storeOutputs(
       produced,
       task.outputDescriptions,
@@ -71,6 +74,37 @@ export async function executeTask(task: TaskSpec, link: TaskLink): Promise<Worke
     return { ok: false, error: OwsError.from(reason).toJSON() };
   } finally {
     link.post({ type: 'done' });
+  }
+}
+
+/**
+ * Runs the processor's part of a task: `execute`, or a fan-out step (src/jobs/fan-out.ts). A split
+ * or chunk step writes its JSON to the file the task names and produces no outputs (undefined).
+ */
+async function runStep(
+  processor: Processor,
+  task: TaskSpec,
+  ctx: ProcessContext,
+): Promise<ProcessOutputs | undefined> {
+  const { step, inputs } = task;
+  if (step === undefined) return processor.execute(inputs, ctx);
+  const steps = processor.fanOut;
+  if (!steps) throw new Error(`Processor ${task.modulePath} declares no fan-out`);
+  const save = async (file: string, value: unknown) => {
+    ctx.signal.throwIfAborted();
+    await writeFile(file, JSON.stringify(value ?? null));
+    return undefined;
+  };
+  switch (step.kind) {
+    case 'split': {
+      const chunks = await steps.split(inputs, ctx, step.chunks);
+      if (chunks === undefined || chunks.length < 2) return processor.execute(inputs, ctx);
+      return save(step.planFile, chunks);
+    }
+    case 'chunk':
+      return save(step.partFile, await steps.chunk(inputs, step.chunk, ctx));
+    case 'merge':
+      return steps.merge(inputs, step.parts, ctx);
   }
 }
 

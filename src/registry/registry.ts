@@ -14,7 +14,13 @@ export const BUNDLED_DIR = fileURLToPath(new URL('../../processes/', import.meta
  * process of a remote provider (src/providers/), run by the remote runner under its remote id.
  */
 export type ProcessLocation =
-  | { kind: 'local'; modulePath: string; runtime: ProcessRuntime }
+  | {
+      kind: 'local';
+      modulePath: string;
+      runtime: ProcessRuntime;
+      /** The processor can fan out (src/jobs/fan-out.ts): on which input, from which size by default. */
+      fanOut?: { input: string; minBytes: number };
+    }
   | { kind: 'remote'; provider: string; remoteId: string };
 
 export interface RegistryEntry {
@@ -231,7 +237,14 @@ export async function loadRegistry(options: RegistryOptions): Promise<ProcessReg
     }
     entries.push({
       description,
-      location: { kind: 'local', modulePath, runtime: processor.runtime ?? 'js' },
+      location: {
+        kind: 'local',
+        modulePath,
+        runtime: processor.runtime ?? 'js',
+        ...(processor.fanOut
+          ? { fanOut: { input: processor.fanOut.input, minBytes: processor.fanOut.minBytes } }
+          : {}),
+      },
     });
   }
   return new ProcessRegistry(entries);
