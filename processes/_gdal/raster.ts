@@ -74,7 +74,6 @@ export async function openRaster(
   locator: string,
   ctx: ProcessContext,
 ): Promise<Gdal.Dataset> {
-  const gdal = await loadGdal();
   // A private copy in a folder of its own, opened as GeoTIFF only: a VRT (or any other format that
   // names other files or URLs) claiming to be a GeoTIFF is refused.
   const file = await stageInput(
@@ -82,6 +81,19 @@ export async function openRaster(
     ctx.workDir,
     'tif',
   );
+  return openStagedRaster(file, locator, ctx);
+}
+
+/**
+ * Opens a GeoTIFF already staged by `openRaster` (in this job's work folder: a later step of a
+ * fanned-out job reads the copy its split made) with the same checks.
+ */
+export async function openStagedRaster(
+  file: string,
+  locator: string,
+  ctx: ProcessContext,
+): Promise<Gdal.Dataset> {
+  const gdal = await loadGdal();
   let dataset: Gdal.Dataset;
   try {
     dataset = await gdal.openAsync(file, 'r', ['GTiff']);
@@ -105,7 +117,8 @@ export async function openRaster(
 
 /**
  * Reads a band row block by row block (a truncated file fails here with InvalidParameterValue),
- * calling `visit` on each block, stopping when the job is aborted.
+ * calling `visit` on each block, stopping when the job is aborted. With `range`, only the rows
+ * [start, end) (a chunk of a fanned-out job); `onRows` then counts within the range.
  */
 export async function readBand(
   band: Gdal.RasterBand,
@@ -113,10 +126,13 @@ export async function readBand(
   ctx: ProcessContext,
   visit: (values: ArrayLike<number>) => void,
   onRows?: (rowsDone: number, rows: number) => void,
+  range?: { start: number; end: number },
 ): Promise<void> {
-  const { x: width, y: height } = band.size;
+  const { x: width } = band.size;
+  const from = range?.start ?? 0;
+  const height = range?.end ?? band.size.y;
   const rowsPerRead = Math.max(1, band.blockSize.y, Math.floor(1_048_576 / Math.max(width, 1)));
-  for (let y = 0; y < height; y += rowsPerRead) {
+  for (let y = from; y < height; y += rowsPerRead) {
     ctx.signal.throwIfAborted();
     const rows = Math.min(rowsPerRead, height - y);
     let values: ArrayLike<number>;
@@ -129,6 +145,6 @@ export async function readBand(
       );
     }
     visit(values);
-    onRows?.(y + rows, height);
+    onRows?.(y + rows - from, height - from);
   }
 }

@@ -127,21 +127,26 @@ const TURN_MS = 50;
  * process to itself (src/jobs/child-runner.ts), so a synchronous call blocks nothing else and saves
  * the thread-pool round trip of its async form (which cost more than the work for small features).
  * Reports progress in 20 steps, gives the event loop a turn every 50 ms (an abort from the parent
- * comes in, progress goes out) and stops with the abort reason when aborted.
+ * comes in, progress goes out) and stops with the abort reason when aborted. With `range`, only the
+ * features of those positions (0-based, end excluded) are visited (a chunk of a fanned-out job).
  */
 export async function eachFeature(
   source: VectorSource,
   ctx: ProcessContext,
   visit: (feature: Gdal.Feature) => void,
   progress: { from: number; to: number; label: string } = { from: 0, to: 90, label: 'features' },
+  range?: { start: number; end: number },
 ): Promise<void> {
   const features = source.layer.features;
-  const total = features.count();
+  const total = range ? range.end - range.start : features.count();
   const step = Math.max(1, Math.ceil(total / 20));
   let done = 0;
   let turn = performance.now();
   ctx.signal.throwIfAborted();
-  for (let f = features.first(); f; f = features.next()) {
+  let f = features.first();
+  // No driver-independent way to start at a position: the features before it are read and skipped.
+  for (let skip = range?.start ?? 0; f && skip > 0; skip--) f = features.next();
+  for (; f && (range === undefined || done < total); f = features.next()) {
     visit(f);
     if (++done % step === 0 || done === total) {
       ctx.progress(

@@ -74,8 +74,7 @@ export interface FanOut<Chunk = unknown, Part = unknown> {
 }
 
 /** Declares a processor's fan-out with its own chunk and part types (the job system sees JSON). */
-export const fanOut = <Chunk, Part>(steps: FanOut<Chunk, Part>): FanOut =>
-  steps as unknown as FanOut;
+export const fanOut = <Chunk, Part>(steps: FanOut<Chunk, Part>): FanOut => steps as unknown as FanOut;
 
 // ---- Helpers for processor authors ---------------------------------------------------------------
 

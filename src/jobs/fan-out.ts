@@ -159,18 +159,14 @@ async function runChunks(
       const label = `chunk ${index + 1} of ${n}`;
       void mkdir(workDir, { recursive: true })
         .then(() =>
-          runner.run(
-            { ...task, workDir, step: { kind: 'chunk', chunk: chunks[index], partFile } },
-            runtime,
-            {
-              signal: stop.signal,
-              onProgress: (percent) => {
-                percents[index] = Math.max(percents[index]!, Math.min(percent, 99));
-                report(`${finished} of ${n} chunks done`);
-              },
-              onLog: (level, message) => control.onLog(level, `${label}: ${message}`),
+          runner.run({ ...task, workDir, step: { kind: 'chunk', chunk: chunks[index], partFile } }, runtime, {
+            signal: stop.signal,
+            onProgress: (percent) => {
+              percents[index] = Math.max(percents[index]!, Math.min(percent, 99));
+              report(`${finished} of ${n} chunks done`);
             },
-          ),
+            onLog: (level, message) => control.onLog(level, `${label}: ${message}`),
+          }),
         )
         .then(() => readFile(partFile, 'utf8'))
         .then(
