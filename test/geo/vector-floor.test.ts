@@ -20,6 +20,16 @@ import { execute as wpsExecute, post } from '../helpers/wps.ts';
 const FLOOR = fileURLToPath(new URL('../../bench/gdal-floor.ts', import.meta.url));
 const GEOJSON = 'application/geo+json';
 
+/** The value with every number rounded to 12 significant digits. */
+const rounded = (value: unknown): unknown =>
+  typeof value === 'number'
+    ? Number(value.toPrecision(12))
+    : Array.isArray(value)
+      ? value.map(rounded)
+      : value && typeof value === 'object'
+        ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, rounded(v)]))
+        : value;
+
 let s: ServerProcess;
 beforeAll(async () => {
   // No size settings: the defaults are under test.
@@ -43,7 +53,9 @@ describe('buffer against GDAL', () => {
     // The feature without a geometry is left out; the others keep their order and attributes.
     expect(input.features).toHaveLength(6);
     expect(expected.features.map((f) => f.properties.id)).toEqual([1, 2, 3, 4, 6]);
-    expect(JSON.parse(r.text)).toEqual(expected);
+    // Numbers may differ in the last digits: GDAL wrote 15 significant digits, the writer now the
+    // shortest text that reads back as the same double.
+    expect(rounded(JSON.parse(r.text))).toEqual(rounded(expected));
   });
 
   it("quadsegs left out is GDAL's 30, with as many vertices as the same buffer run directly with gdal-async", async () => {
