@@ -8,10 +8,10 @@
  *   node bench/buffer-floor-ratio.ts [N…=1000,10000,100000] [QUADSEGS=30]     [ROUNDS=3]
  */
 import { execFile } from 'node:child_process';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -24,6 +24,25 @@ const quadsegs = Number(process.argv[3] ?? 30);
 const rounds = Number(process.env.ROUNDS ?? 3);
 const distance = 0.001;
 const MIB = 1024 * 1024;
+
+/** POSTs a JSON execute request and streams the (raw) answer into a file (node:http: no web streams). */
+async function executeToFile(url: string, body: string, file: string): Promise<void> {
+  const res = await new Promise<IncomingMessage>((resolve, reject) => {
+    const req = httpRequest(
+      url,
+      { method: 'POST', headers: { 'content-type': 'application/json' } },
+      resolve,
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+  if (res.statusCode !== 200) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of res) chunks.push(chunk as Buffer);
+    throw new Error(`server: ${res.statusCode} ${Buffer.concat(chunks).toString()}`);
+  }
+  await pipeline(res, createWriteStream(file));
+}
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -86,13 +105,7 @@ try {
 
       const out = path.join(dir, `out-${n}.geojson`);
       const start = performance.now();
-      const res = await fetch(`${server.address}/processes/buffer/execution`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body,
-      });
-      if (res.status !== 200) throw new Error(`server: ${res.status} ${await res.text()}`);
-      await pipeline(Readable.fromWeb(res.body as never), createWriteStream(out));
+      await executeToFile(`${server.address}/processes/buffer/execution`, body, out);
       ours.push(performance.now() - start);
       ourVertices = countVertices(out).vertices;
       rmSync(out);

@@ -10,6 +10,7 @@ import { archiveSizeRefusal } from './archive.ts';
 import { DRIVERS, VECTOR_FORMATS, vectorKind, type VectorKind } from './formats.ts';
 import { loadGdal } from './gdal.ts';
 import { geojsonRefusal } from './geojson-guard.ts';
+import { geojsonWriter } from './geojson-writer.ts';
 import { stageInput } from './sandbox.ts';
 
 export interface VectorSource {
@@ -165,8 +166,7 @@ export async function eachFeature(
 
 /** Where a processor writes its output features, one at a time. */
 export interface VectorSink {
-  layer: Gdal.Layer;
-  /** Adds a feature with `geometry` and the attributes of `from` (matched by field name), if given. */
+  /** Adds a feature with `geometry` and the attributes of `from` (a feature of `fieldsFrom`), if given. */
   add(geometry: Gdal.Geometry, from?: Gdal.Feature): void;
   /** Closes the output and returns it as complex output `name`. */
   finish(): Promise<ComplexResult>;
@@ -175,8 +175,9 @@ export interface VectorSink {
 /**
  * A layer for output `name`, with the fields of `fieldsFrom` (if any), in the format the client
  * asked for (else the first vector format). GeoJSON, the default, is written straight to its file
- * as the features come (no copy of the data in memory); the other formats go through an in-memory
- * layer translated at the end (`writeVector`: KML is reprojected, WKT is one geometry).
+ * as the features come, by geojson-writer.ts (else, for field types it leaves to GDAL, by GDAL's
+ * driver); the other formats go through an in-memory layer translated at the end (`writeVector`:
+ * KML is reprojected, WKT is one geometry).
  */
 export async function vectorSink(
   name: string,
@@ -189,15 +190,28 @@ export async function vectorSink(
   const format: Format = ctx.outputs[name]?.format ?? VECTOR_FORMATS[0]!;
   const direct = vectorKind(format.mimeType) === 'geojson';
   const file = path.join(ctx.workDir, `${name}.${DRIVERS.geojson.extension}`);
+  const writer = direct ? geojsonWriter(gdal, file, name, srs, fieldsFrom) : undefined;
+  if (writer) {
+    return {
+      add: (geometry, from) => writer.add(geometry, from),
+      finish: () => {
+        writer.close();
+        return Promise.resolve({ kind: 'complex', format, file });
+      },
+    };
+  }
   const dataset = direct ? gdal.open(file, 'w', DRIVERS.geojson.write) : gdal.open(name, 'w', 'Memory');
   const layer = dataset.layers.create(name, srs, geometryType);
   if (fieldsFrom) for (const field of fieldsFrom.fields) layer.fields.add(field);
   return {
-    layer,
     add(geometry, from) {
       const feature = new gdal.Feature(layer);
-      if (from) feature.setFrom(from);
       feature.setGeometry(geometry);
+      // Null attributes are left unset, as geojson-writer.ts leaves them out.
+      if (from) {
+        for (const [k, v] of Object.entries(from.fields.toObject()))
+          if (v !== null && v !== undefined) feature.fields.set(k, v as never);
+      }
       layer.features.add(feature);
     },
     async finish() {
