@@ -83,14 +83,15 @@ const processor: Processor = {
   fanOut: fanOut<Chunk, { file: string }>({
     input: 'data',
     minBytes: 4 * 1024 * 1024,
-    async split(inputs, ctx, chunks) {
+    // One chunk per slot: each chunk opens the whole input and reads up to its last feature.
+    async split(inputs, ctx, slots) {
       const format = ctx.outputs.buffered?.format ?? VECTOR_FORMATS[0]!;
       if (vectorKind(format.mimeType) !== 'geojson') return undefined;
       const source = await openVector(first(inputs, 'data', 'complex')!, 'data', ctx);
       const total = source.layer.features.count();
       source.dataset.close();
       if (total < 2) return undefined;
-      const size = Math.ceil(total / Math.min(chunks, total));
+      const size = Math.ceil(total / Math.min(slots, total));
       const plan: Chunk[] = [];
       for (let start = 0; start < total; start += size)
         plan.push({ start, end: Math.min(total, start + size) });

@@ -93,7 +93,8 @@ const processor: Processor = {
   fanOut: fanOut<Chunk, BandMoments[]>({
     input: 'raster',
     minBytes: 16 * 1024 * 1024,
-    async split(inputs, ctx, chunks) {
+    // Two chunks per slot: a chunk reads only its rows, so more chunks cost little.
+    async split(inputs, ctx, slots) {
       const dataset = await openRaster(raster(inputs), 'raster', ctx);
       const height = dataset.rasterSize.y;
       // Chunks start on block rows (a strip or tile row is read once, by one chunk).
@@ -102,7 +103,7 @@ const processor: Processor = {
       dataset.close();
       const blocks = Math.ceil(height / blockRows);
       if (blocks < 2) return undefined;
-      const rows = Math.ceil(blocks / Math.min(chunks, blocks)) * blockRows;
+      const rows = Math.ceil(blocks / Math.min(2 * slots, blocks)) * blockRows;
       const plan: Chunk[] = [];
       for (let start = 0; start < height; start += rows)
         plan.push({ file, start, end: Math.min(height, start + rows) });

@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, rename, truncate } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 
 /**
@@ -33,29 +33,31 @@ async function layout(file: string): Promise<{ header: string; start: number; en
 }
 
 /**
- * Joins GeoJSON FeatureCollections written by GDAL for the same layer (chunks of one job, in order)
- * into `target`, byte for byte what GDAL writes when it writes all their features in one layer:
- * one header, the features of each in turn separated by ",\n", one footer. Refuses files laid out
+ * Joins GeoJSON FeatureCollections written for the same layer (chunks of one job, in order) into
+ * `target`, byte for byte what is written when all their features go into one layer: one header,
+ * the features of each in turn separated by ",\n", one footer. The first file becomes the target
+ * (its footer cut, the others' features appended: it is not copied). Refuses files laid out
  * otherwise or with different headers (another layer name or CRS).
  */
 export async function concatGeoJson(files: readonly string[], target: string): Promise<void> {
   const parts = await Promise.all(files.map(layout));
-  const header = parts[0]?.header;
-  if (header === undefined) throw new Error('no GeoJSON to join');
+  const [head, ...rest] = parts;
+  if (head === undefined) throw new Error('no GeoJSON to join');
   for (const [i, part] of parts.entries()) {
-    if (part.header !== header) throw new Error(`${files[i]} has another layer header than ${files[0]}`);
+    if (part.header !== head.header) throw new Error(`${files[i]} has another layer header than ${files[0]}`);
   }
-  const out = createWriteStream(target);
+  await rename(files[0]!, target);
+  await truncate(target, head.end);
+  const out = createWriteStream(target, { flags: 'a' });
   const write = (text: string) =>
     new Promise<void>((resolve, reject) => out.write(text, (e) => (e ? reject(e) : resolve())));
   try {
-    await write(header);
-    let first = true;
-    for (const [i, part] of parts.entries()) {
+    let empty = head.end <= head.start;
+    for (const [i, part] of rest.entries()) {
       if (part.end <= part.start) continue; // an empty chunk
-      if (!first) await write(',\n');
-      first = false;
-      await pipeline(createReadStream(files[i]!, { start: part.start, end: part.end - 1 }), out, {
+      if (!empty) await write(',\n');
+      empty = false;
+      await pipeline(createReadStream(files[i + 1]!, { start: part.start, end: part.end - 1 }), out, {
         end: false,
       });
     }

@@ -63,10 +63,12 @@ export interface FanOut<Chunk = unknown, Part = unknown> {
   /** The size of that input from which a job fans out, unless the configuration says otherwise. */
   minBytes: number;
   /**
-   * Cuts the job into at most `chunks` chunks, in order, or returns undefined when it cannot or need
-   * not (a format the merge cannot join, one feature): the same task then runs `execute`.
+   * Cuts the job into chunks, in order, or returns undefined when it cannot or need not (a format
+   * the merge cannot join, one feature): the same task then runs `execute`. Up to `slots` chunks
+   * run at once: as many chunks as slots when each chunk has a fixed cost (opening the whole
+   * input), more (2 per slot) when chunks are cheap, for finer progress and a slot freed mid-way.
    */
-  split(inputs: ProcessInputs, ctx: ProcessContext, chunks: number): Promise<Chunk[] | undefined>;
+  split(inputs: ProcessInputs, ctx: ProcessContext, slots: number): Promise<Chunk[] | undefined>;
   /** Runs one chunk, in a work folder of its own (`ctx.workDir`); its progress is the chunk's. */
   chunk(inputs: ProcessInputs, chunk: Chunk, ctx: ProcessContext): Promise<Part>;
   /** Joins the parts, in chunk order, into the outputs `execute` would have produced. */

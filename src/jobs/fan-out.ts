@@ -42,8 +42,6 @@ export interface SlotLender {
   onFree(listener: () => void): () => void;
 }
 
-/** Chunks per parallel slot: a few more chunks than slots let a slot freed mid-way help. */
-const CHUNKS_PER_SLOT = 2;
 /** The share of the progress bar the split takes (the chunks take the rest up to MERGE_FROM). */
 const SPLIT_TO = 5;
 const MERGE_FROM = 95;
@@ -86,7 +84,7 @@ export async function runFannedOut(
   };
   // The split may decline and run the job whole: its progress is then the job's.
   const whole = await runner.run(
-    { ...task, step: { kind: 'split', chunks: settings.maxParallel * CHUNKS_PER_SLOT, planFile } },
+    { ...task, step: { kind: 'split', slots: settings.maxParallel, planFile } },
     runtime,
     { ...control, onProgress: progress },
   );

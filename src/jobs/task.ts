@@ -33,7 +33,7 @@ export interface TaskSpec {
  * job's outputs.
  */
 export type TaskStep =
-  | { kind: 'split'; chunks: number; planFile: string }
+  | { kind: 'split'; slots: number; planFile: string }
   | { kind: 'chunk'; chunk: unknown; partFile: string }
   | { kind: 'merge'; parts: unknown[] };
 

@@ -97,7 +97,7 @@ async function runStep(
   };
   switch (step.kind) {
     case 'split': {
-      const chunks = await steps.split(inputs, ctx, step.chunks);
+      const chunks = await steps.split(inputs, ctx, step.slots);
       if (chunks === undefined || chunks.length < 2) return processor.execute(inputs, ctx);
       return save(step.planFile, chunks);
     }
