@@ -13,7 +13,7 @@
  * One failing chunk fails the job (the others are stopped first); an abort (dismiss, time limit,
  * shutdown) stops every chunk, and the job ends only once none is running.
  */
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { OwsError } from '../core/errors.ts';
 import type { ProcessInputs, StoredOutputs } from '../core/values.ts';
@@ -75,6 +75,8 @@ export async function runFannedOut(
     return runner.run(task, runtime, control);
   }
   const dir = path.join(task.workDir, 'fan-out');
+  // Fresh: the plan file's presence says the split planned (a run again of the job finds none).
+  await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
   const planFile = path.join(dir, 'plan.json');
   let reported = 0;
