@@ -15,7 +15,18 @@ import type { ChildProcessRunner } from '../../src/jobs/child-runner.ts';
 import type { RuntimeRunner } from '../../src/jobs/pool.ts';
 import { FIXTURES } from '../helpers/gateway.ts';
 import { execute, pollJob, request, type HttpReply } from '../helpers/oaproc-http.ts';
-import { startWpsServer, type WpsServer } from '../helpers/wps.ts';
+import {
+  doc,
+  execute as wpsExecute,
+  expectValid,
+  kids,
+  literalInput,
+  one,
+  post,
+  startWpsServer,
+  text,
+  type WpsServer,
+} from '../helpers/wps.ts';
 
 const GEOJSON = 'application/geo+json';
 const GEOTIFF = 'image/tiff; application=geotiff';
@@ -363,5 +374,42 @@ describe('fan-out failures and dismissal', () => {
       30_000,
     );
     expect(done.at(-1).status).toBe('successful');
+  });
+});
+
+describe('fan-out through WPS', () => {
+  const complexInput = (id: string, value: string) =>
+    `<wps:Input><ows:Identifier>${id}</ows:Identifier><wps:Data><wps:ComplexData mimeType="text/plain">${value}</wps:ComplexData></wps:Data></wps:Input>`;
+  const fanOutExecute = (extra: string) =>
+    wpsExecute(
+      'fan-out',
+      complexInput('data', numbers(1000).value) + literalInput('chunks', '4') + extra,
+      '<wps:ResponseForm><wps:RawDataOutput mimeType="application/json"><ows:Identifier>result</ows:Identifier></wps:RawDataOutput></wps:ResponseForm>',
+    );
+
+  it('a synchronous fanned-out Execute returns the merged result', async () => {
+    const r = await post(s.wps, fanOutExecute(''));
+    expect(r.status, r.body).toBe(200);
+    expect(JSON.parse(r.body)).toEqual({ total: 500500, chunks: 4 });
+  });
+
+  it('a failing chunk is a ProcessFailed naming the chunk', async () => {
+    const r = await post(
+      s.wps,
+      wpsExecute(
+        'fan-out',
+        complexInput('data', numbers(1000).value) +
+          literalInput('chunks', '4') +
+          literalInput('chunk_ms', '200') +
+          literalInput('fail_chunk', '2'),
+      ),
+    );
+    expect(r.status).toBe(200);
+    expectValid(r.body, 'execute');
+    const failed = kids(one(doc(r.body), 'Status'))[0]!;
+    expect(failed.local).toBe('ProcessFailed');
+    expect(text(one(one(failed, 'Exception'), 'ExceptionText'))).toBe(
+      'Chunk 2 of 4 failed: injected failure in chunk 2',
+    );
   });
 });
