@@ -7,7 +7,7 @@
  * - data-level refusals where a driver follows links no option turns off (GeoJSON linked CRSs,
  *   see geojson-guard.ts).
  */
-import { lstat, copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, link, lstat, mkdir, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type * as Gdal from 'gdal-async';
 
@@ -59,10 +59,12 @@ export function isInside(dir: string, file: string): boolean {
 let staged = 0;
 
 /**
- * Copies an input into a fresh folder of its own inside the job's work directory, under a name of
+ * Places an input into a fresh folder of its own inside the job's work directory, under a name of
  * ours (`input.<extension>`), and returns that path: GDAL then sees only this file, whatever the
- * input's origin, and no sibling a client could have named. Only regular files are copied (a FIFO
- * or a device would block or stream forever).
+ * input's origin, and no sibling a client could have named. Only regular files are taken (a FIFO
+ * or a device would block or stream forever). A file is hard-linked when it can be (same file
+ * system: no copy of a large raster, read by every step of a fanned-out job), else copied; GDAL
+ * opens inputs read-only.
  */
 export async function stageInput(
   source: { file?: string; bytes: () => Promise<Uint8Array | string> },
@@ -76,7 +78,16 @@ export async function stageInput(
   if (source.file !== undefined) {
     const info = await lstat(source.file);
     if (!info.isFile()) throw new Error(`GDAL input is not a regular file: ${source.file}`);
-    await copyFile(source.file, file);
+    const linked = await link(source.file, file).then(
+      () => true,
+      () => false, // another file system, or links not allowed: copied
+    );
+    if (!linked) await copyFile(source.file, file);
+    // link() does not follow a symbolic link swapped in since the check: refuse one.
+    else if (!(await lstat(file)).isFile()) {
+      await unlink(file);
+      throw new Error(`GDAL input is not a regular file: ${source.file}`);
+    }
   } else {
     await writeFile(file, await source.bytes());
   }
