@@ -7,11 +7,14 @@
  * messages seen). Outputs are checked: buffer's bytes identical (SHA-256), raster-stats' numbers
  * (largest relative difference).
  *
- * Prediction (Amdahl with a per-chunk cost): the split and merge are serial (S); the chunk phase is
- * work spread over the slots, measured as W = (merge start − split end) × 2, of which each chunk
+ * Also the CPU seconds of the server's child processes (where every step runs) for each job: on a
+ * machine shared with other work, wall time includes waiting for a core, CPU time does not.
+ *
+ * Prediction (Amdahl with a per-chunk cost): the split and merge are serial (S, wall time from the
+ * status messages); the chunks' work W is the fanned-out job's CPU time less S, of which each chunk
  * also pays a fixed cost c that does not shrink with more chunks (buffer: every chunk opens the
  * whole input, as the split does, so c ≈ the split's time; raster-stats: chunks read only their
- * rows of the staged copy, c ≈ 0). With p cores, slots and chunks: T(p) ≈ S + (W − 2c) / p + c.
+ * rows, c ≈ 0). With p idle cores, p slots and p chunks: T(p) ≈ S + (W − 2c) / p + c.
  * Rounds alternate which run goes first; medians are reported. On a machine shared with other
  * work the phases include waiting for a core, so the predictions are rough.
  *
@@ -19,7 +22,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { generatePolygons } from './gdal-floor.ts';
@@ -59,8 +62,39 @@ ds = None
   if (r.status !== 0) throw new Error(`raster: ${r.stderr}`);
 }
 
+/**
+ * CPU seconds (user + system) of the server's child processes so far, by pid: the GDAL children
+ * run every step of these jobs. Contention-proof where wall time is not.
+ */
+function childrenCpu(pid: number): Map<number, number> {
+  const cpu = new Map<number, number>();
+  let children: string[];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  } catch {
+    return cpu;
+  }
+  for (const child of children) {
+    try {
+      // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+      const fields = readFileSync(`/proc/${child}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      cpu.set(Number(child), (Number(fields[11]) + Number(fields[12])) / 100);
+    } catch {
+      // gone
+    }
+  }
+  return cpu;
+}
+
+const cpuSince = (before: Map<number, number>, after: Map<number, number>) =>
+  [...after].reduce((sum, [pid, t]) => sum + t - (before.get(pid) ?? 0), 0);
+
+let serverPid = 0;
+
 interface Run {
   seconds: number;
+  /** CPU seconds the server's children spent on the job. */
+  cpu: number;
   /** Fanned out: seconds from start to the end of the split, and to the start of the merge. */
   splitEnd?: number;
   mergeStart?: number;
@@ -82,6 +116,7 @@ async function run(base: string, processId: string, body: object, output: string
   });
   if (res.status !== 201) throw new Error(`${processId}: ${res.status} ${await res.text()}`);
   const { jobID } = (await res.json()) as { jobID: string };
+  const cpuBefore = childrenCpu(serverPid);
   const t0 = performance.now();
   let splitEnd: number | undefined;
   let mergeStart: number | undefined;
@@ -97,6 +132,7 @@ async function run(base: string, processId: string, body: object, output: string
     if (mergeStart === undefined && /^merging/.test(job.message ?? '')) mergeStart = at;
     if (job.status === 'successful') {
       const seconds = (Date.parse(job.finished!) - Date.parse(job.started!)) / 1000;
+      const cpu = cpuSince(cpuBefore, childrenCpu(serverPid));
       const doc = (await (await fetch(`${base}/jobs/${jobID}/results`)).json()) as Record<
         string,
         { href: string }
@@ -109,6 +145,7 @@ async function run(base: string, processId: string, body: object, output: string
       };
       return {
         seconds,
+        cpu,
         ...kept,
         ...(splitEnd !== undefined ? { splitEnd } : {}),
         ...(mergeStart !== undefined ? { mergeStart } : {}),
@@ -126,25 +163,37 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex').slice(0,
 function report(label: string, whole: Run[], fanned: Run[], same: string, perChunkOpen: boolean): void {
   const w = median(whole.map((r) => r.seconds));
   const f = median(fanned.map((r) => r.seconds));
-  const splitEnd = median(fanned.map((r) => r.splitEnd ?? 0));
-  const mergeStart = median(fanned.map((r) => r.mergeStart ?? r.seconds));
+  const wCpu = median(whole.map((r) => r.cpu));
+  const fCpu = median(fanned.map((r) => r.cpu));
+  const split = median(fanned.map((r) => r.splitEnd ?? 0));
   const merge = median(fanned.map((r) => Math.max(0, r.seconds - (r.mergeStart ?? r.seconds))));
-  const serial = splitEnd + merge;
-  const work = Math.max(0, mergeStart - splitEnd) * 2;
-  const fixed = perChunkOpen ? splitEnd : 0;
-  const all = (runs: Run[]) => runs.map((r) => r.seconds.toFixed(2)).join(', ');
+  const serial = split + merge;
+  // The chunks' CPU work: the fanned-out job's CPU less its serial steps (one core each).
+  const work = Math.max(0, fCpu - serial);
+  const fixed = perChunkOpen ? split : 0;
+  const all = (runs: Run[], key: 'seconds' | 'cpu') => runs.map((r) => r[key].toFixed(2)).join(', ');
   console.log(`\n## ${label}\n`);
-  console.log(`| run | seconds (median of ${rounds}) | all rounds |\n|---|---|---|`);
-  console.log(`| one task | ${w.toFixed(2)} | ${all(whole)} |`);
-  console.log(`| fanned out, 2 slots | ${f.toFixed(2)} | ${all(fanned)} |`);
-  console.log(`\nspeed-up on this machine: ${(w / f).toFixed(2)}× · outputs: ${same}`);
+  console.log(`| run | wall s (median of ${rounds}) | all rounds | CPU s (median) | all rounds |`);
+  console.log(`|---|---|---|---|---|`);
   console.log(
-    `serial S = split ${splitEnd.toFixed(2)} s + merge ${merge.toFixed(2)} s = ${serial.toFixed(2)} s; chunk work W ≈ ${work.toFixed(2)} s; per-chunk cost c ≈ ${fixed.toFixed(2)} s`,
+    `| one task | ${w.toFixed(2)} | ${all(whole, 'seconds')} | ${wCpu.toFixed(2)} | ${all(whole, 'cpu')} |`,
   );
-  console.log(`\n| cores p | predicted s = S + (W − 2c)/p + c | speed-up vs one task |\n|---|---|---|`);
+  console.log(
+    `| fanned out, 2 slots | ${f.toFixed(2)} | ${all(fanned, 'seconds')} | ${fCpu.toFixed(2)} | ${all(fanned, 'cpu')} |`,
+  );
+  console.log(
+    `\nwall-clock speed-up on this machine: ${(w / f).toFixed(2)}×; CPU cost of fanning out: ${(fCpu / wCpu).toFixed(2)}×`,
+  );
+  console.log(`outputs: ${same}`);
+  console.log(
+    `serial S = split ${split.toFixed(2)} s + merge ${merge.toFixed(2)} s = ${serial.toFixed(2)} s; chunk CPU work W ≈ ${work.toFixed(2)} s; per-chunk cost c ≈ ${fixed.toFixed(2)} s`,
+  );
+  console.log(
+    `\n| cores p (p chunks at once) | predicted s = S + (W − 2c)/p + c | speed-up vs one task on one idle core (${wCpu.toFixed(2)} s CPU) |\n|---|---|---|`,
+  );
   for (const p of [1, 2, 4, 8, 16]) {
     const t = serial + Math.max(0, work - 2 * fixed) / p + fixed;
-    console.log(`| ${p} | ${t.toFixed(2)} | ${(w / t).toFixed(2)}× |`);
+    console.log(`| ${p} | ${t.toFixed(2)} | ${(wCpu / t).toFixed(2)}× |`);
   }
 }
 
@@ -166,6 +215,7 @@ const server = await startServerProcess({
     resource('raster-stats-whole', 'raster-stats', 1),
   ],
 });
+serverPid = server.child.pid!;
 try {
   console.log(`# Fan-out on ${(await import('node:os')).availableParallelism()} cores, 2 job slots`);
   const text = generatePolygons(polygons);
