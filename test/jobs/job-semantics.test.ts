@@ -2,17 +2,22 @@
  * Per-process limits, retries of transient failures and the result cache, over real HTTP against
  * a real server, in both protocols (issue 14).
  */
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execute, pollJob, request } from '../helpers/oaproc-http.ts';
-import { FIXTURES } from '../helpers/gateway.ts';
+import { FIXTURES, testConfigYaml } from '../helpers/gateway.ts';
+import { parseConfig } from '../../src/config/load.ts';
+import { createGateway } from '../../src/gateway.ts';
+import { listen } from '../../src/server.ts';
+import { silentLogger } from '../../src/util/logger.ts';
 import {
   doc,
   execute as wpsExecute,
   expectValid,
+  freePort,
   get,
   kids,
   literalInput,
@@ -286,4 +291,61 @@ describe('result cache', () => {
     for (const i of infos) if (i.cache) expect(i.cache.sourceJobID).toBe(fresh[0]!.jobID);
     expect(wps.message).toContain(`result cache: the results of job ${fresh[0]!.jobID}`);
   }, 30_000);
+});
+
+describe('result cache across process versions', () => {
+  /** A server on `dir` (kept between servers) publishing `counted` at `version`. */
+  async function serverAt(dir: string, version: string) {
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const yaml = testConfigYaml(dir, {
+      processes: [],
+      server: `  url: ${base}`,
+      extraResources: resource('counted', 'counted', 'cache: true').map((l) =>
+        l.includes('processor:') ? l.replace('}', `, version: '${version}'}`) : l,
+      ),
+    }).replace('port: 0}', `port: ${port}}`);
+    const gateway = await createGateway(
+      parseConfig(yaml, path.join(dir, 'gateway.yml'), {}).config,
+      silentLogger(),
+    );
+    const running = await listen(gateway, undefined, { callbacks: false });
+    const runJob = async (headers: Record<string, string> = {}) => {
+      const r = await execute(
+        base,
+        'counted',
+        { inputs: { text: 'v' }, response: 'document' },
+        {
+          Prefer: 'respond-async',
+          ...headers,
+        },
+      );
+      expect(r.status, r.text).toBe(201);
+      const [info] = (await pollJob(base, r.json.jobID, (st) => st === 'successful', 20_000)).slice(-1);
+      return info as { jobID: string; cache?: { sourceJobID: string } };
+    };
+    return { runJob, close: () => running.close() };
+  }
+
+  it('a new version never hits an entry of the old one; the old version still does', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'gw-cache-version-'));
+    try {
+      const v1 = await serverAt(dir, '1.0.0');
+      const first = await v1.runJob();
+      expect(first.cache).toBeUndefined();
+      expect((await v1.runJob()).cache?.sourceJobID).toBe(first.jobID);
+      await v1.close();
+
+      const v2 = await serverAt(dir, '2.0.0');
+      const second = await v2.runJob();
+      expect(second.cache).toBeUndefined();
+      await v2.close();
+
+      const back = await serverAt(dir, '1.0.0');
+      expect((await back.runJob()).cache?.sourceJobID).toBe(first.jobID);
+      await back.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
