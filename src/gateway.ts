@@ -5,7 +5,9 @@ import { describeGap, unavailableSchemas } from './xml-schema/coverage.ts';
 import { xsdSchemaChecker } from './xml-schema/xsd-checker.ts';
 import { DiskQuota } from './jobs/disk-quota.ts';
 import { JobFiles } from './jobs/files.ts';
+import { jobPolicies } from './jobs/job-policies.ts';
 import { JobManager } from './jobs/manager.ts';
+import { ResultCache } from './jobs/result-cache.ts';
 import { createLocalRunner, type TaskRunner } from './jobs/pool.ts';
 import { ResilientStore } from './jobs/resilient-store.ts';
 import { SqliteJobStore, sqliteFault } from './jobs/sqlite-store.ts';
@@ -107,6 +109,7 @@ export async function createGateway(
     ...referencePolicy(config.server),
     logger: logger.child({ component: 'references' }),
   };
+  const policies = jobPolicies(config.jobs, registry);
   const jobs = new JobManager(
     { store, runner, registry, files, logger, storeHealth: () => store.health() },
     {
@@ -133,6 +136,11 @@ export async function createGateway(
         budgetBytes: Math.max(config.server.maxRequestSize, config.server.maxSingleInputSize),
       },
       schemaCheckers: [...DEFAULT_SCHEMA_CHECKERS, xsdSchemaChecker(schemas)],
+      processLimits: policies.limits,
+      retryPolicy: policies.retry,
+      ...(policies.cache.size > 0
+        ? { resultCache: new ResultCache({ store, files, logger }, policies.cache) }
+        : {}),
     },
   );
   await jobs.start();

@@ -2,6 +2,7 @@ import { parse } from 'yaml';
 import { LIMIT_KEYS } from '../core/limits.ts';
 import { Draft, logLevel, parseBoolean, parseList, parseOrigins, parseSize } from './draft.ts';
 import { readYamlProviders } from './providers.ts';
+import { readResourcePolicy } from './job-policies.ts';
 
 type Node = Record<string, unknown>;
 const isNode = (v: unknown): v is Node => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -82,6 +83,11 @@ const RULES: Rule[] = [
   ['server.manager.sync_retention_seconds', '/jobs/syncRetentionSeconds'],
   ['server.manager.max_jobs', '/jobs/maxJobs'],
   ['server.manager.sweep_interval_seconds', '/jobs/sweepIntervalSeconds'],
+  ['server.manager.retry.max_attempts', '/jobs/retry/maxAttempts'],
+  ['server.manager.retry.backoff_seconds', '/jobs/retry/backoffSeconds'],
+  ['server.manager.retry.max_backoff_seconds', '/jobs/retry/maxBackoffSeconds'],
+  ['server.manager.retry.jitter', '/jobs/retry/jitter'],
+  ['server.manager.cache_ttl_seconds', '/jobs/cacheTtlSeconds'],
   ['metadata.identification.title', '/metadata/identification/title'],
   ['metadata.identification.description', '/metadata/identification/abstract'],
   ['metadata.identification.keywords', '/metadata/identification/keywords', (v) => parseList(v)],
@@ -190,6 +196,7 @@ function readResources(resources: unknown, draft: Draft): void {
       selection.validationMode = String(validation).toUpperCase();
       draft.name(`${at}/validationMode`, `resources.${id}.validation_mode`);
     }
+    readResourcePolicy(id, resource, draft);
     processes.push(selection);
   }
   draft.set('/processes', processes, 'resources');

@@ -2,6 +2,7 @@ import { interpolate, IniError, parseIni, type IniSections } from './configparse
 import { LIMIT_KEYS } from '../core/limits.ts';
 import { Draft, logLevel, parseBoolean, parseList, parseOrigins, parseSize } from './draft.ts';
 import { readIniProviders } from './providers.ts';
+import { iniPolicySection, setIniPolicy } from './job-policies.ts';
 
 type Setter = (draft: Draft, value: string, key: string) => void;
 
@@ -127,6 +128,11 @@ const JOBS: Record<string, Setter> = {
   sweep_interval: to('/jobs/sweepIntervalSeconds'),
   enable_sync: to('/jobs/syncEnabled', parseBoolean),
   enable_async: to('/jobs/asyncEnabled', parseBoolean),
+  retry_max_attempts: to('/jobs/retry/maxAttempts'),
+  retry_backoff: to('/jobs/retry/backoffSeconds'),
+  retry_max_backoff: to('/jobs/retry/maxBackoffSeconds'),
+  retry_jitter: to('/jobs/retry/jitter'),
+  cache_ttl: to('/jobs/cacheTtlSeconds'),
 };
 
 function setProcesses(draft: Draft, value: string, key: string): void {
@@ -178,6 +184,21 @@ export function readPywpsIni(text: string, file: string, env: NodeJS.ProcessEnv)
           }
         },
       });
+      continue;
+    }
+    const policyOf = iniPolicySection(name);
+    if (policyOf !== undefined) {
+      for (const key of entries.keys()) {
+        const sourceKey = `[${name}] ${key}`;
+        let value: string;
+        try {
+          value = interpolate(sections, name, key, env);
+        } catch (e) {
+          throw draft.error(sourceKey, e instanceof IniError ? e.message : String(e));
+        }
+        if (!setIniPolicy(policyOf, key, value, draft, sourceKey))
+          draft.warnings.push(`${sourceKey}: unknown key, ignored`);
+      }
       continue;
     }
     const known = SECTIONS[name.toLowerCase()];

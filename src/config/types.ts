@@ -122,6 +122,32 @@ export interface JobsConfig {
   maxJobs: number;
   sweepIntervalSeconds: number;
   store: { backend: 'sqlite'; path: string };
+  /** Retries of transient failures, for every process unless its policy says otherwise. */
+  retry: RetryConfig;
+  /** How long cached results live when a deterministic process declares no time to live. */
+  cacheTtlSeconds: number;
+  /** Per-process policies, by process id (src/config/job-policies.ts). */
+  processes: Record<string, ProcessJobPolicy>;
+}
+
+export interface RetryConfig {
+  /** Attempts in all (1 = no retry). */
+  maxAttempts: number;
+  /** The pause before the second attempt; doubled for each further one. */
+  backoffSeconds: number;
+  maxBackoffSeconds: number;
+  /** The share of each pause that is random (0..1): a pause lies in [(1 − jitter)·p, p]. */
+  jitter: number;
+}
+
+/** `resources.<id>.{max_running_jobs,max_queued_jobs,retry,cache}` (YAML) / `[process:<id>]` (INI). */
+export interface ProcessJobPolicy {
+  /** Jobs of this process running at once (on top of the global cap). */
+  maxRunning?: number;
+  /** Jobs of this process waiting at once before its submissions get ServerBusy. */
+  maxQueued?: number;
+  retry?: Partial<RetryConfig>;
+  cache?: { enabled?: boolean; ttlSeconds?: number; immutableUrls?: string[] };
 }
 
 export interface LoggingConfig {

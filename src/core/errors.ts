@@ -29,7 +29,14 @@ export type ErrorReason =
   /** An input was refused once its job fetched it (a reference): the client's fault, not the process's. */
   | 'input-rejected'
   /** The request itself is unreadable (malformed XML, an empty body): a client error with no better code. */
-  | 'malformed-request';
+  | 'malformed-request'
+  /**
+   * A failure worth another attempt (src/jobs/retry.ts): a worker that died, a reference or remote
+   * provider that timed out or answered 5xx, or a processor that says so.
+   */
+  | 'transient'
+  /** A processor's failure that no retry can mend (never retried). */
+  | 'permanent';
 
 /** How long a client refused with ServerBusy should wait before trying again (both protocols say so). */
 export const BUSY_RETRY_AFTER_SECONDS = 5;

@@ -276,6 +276,8 @@ export class ChildProcessRunner implements TaskRunner {
               : new OwsError(
                   'NoApplicableCode',
                   `The ${label} process running this job stopped unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`})`,
+                  undefined,
+                  'transient',
                 ),
           ),
         );

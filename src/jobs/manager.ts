@@ -2,11 +2,16 @@ import { EventEmitter } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import { OwsError, type OwsErrorJson } from '../core/errors.ts';
-import { resolveExecutionMode, resolveOutputs, type RawExecuteRequest } from '../core/execute.ts';
-import { isTerminal, type Job } from '../core/job.ts';
+import {
+  resolveExecutionMode,
+  resolveOutputs,
+  type OutputRequest,
+  type RawExecuteRequest,
+} from '../core/execute.ts';
+import { isTerminal, type Job, type JobAttempt } from '../core/job.ts';
 import type { ResourceLimits } from '../core/limits.ts';
 import type { ProcessDescription } from '../core/model.ts';
-import type { ProcessInputs } from '../core/values.ts';
+import type { JobInputs, ProcessInputs, StoredOutputs } from '../core/values.ts';
 import type { ContentChecker } from '../core/content-checks.ts';
 import type { SchemaChecker } from '../core/schema-checks.ts';
 import { validateInputs, type InputValidationOptions } from '../core/validate.ts';
@@ -18,6 +23,9 @@ import { hasPendingReferences, resolveReferences } from './references.ts';
 import type { TaskRunner } from './pool.ts';
 import type { StoreHealth } from './resilient-store.ts';
 import type { JobFilter, JobPatch, JobStore } from './store.ts';
+import type { ProcessLimits } from './process-limits.ts';
+import type { CacheTicket, ResultCache } from './result-cache.ts';
+import { backoffMs, isTransient, NO_RETRY, type RetryPolicy } from './retry.ts';
 
 export interface JobManagerOptions {
   /** Jobs running at once, across all pools (PyWPS parallelprocesses). */
@@ -53,6 +61,12 @@ export interface JobManagerOptions {
     /** Bytes all references of one job may bring in together. */
     budgetBytes: number;
   };
+  /** Per-process caps on running and waiting jobs (src/jobs/process-limits.ts). */
+  processLimits?: ProcessLimits;
+  /** The retry policy of each process (src/jobs/retry.ts); none = one attempt. */
+  retryPolicy?: (processId: string) => RetryPolicy;
+  /** The result cache of deterministic processes (src/jobs/result-cache.ts). */
+  resultCache?: ResultCache;
 }
 
 /**
@@ -76,6 +90,51 @@ export interface JobManagerDeps {
 interface Outcome {
   to: 'successful' | 'failed';
   patch: JobPatch;
+}
+
+/** Which attempt of a job runs, and the progress clients have seen so far (it never goes back). */
+interface AttemptContext {
+  number: number;
+  of: number;
+  shown: { progress: number };
+}
+
+/** A job served from the result cache: successful with the results of job `from`. */
+function cachedOutcome(from: string, results: StoredOutputs, now: Date): Outcome {
+  return {
+    to: 'successful',
+    patch: {
+      progress: 100,
+      message: `Process succeeded (served from the result cache: the results of job ${from})`,
+      results,
+      finished: now,
+      execution: { attempts: [], cachedFrom: from },
+    },
+  };
+}
+
+/**
+ * The end of a job that was given several attempts: the last error, saying how many attempts were
+ * made. A reference that stayed unreachable is the client's input error, as on a first attempt.
+ */
+function finalFailure(outcome: Outcome, error: OwsErrorJson, attempts?: JobAttempt[]): Outcome {
+  const n = attempts?.length ?? 1;
+  const reason =
+    error.reason === 'transient' && error.code !== 'NoApplicableCode' ? 'input-rejected' : error.reason;
+  const last: OwsErrorJson = {
+    ...error,
+    message: n > 1 ? `${error.message} (failed after ${n} attempts)` : error.message,
+    ...(reason !== undefined ? { reason } : {}),
+  };
+  return {
+    to: 'failed',
+    patch: {
+      ...outcome.patch,
+      message: last.message,
+      error: last,
+      ...(attempts ? { execution: { attempts } } : {}),
+    },
+  };
 }
 
 /** What /health says about the job system beyond the processors. */
@@ -200,8 +259,11 @@ export class JobManager {
       }
     }
     const outputs = resolveOutputs(description, raw.outputs);
+    const hit = await this.#submitCached(raw, description, inputs, outputs, mode);
+    if (hit) return hit;
     const admit = async (): Promise<Job> => {
       if (this.#closing) throw new OwsError('ServerBusy', 'The server is shutting down');
+      await this.#options.processLimits?.admit(this.#store, raw.processId);
       // The store's counts, not this process's: exact even while a claimed job is being started.
       const [waiting, running] = await Promise.all([
         this.#store.countByStatus('accepted'),
@@ -221,6 +283,7 @@ export class JobManager {
           inputs: placed,
           outputs,
           outputsSelected: raw.outputs !== undefined,
+          ...(raw.cache ? { cache: raw.cache } : {}),
         };
         const job = await this.#store.insert({
           id,
@@ -241,6 +304,50 @@ export class JobManager {
     const job = await admitted;
     this.#dispatch();
     return job;
+  }
+
+  /**
+   * A request whose results are in the cache (its key known without fetching anything) becomes a
+   * job that is successful at once, outside the queue; undefined when it is not cached.
+   */
+  async #submitCached(
+    raw: RawExecuteRequest,
+    description: ProcessDescription,
+    inputs: JobInputs,
+    outputs: Record<string, OutputRequest>,
+    mode: Job['mode'],
+  ): Promise<Job | undefined> {
+    const cache = this.#options.resultCache;
+    if (!cache?.policy(raw.processId) || this.#closing) return undefined;
+    const id = randomUUID();
+    const entry = await cache.lookupAtSubmit(id, description, { inputs, outputs }, raw.cache ?? {});
+    if (!entry) return undefined;
+    try {
+      const placed = await this.#files.prepare(id, inputs, this.#options.inlineLimit);
+      const request = {
+        processId: raw.processId,
+        inputs: placed,
+        outputs,
+        outputsSelected: raw.outputs !== undefined,
+      };
+      const now = new Date();
+      const job = await this.#store.insertSucceeded(
+        {
+          id,
+          processId: raw.processId,
+          mode,
+          created: now,
+          request: raw.binding ? { ...request, binding: raw.binding } : request,
+        },
+        { ...cachedOutcome(entry.jobId, entry.results, now).patch, started: now },
+      );
+      if (this.#options.cleanTempDir) await this.#files.removeWork(id).catch(() => undefined);
+      this.#emit(job);
+      return job;
+    } catch (error) {
+      await Promise.all([this.#files.removeWork(id), this.#files.removeOutputs(id)]).catch(() => undefined);
+      throw error;
+    }
   }
 
   #validation(): InputValidationOptions {
@@ -332,6 +439,7 @@ export class JobManager {
     }
     if (isTerminal(job.status)) {
       await this.#store.delete(id);
+      await this.#options.resultCache?.forget([id]);
       await Promise.all([this.#files.removeOutputs(id), this.#files.removeWork(id)]);
       return { ...job, status: 'dismissed', updated: new Date() };
     }
@@ -390,7 +498,7 @@ export class JobManager {
         do {
           this.#redispatch = false;
           while (!this.#closing && this.running < this.#options.parallel) {
-            const job = await this.#store.claimNext(new Date());
+            const job = await this.#store.claimNext(new Date(), this.#options.processLimits?.caps);
             if (!job) break;
             this.#emit(job);
             this.#start(job);
@@ -449,7 +557,7 @@ export class JobManager {
 
   /** Runs a claimed job and records its end; returns the final job, or undefined if it was dismissed. */
   async #run(job: Job, controller: AbortController): Promise<Job | undefined> {
-    const outcome = await this.#execute(job, controller);
+    const outcome = await this.#attempts(job, controller);
     const final = await this.#record(job.id, outcome);
     if (outcome.to === 'successful' && !final) {
       await this.#files.removeOutputs(job.id).catch(() => undefined); // dismissed while it ran
@@ -457,10 +565,67 @@ export class JobManager {
     return final;
   }
 
-  /** Runs a claimed job: how it ended. Never throws. */
-  async #execute(job: Job, controller: AbortController): Promise<Outcome> {
+  /**
+   * Runs a claimed job's attempts (src/jobs/retry.ts): a transient failure is tried again after a
+   * backoff while attempts remain; the job keeps its slot meanwhile (so caps stay exact), a dismiss
+   * ends the pause. Each attempt has its own time limit. How the job ended; never throws.
+   */
+  async #attempts(job: Job, controller: AbortController): Promise<Outcome> {
+    const policy = this.#options.retryPolicy?.(job.processId) ?? NO_RETRY;
+    const attempts: JobAttempt[] = [];
+    const shown = { progress: job.progress };
+    for (let number = 1; ; number++) {
+      const attempt: JobAttempt = { number, started: new Date() };
+      attempts.push(attempt);
+      const own = new AbortController();
+      const forward = () => own.abort(controller.signal.reason);
+      if (controller.signal.aborted) forward();
+      else controller.signal.addEventListener('abort', forward, { once: true });
+      let outcome: Outcome;
+      try {
+        outcome = await this.#execute(job, own, { number, of: policy.maxAttempts, shown });
+      } finally {
+        controller.signal.removeEventListener('abort', forward);
+      }
+      attempt.finished = new Date();
+      if (outcome.to === 'successful') {
+        if (policy.maxAttempts > 1) outcome.patch.execution = { ...outcome.patch.execution, attempts };
+        return outcome;
+      }
+      const error = outcome.patch.error!;
+      attempt.error = error;
+      if (number >= policy.maxAttempts || !isTransient(error) || controller.signal.aborted) {
+        return finalFailure(outcome, error, policy.maxAttempts > 1 ? attempts : undefined);
+      }
+      const pause = backoffMs(policy, number);
+      this.#log.info({ job: job.id, attempt: number, pause }, `attempt failed, retrying: ${error.message}`);
+      const message = `Attempt ${number} of ${policy.maxAttempts} failed (${error.message}); attempt ${number + 1} in ${(pause / 1000).toFixed(1)} s`;
+      await this.#store.report(job.id, { message, execution: { attempts } }).then(
+        (j) => this.#emit(j),
+        (e: unknown) => this.#log.warn({ err: e, job: job.id }, 'could not record an attempt'),
+      );
+      try {
+        await delay(pause, undefined, { signal: controller.signal });
+      } catch {
+        const reason = OwsError.from(controller.signal.reason);
+        return {
+          to: 'failed',
+          patch: {
+            message: reason.message,
+            error: reason.toJSON(),
+            finished: new Date(),
+            execution: { attempts },
+          },
+        };
+      }
+    }
+  }
+
+  /** Runs one attempt of a claimed job: how it ended. Never throws. */
+  async #execute(job: Job, controller: AbortController, attempt: AttemptContext): Promise<Outcome> {
     const log = this.#log.child({ job: job.id, process: job.processId });
     const entry = this.#registry.find(job.processId);
+    let ticket: CacheTicket | undefined;
     const timer = setTimeout(
       () =>
         controller.abort(
@@ -478,6 +643,14 @@ export class JobManager {
       if (!entry) throw new OwsError('NoApplicableCode', `Process '${job.processId}' is no longer published`);
       log.info('job started');
       const inputs = await this.#resolveInputs(job, entry.description, controller.signal);
+      ticket = await this.#options.resultCache?.acquire(
+        job.id,
+        entry.description,
+        job.request,
+        inputs,
+        controller.signal,
+      );
+      if (ticket?.hit) return cachedOutcome(ticket.hit.jobId, ticket.hit.results, new Date());
       await this.#files.ensureWork(job.id);
       const location = entry.location;
       const results = await this.#runner.run(
@@ -497,7 +670,13 @@ export class JobManager {
         location.kind === 'local' ? location.runtime : 'remote',
         {
           signal: controller.signal,
-          onProgress: (percent, message) => {
+          onProgress: (reported, text) => {
+            // What clients see never goes back: a later attempt shows its progress once it passes.
+            const percent = (attempt.shown.progress = Math.max(attempt.shown.progress, reported));
+            const message =
+              text !== undefined && attempt.number > 1
+                ? `Attempt ${attempt.number} of ${attempt.of}: ${text}`
+                : text;
             // Progress is best effort: a store that cannot take it now does not stop the job.
             this.#store
               .report(job.id, message === undefined ? { progress: percent } : { progress: percent, message })
@@ -511,6 +690,9 @@ export class JobManager {
       );
       // Within the disk quota: old finished jobs make room, else NotEnoughStorage (files removed below).
       await this.#options.diskQuota?.admit(job.id);
+      if (ticket && !ticket.hit) {
+        await ticket.fill(results).catch((e: unknown) => log.warn({ err: e }, 'could not cache the results'));
+      }
       log.info('job succeeded');
       return {
         to: 'successful',
@@ -529,6 +711,7 @@ export class JobManager {
         patch: { message: error.message, error: error.toJSON(), finished: new Date() },
       };
     } finally {
+      if (ticket && !ticket.hit) ticket.release();
       clearTimeout(timer);
       if (this.#options.cleanTempDir) await this.#files.removeWork(job.id).catch(() => undefined);
     }
@@ -556,6 +739,7 @@ export class JobManager {
     } catch (thrown) {
       if (signal.aborted) throw signal.reason;
       const error = OwsError.from(thrown);
+      if (error.reason === 'transient') throw error; // worth another attempt (see finalFailure)
       throw new OwsError(error.code, error.message, error.locator, 'input-rejected');
     }
     return this.#files.prepare(job.id, resolved, this.#options.inlineLimit);
@@ -608,9 +792,11 @@ export class JobManager {
         for (const id of ids) {
           await Promise.all([this.#files.removeOutputs(id), this.#files.removeWork(id)]);
         }
+        await this.#options.resultCache?.forget(ids);
         removed += ids.length;
         if (ids.length < SWEEP_BATCH || this.#closing) break;
       }
+      await this.#options.resultCache?.forget([], now);
       if (removed > 0) this.#log.info({ removed }, 'removed expired jobs');
       if (orphans) await this.#removeOrphans(now);
       return removed;

@@ -90,6 +90,8 @@ export class PiscinaRunner implements TaskRunner {
       throw new OwsError(
         'NoApplicableCode',
         `The worker thread running this job stopped unexpectedly: ${(error as Error).message}`,
+        undefined,
+        'transient',
       );
     } finally {
       clearTimeout(graceTimer);

@@ -38,6 +38,8 @@ const REASONS: Record<ErrorReason, true> = {
   interrupted: true,
   'input-rejected': true,
   'malformed-request': true,
+  transient: true,
+  permanent: true,
 };
 
 /** Every status a core error can become in this binding (exceptions.ts), whatever its code and reason. */

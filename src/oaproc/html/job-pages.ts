@@ -51,6 +51,17 @@ export function jobView(job: Job, urls: StatusUrls, dismissable: boolean, now = 
     wpsStatusHref: urls.wpsStatus(job.id),
     dismissable: dismissable && job.status !== 'dismissed',
     dismissUrl: self,
+    attempts: (job.execution?.attempts ?? []).map((a) => ({
+      number: a.number,
+      startedText: timeText(a.started.toISOString()),
+      finishedText: timeText(a.finished?.toISOString()),
+      error: a.error?.message,
+    })),
+    cachedFrom: job.execution?.cachedFrom,
+    cachedFromHref:
+      job.execution?.cachedFrom !== undefined
+        ? withFormat(jobUrl(urls.base, job.execution.cachedFrom), 'html')
+        : undefined,
   };
 }
 
