@@ -33,7 +33,15 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['**/oaproc/*'], message: 'src/wps never imports src/oaproc.' }] },
+        {
+          patterns: [
+            { group: ['**/oaproc/*'], message: 'src/wps never imports src/oaproc.' },
+            {
+              group: ['**/providers/*', '**/providers/**'],
+              message: 'Protocol bindings never import src/providers.',
+            },
+          ],
+        },
       ],
     },
   },
@@ -42,7 +50,15 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['**/wps/*'], message: 'src/oaproc never imports src/wps.' }] },
+        {
+          patterns: [
+            { group: ['**/wps/*'], message: 'src/oaproc never imports src/wps.' },
+            {
+              group: ['**/providers/*', '**/providers/**'],
+              message: 'Protocol bindings never import src/providers.',
+            },
+          ],
+        },
       ],
     },
   },

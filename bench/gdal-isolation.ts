@@ -59,6 +59,7 @@ const registry = await loadRegistry({
 /** A task as the job manager builds it (inputs validated and placed in the job's folder). */
 async function task(processId: string, raw: RawInputs): Promise<TaskSpec> {
   const entry = registry.get(processId);
+  if (entry.location.kind !== 'local') throw new Error(`${processId} is not a local process`);
   const jobId = randomUUID();
   const inputs = validateInputs(entry.description, raw);
   return {

@@ -14,6 +14,8 @@ import { loadRegistry, type ProcessRegistry } from './registry/registry.ts';
 import type { Logger } from './util/logger.ts';
 import path from 'node:path';
 import type { ReferencePolicy } from './references/fetch.ts';
+import { RemoteRunner } from './jobs/remote-runner.ts';
+import { ProviderSet } from './providers/set.ts';
 
 /** Everything a server instance is made of, built from one Config; the protocol bindings sit on top. */
 export interface Gateway {
@@ -24,8 +26,10 @@ export interface Gateway {
   logger: Logger;
   /** What the server may connect to on a client's behalf (reference inputs, callbacks). */
   outboundPolicy: ReferencePolicy;
-  /** Where jobs run (JavaScript threads, GDAL child processes). */
+  /** Where jobs run (JavaScript threads, GDAL child processes, remote providers). */
   runner: TaskRunner;
+  /** The remote providers (src/providers/), when any is configured: their states for /health. */
+  providers?: ProviderSet;
   /** Stops taking jobs, lets running ones finish for the configured grace period, closes the store. */
   close(): Promise<void>;
 }
@@ -80,10 +84,24 @@ export async function createGateway(
     retryForMs: STORE_RETRY_MS,
   });
   const files = new JobFiles(config.server.workDir, config.server.outputPath);
+  // Remote providers: their processes join the registry before queued jobs are dispatched again.
+  const providers = config.providers?.length
+    ? new ProviderSet({
+        providers: config.providers,
+        registry,
+        policy: { allowedPrivateHosts: referencePolicy(config.server).allowedPrivateHosts },
+        maxDocumentBytes: config.server.maxRequestSize,
+        syncEnabled: config.jobs.syncEnabled,
+        asyncEnabled: config.jobs.asyncEnabled,
+        logger: logger.child({ component: 'providers' }),
+      })
+    : undefined;
+  await providers?.start();
   const runner = createLocalRunner({
     parallel: config.jobs.parallel,
     cancelGraceMs: config.jobs.cancelGraceSeconds * 1000,
     ...(overrides.gdalEnv ? { gdalEnv: overrides.gdalEnv } : {}),
+    ...(providers ? { remote: new RemoteRunner(providers) } : {}),
   });
   const outboundPolicy: ReferencePolicy = {
     ...referencePolicy(config.server),
@@ -126,6 +144,10 @@ export async function createGateway(
     logger,
     outboundPolicy,
     runner,
-    close: () => jobs.shutdown(config.jobs.shutdownGraceSeconds * 1000),
+    ...(providers ? { providers } : {}),
+    close: () => {
+      providers?.close();
+      return jobs.shutdown(config.jobs.shutdownGraceSeconds * 1000);
+    },
   };
 }

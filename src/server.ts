@@ -55,6 +55,10 @@ export function createApp(gateway: Gateway, options: AppOptions = {}): { app: Ko
     const needsRestart = Object.keys(unavailable).length > 0;
     const problems = gateway.jobs.health().problems;
     if (counts instanceof Error) problems.push(`job store: ${counts.message}`);
+    const providers = gateway.providers?.states();
+    for (const p of providers ?? []) {
+      if (p.state === 'down') problems.push(`provider '${p.id}' is down: ${p.error ?? 'unknown error'}`);
+    }
     const degraded = needsRestart || problems.length > 0;
     // 503 when some processors cannot run until a restart, so that a supervisor restarts the server;
     // a store problem (locked, full) is reported but answered 200: a restart would not cure it.
@@ -65,6 +69,7 @@ export function createApp(gateway: Gateway, options: AppOptions = {}): { app: Ko
       ...(problems.length > 0 ? { problems } : {}),
       started: started.toISOString(),
       processes: gateway.registry.list().length,
+      ...(providers ? { providers } : {}),
       ...(counts instanceof Error ? {} : { jobs: counts }),
       pool: { parallel: gateway.config.jobs.parallel, maxQueued: gateway.config.jobs.maxQueued },
     };

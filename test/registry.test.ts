@@ -176,7 +176,10 @@ describe('the process registry', () => {
       title: 'Hello World',
       jobControlOptions: ['sync-execute'],
     });
-    expect(registry.get('failing').location.modulePath).toBe(path.join(FIXTURES, 'processes', 'fail.ts'));
+    expect(registry.get('failing').location).toMatchObject({
+      kind: 'local',
+      modulePath: path.join(FIXTURES, 'processes', 'fail.ts'),
+    });
   });
 
   it('a validation mode from the configuration applies to complex inputs only; a process setting wins', async () => {

@@ -1,6 +1,7 @@
 import { parse } from 'yaml';
 import { LIMIT_KEYS } from '../core/limits.ts';
 import { Draft, logLevel, parseBoolean, parseList, parseOrigins, parseSize } from './draft.ts';
+import { readYamlProviders } from './providers.ts';
 
 type Node = Record<string, unknown>;
 const isNode = (v: unknown): v is Node => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -219,5 +220,6 @@ export function readPygeoapiYaml(source: string, file: string, env: NodeJS.Proce
   const manager = lookup(root, 'server.manager');
   if (isNode(manager)) readManager(manager, draft);
   if (root.resources !== undefined) readResources(root.resources, draft);
+  if (root.providers !== undefined && root.providers !== null) readYamlProviders(root.providers, draft);
   return draft;
 }

@@ -1,6 +1,7 @@
 import { interpolate, IniError, parseIni, type IniSections } from './configparser.ts';
 import { LIMIT_KEYS } from '../core/limits.ts';
 import { Draft, logLevel, parseBoolean, parseList, parseOrigins, parseSize } from './draft.ts';
+import { readIniProviders } from './providers.ts';
 
 type Setter = (draft: Draft, value: string, key: string) => void;
 
@@ -162,8 +163,23 @@ export function readPywpsIni(text: string, file: string, env: NodeJS.ProcessEnv)
   } catch (e) {
     throw draft.error(undefined, (e as Error).message);
   }
+  const providers: Parameters<typeof readIniProviders>[0] = [];
   for (const [name, entries] of sections) {
     if (name === 'DEFAULT') continue;
+    if (/^provider:/i.test(name)) {
+      providers.push({
+        name,
+        keys: [...entries.keys()],
+        value: (key) => {
+          try {
+            return interpolate(sections, name, key, env);
+          } catch (e) {
+            throw draft.error(`[${name}] ${key}`, e instanceof IniError ? e.message : String(e));
+          }
+        },
+      });
+      continue;
+    }
     const known = SECTIONS[name.toLowerCase()];
     if (!known) {
       draft.warnings.push(`[${name}]: unknown section, ignored`);
@@ -185,5 +201,6 @@ export function readPywpsIni(text: string, file: string, env: NodeJS.ProcessEnv)
       setter(draft, value, sourceKey);
     }
   }
+  readIniProviders(providers, draft);
   return draft;
 }

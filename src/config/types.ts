@@ -1,5 +1,6 @@
 import type { ResourceLimits } from '../core/limits.ts';
 import type { ValidationMode } from '../core/model.ts';
+import type { ProviderConfig } from '../providers/provider.ts';
 import type { ProcessSelection } from '../registry/registry.ts';
 import type { LogLevel } from '../util/logger.ts';
 
@@ -15,6 +16,8 @@ export interface Config {
   validationMode?: ValidationMode;
   /** Undefined = every bundled processor. */
   processes?: ProcessSelection[];
+  /** Remote servers whose processes are published too (src/providers/); undefined = none. */
+  providers?: ProviderConfig[];
   logging: LoggingConfig;
 }
 

@@ -479,10 +479,14 @@ export class JobManager {
       log.info('job started');
       const inputs = await this.#resolveInputs(job, entry.description, controller.signal);
       await this.#files.ensureWork(job.id);
+      const location = entry.location;
       const results = await this.#runner.run(
         {
           jobId: job.id,
-          modulePath: entry.location.modulePath,
+          modulePath: location.kind === 'local' ? location.modulePath : '',
+          ...(location.kind === 'remote'
+            ? { remote: { provider: location.provider, remoteId: location.remoteId } }
+            : {}),
           inputs,
           outputs: job.request.outputs,
           outputDescriptions: entry.description.outputs,
@@ -490,7 +494,7 @@ export class JobManager {
           outputDir: this.#files.outputDir(job.id),
           limits: this.#options.limits,
         },
-        entry.location.runtime,
+        location.kind === 'local' ? location.runtime : 'remote',
         {
           signal: controller.signal,
           onProgress: (percent, message) => {

@@ -14,11 +14,14 @@ export interface TaskControl {
   onLog(level: LogLevel, message: string): void;
 }
 
-/** Runs tasks somewhere (worker threads and child processes here; another host later). */
+/** Where a task runs: a local runtime, or 'remote' (a process of a remote provider, run in the main thread). */
+export type RunnerKind = ProcessRuntime | 'remote';
+
+/** Runs tasks somewhere (worker threads, child processes, remote providers; another host later). */
 export interface TaskRunner {
-  run(task: TaskSpec, runtime: ProcessRuntime, control: TaskControl): Promise<StoredOutputs>;
+  run(task: TaskSpec, runtime: RunnerKind, control: TaskControl): Promise<StoredOutputs>;
   /** Runtimes that can no longer run anything in this process, with the reason. */
-  unavailable(): Partial<Record<ProcessRuntime, string>>;
+  unavailable(): Partial<Record<RunnerKind, string>>;
   close(): Promise<void>;
 }
 
@@ -43,11 +46,11 @@ export class PiscinaRunner implements TaskRunner {
     this.#options = options;
   }
 
-  unavailable(): Partial<Record<ProcessRuntime, string>> {
+  unavailable(): Partial<Record<RunnerKind, string>> {
     return {};
   }
 
-  async run(task: TaskSpec, _runtime: ProcessRuntime, control: TaskControl): Promise<StoredOutputs> {
+  async run(task: TaskSpec, _runtime: RunnerKind, control: TaskControl): Promise<StoredOutputs> {
     this.#pool ??= new Piscina({
       filename: WORKER,
       minThreads: 0,
@@ -101,11 +104,14 @@ export class PiscinaRunner implements TaskRunner {
   }
 }
 
-/** Sends each task to the runner of its processor's runtime. */
-export class RuntimeRunner implements TaskRunner {
-  readonly #runners: Readonly<Record<ProcessRuntime, TaskRunner>>;
+/** The runners of each kind; 'remote' only when providers are configured. */
+export type Runners = Readonly<Record<ProcessRuntime, TaskRunner> & { remote?: TaskRunner }>;
 
-  constructor(runners: Readonly<Record<ProcessRuntime, TaskRunner>>) {
+/** Sends each task to the runner of its processor's runtime (or to the remote runner). */
+export class RuntimeRunner implements TaskRunner {
+  readonly #runners: Runners;
+
+  constructor(runners: Runners) {
     this.#runners = runners;
   }
 
@@ -114,13 +120,17 @@ export class RuntimeRunner implements TaskRunner {
     return this.#runners[runtime];
   }
 
-  run(task: TaskSpec, runtime: ProcessRuntime, control: TaskControl): Promise<StoredOutputs> {
-    return this.#runners[runtime].run(task, runtime, control);
+  run(task: TaskSpec, runtime: RunnerKind, control: TaskControl): Promise<StoredOutputs> {
+    const runner = this.#runners[runtime];
+    if (!runner) {
+      return Promise.reject(new OwsError('NoApplicableCode', `No runner for '${runtime}' processes`));
+    }
+    return runner.run(task, runtime, control);
   }
 
-  unavailable(): Partial<Record<ProcessRuntime, string>> {
+  unavailable(): Partial<Record<RunnerKind, string>> {
     return Object.assign({}, ...Object.values(this.#runners).map((r) => r.unavailable())) as Partial<
-      Record<ProcessRuntime, string>
+      Record<RunnerKind, string>
     >;
   }
 
@@ -135,6 +145,8 @@ export interface LocalRunnerOptions {
   cancelGraceMs: number;
   /** Variables added to the environment of the GDAL child processes (tests). */
   gdalEnv?: Readonly<Record<string, string>>;
+  /** Runs the jobs of remote providers' processes (src/jobs/remote-runner.ts); none = no providers. */
+  remote?: TaskRunner;
 }
 
 /**
@@ -152,5 +164,6 @@ export function createLocalRunner(options: LocalRunnerOptions): RuntimeRunner {
       cancelGraceMs: options.cancelGraceMs,
       ...(options.gdalEnv ? { env: options.gdalEnv } : {}),
     }),
+    ...(options.remote ? { remote: options.remote } : {}),
   });
 }

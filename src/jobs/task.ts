@@ -11,7 +11,10 @@ import type { ProcessInputs, StoredOutputs } from '../core/values.ts';
  */
 export interface TaskSpec {
   jobId: string;
+  /** The processor module of a local process ('' for a remote one). */
   modulePath: string;
+  /** The provider and remote id of a remote provider's process (src/providers/). */
+  remote?: { provider: string; remoteId: string };
   inputs: ProcessInputs;
   outputs: Record<string, OutputRequest>;
   outputDescriptions: OutputDescription[];

@@ -9,8 +9,13 @@ import { checkDescription } from './description-checks.ts';
 
 export const BUNDLED_DIR = fileURLToPath(new URL('../../processes/', import.meta.url));
 
-/** Where a process runs. Only local processors for now; remote WPS / OGC API providers come later. */
-export type ProcessLocation = { kind: 'local'; modulePath: string; runtime: ProcessRuntime };
+/**
+ * Where a process runs: a local processor module (in a worker thread or a child process), or a
+ * process of a remote provider (src/providers/), run by the remote runner under its remote id.
+ */
+export type ProcessLocation =
+  | { kind: 'local'; modulePath: string; runtime: ProcessRuntime }
+  | { kind: 'remote'; provider: string; remoteId: string };
 
 export interface RegistryEntry {
   description: ProcessDescription;
@@ -46,11 +51,25 @@ export class DescriptionError extends Error {
   }
 }
 
+/**
+ * The published processes: the local ones (fixed at start-up) followed by those of each remote
+ * provider (replaced whenever its discovery finds a change). `generation` counts the changes: what
+ * is derived from the process list (rendered capabilities, descriptions) may be cached under it.
+ */
 export class ProcessRegistry {
-  readonly #entries: Map<string, RegistryEntry>;
+  readonly #local: Map<string, RegistryEntry>;
+  readonly #remote = new Map<string, Map<string, RegistryEntry>>();
+  #entries: Map<string, RegistryEntry>;
+  #generation = 0;
 
   constructor(entries: RegistryEntry[]) {
-    this.#entries = new Map(entries.map((e) => [e.description.id, e]));
+    this.#local = new Map(entries.map((e) => [e.description.id, e]));
+    this.#entries = this.#local;
+  }
+
+  /** Bumps each time the list of processes or one of their descriptions changes. */
+  get generation(): number {
+    return this.#generation;
   }
 
   list(): RegistryEntry[] {
@@ -59,6 +78,39 @@ export class ProcessRegistry {
 
   find(id: string): RegistryEntry | undefined {
     return this.#entries.get(id);
+  }
+
+  /** Ids taken by local processes and by providers other than `provider` (remote ids must avoid them). */
+  takenBy(id: string, provider: string): string | undefined {
+    if (this.#local.has(id)) return 'a local process';
+    for (const [other, entries] of this.#remote)
+      if (other !== provider && entries.has(id)) return `provider '${other}'`;
+    return undefined;
+  }
+
+  /**
+   * Replaces the processes of one provider (an empty list withdraws them). Entries whose id is
+   * taken elsewhere are the caller's to leave out (see takenBy); they are ignored here. Returns
+   * whether anything changed (the generation is bumped then).
+   */
+  setRemote(provider: string, entries: RegistryEntry[]): boolean {
+    const next = new Map<string, RegistryEntry>();
+    for (const e of entries) if (!this.takenBy(e.description.id, provider)) next.set(e.description.id, e);
+    const previous = this.#remote.get(provider) ?? new Map<string, RegistryEntry>();
+    const same =
+      previous.size === next.size &&
+      [...next].every(([id, e]) => {
+        const p = previous.get(id);
+        return p !== undefined && JSON.stringify(p) === JSON.stringify(e);
+      });
+    if (same) return false;
+    if (next.size === 0) this.#remote.delete(provider);
+    else this.#remote.set(provider, next);
+    const all = new Map(this.#local);
+    for (const map of this.#remote.values()) for (const [id, e] of map) all.set(id, e);
+    this.#entries = all;
+    this.#generation++;
+    return true;
   }
 
   /** The entry, or InvalidParameterValue (locator Identifier, reason no-such-process). */
