@@ -4,28 +4,14 @@
  * answer is read bounded and parsed with the hardened JSON parser. Failures are OwsErrors whose
  * message says what the remote did (or did not do).
  */
-import type { IncomingMessage } from 'node:http';
-import { OwsError } from '../../core/errors.ts';
+import { OWS_EXCEPTION_CODES, OwsError, type OwsExceptionCode } from '../../core/errors.ts';
 import type { JobStatus } from '../../core/job.ts';
-import { BodyTextError, jsonBodyText, readBodyBytes } from '../../http/body-text.ts';
-import { OutboundRefused, outboundRequest, type OutboundPolicy } from '../../references/outbound.ts';
+import { BodyTextError, jsonBodyText } from '../../http/body-text.ts';
 import { BoundedJsonError, parseBoundedJson } from '../../util/bounded-json.ts';
+import { where, type RemoteAnswer, type RemoteHttp } from '../http.ts';
 
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-export interface OgcApiClientOptions {
-  /** The API's landing page URL (…/ogcapi or the server root); `/processes` and `/jobs` hang off it. */
-  url: string;
-  policy: OutboundPolicy;
-  /** Per request: connecting, sending and reading the whole answer. */
-  timeoutMs: number;
-  /** The largest answer read (documents and fetched references). */
-  maxBytes: number;
-  headers?: Record<string, string>;
-  /** Pages of `/processes` followed at most (rel=next). */
-  maxPages?: number;
-}
 
 /** statusInfo.yaml, as far as the gateway uses it. */
 export interface RemoteStatus {
@@ -40,227 +26,175 @@ export type ExecuteOutcome =
   | { kind: 'document'; document: unknown }
   | { kind: 'raw'; bytes: Uint8Array; contentType: string };
 
-interface Answer {
-  status: number;
-  headers: IncomingMessage['headers'];
-  bytes: Buffer;
-}
-
 const STATUSES: ReadonlySet<string> = new Set(['accepted', 'running', 'successful', 'failed', 'dismissed']);
 
-export class RemoteError extends OwsError {
-  constructor(message: string) {
-    super('NoApplicableCode', message);
-  }
-}
+const isJsonType = (type: string | undefined) =>
+  type !== undefined && (type === 'application/json' || /\+json$/.test(type));
 
-const mediaType = (headers: IncomingMessage['headers']) =>
-  String(headers['content-type'] ?? '')
-    .split(';')[0]!
-    .trim()
-    .toLowerCase();
-
-const isJsonType = (type: string) => type === 'application/json' || /\+json$/.test(type);
-
+/**
+ * An OGC API - Processes 1.0 client over one provider's {@link RemoteHttp} (outbound policy,
+ * headers, timeouts and bounded reads are its job). Answers are parsed with the bounded JSON parser;
+ * every problem is an OwsError NoApplicableCode naming the provider and what the remote did.
+ */
 export class OgcApiClient {
-  readonly #options: OgcApiClientOptions;
+  readonly #http: RemoteHttp;
   readonly #base: string;
+  readonly #provider: string;
+  readonly #maxPages: number;
 
-  constructor(options: OgcApiClientOptions) {
-    this.#options = options;
+  constructor(http: RemoteHttp, options: { providerId: string; url: string; maxPages?: number }) {
+    this.#http = http;
     this.#base = options.url.replace(/\/+$/, '');
+    this.#provider = options.providerId;
+    this.#maxPages = options.maxPages ?? 50;
   }
 
-  /** The URL of `path` under the API (`/processes/x`), or `href` resolved against it. */
+  /** The URL of `path` under the API (`/processes/x`). */
   url(path: string): URL {
-    return /^https?:\/\//i.test(path) ? new URL(path) : new URL(`${this.#base}${path}`);
+    return new URL(`${this.#base}${path}`);
   }
 
-  async #send(
-    method: 'GET' | 'POST' | 'DELETE',
-    url: URL,
-    signal: AbortSignal | undefined,
-    body?: { json: unknown; headers?: Record<string, string> },
-  ): Promise<Answer> {
-    const { timeoutMs, maxBytes, policy } = this.#options;
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const combined = signal ? AbortSignal.any([timeout, signal]) : timeout;
-    const text = body ? JSON.stringify(body.json) : undefined;
+  #error(url: URL, what: string): OwsError {
+    return new OwsError('NoApplicableCode', `Provider '${this.#provider}': ${where(url)} ${what}`);
+  }
+
+  /** The answer as JSON, or an error saying why it is not (with the remote's exception text). */
+  #json(answer: RemoteAnswer, expect: number[] = [200]): unknown {
+    const url = new URL(answer.url);
+    if (!expect.includes(answer.status)) throw this.#failure(answer);
+    if (!isJsonType(answer.contentType))
+      throw this.#error(url, `answered ${answer.contentType ?? 'without a media type'}, not JSON`);
+    return this.#parse(answer);
+  }
+
+  #parse(answer: RemoteAnswer): unknown {
     try {
-      const res = await outboundRequest(
-        url,
-        {
-          method,
-          headers: {
-            Accept: 'application/json',
-            ...this.#options.headers,
-            ...(text !== undefined
-              ? { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(text)) }
-              : {}),
-            ...body?.headers,
-          },
-          ...(text !== undefined ? { body: text } : {}),
-          signal: combined,
-        },
-        policy,
-      );
-      const bytes = await readBodyBytes(
-        res,
-        {
-          ...(res.headers['content-length'] ? { contentLength: res.headers['content-length'] } : {}),
-          ...(res.headers['content-encoding'] ? { contentEncoding: res.headers['content-encoding'] } : {}),
-        },
-        maxBytes,
-      );
-      return { status: res.statusCode ?? 0, headers: res.headers, bytes };
-    } catch (error) {
-      if (signal?.aborted) throw signal.reason;
-      const where = `${method} ${url.href}`;
-      if (error instanceof OutboundRefused)
-        throw new RemoteError(`The remote server may not be reached (${where}): ${error.message}`);
-      if (timeout.aborted)
-        throw new RemoteError(`The remote server did not answer within ${timeoutMs} ms (${where})`);
-      if (error instanceof BodyTextError)
-        throw new RemoteError(
-          error.kind === 'too-large'
-            ? `The remote server's answer is larger than ${maxBytes} bytes (${where})`
-            : `The remote server's answer could not be read (${where}): ${error.message}`,
-        );
-      const code = (error as NodeJS.ErrnoException).code;
-      throw new RemoteError(
-        `The remote server could not be reached (${where}): ${code ?? (error as Error).message}`,
-      );
-    }
-  }
-
-  /** The answer as JSON, or a RemoteError saying why it is not (with the remote's exception text). */
-  #json(answer: Answer, url: URL, expect: number[] = [200]): unknown {
-    if (!expect.includes(answer.status)) throw this.#failure(answer, url);
-    const type = mediaType(answer.headers);
-    if (!isJsonType(type))
-      throw new RemoteError(
-        `The remote server answered ${url.href} with ${type || 'no media type'}, not JSON`,
-      );
-    return this.#parse(answer, url);
-  }
-
-  #parse(answer: Answer, url: URL): unknown {
-    try {
-      const charset = /charset=([^;]+)/i.exec(String(answer.headers['content-type'] ?? ''))?.[1];
-      return parseBoundedJson(jsonBodyText(answer.bytes, charset));
+      return parseBoundedJson(jsonBodyText(answer.body, undefined));
     } catch (error) {
       if (error instanceof BoundedJsonError || error instanceof BodyTextError)
-        throw new RemoteError(
-          `The remote server's answer to ${url.href} is not usable JSON: ${error.message}`,
-        );
+        throw this.#error(new URL(answer.url), `answered with unusable JSON: ${error.message}`);
       throw error;
     }
   }
 
-  /** An HTTP error as a RemoteError carrying the remote's exception (exception.yaml) text. */
-  #failure(answer: Answer, url: URL): RemoteError {
+  /**
+   * An HTTP error status, with the remote's exception (exception.yaml) title and detail; its code
+   * when the exception type names an OWS exception code (this gateway's, WPS-born servers'), else
+   * NoApplicableCode.
+   */
+  #failure(answer: RemoteAnswer): OwsError {
     let detail = '';
-    if (isJsonType(mediaType(answer.headers))) {
+    let code: OwsExceptionCode = 'NoApplicableCode';
+    if (isJsonType(answer.contentType)) {
       try {
-        const doc = parseBoundedJson(answer.bytes.toString('utf8'));
+        const doc = parseBoundedJson(Buffer.from(answer.body).toString('utf8'));
         if (isObject(doc)) {
           const parts = [doc.title, doc.detail].filter((p): p is string => typeof p === 'string' && p !== '');
-          const type = typeof doc.type === 'string' ? doc.type.replace(/^.*\//, '') : undefined;
-          detail = [type, parts.join(': ')].filter(Boolean).join(' — ');
+          const type =
+            typeof doc.type === 'string' && doc.type !== 'about:blank'
+              ? doc.type.replace(/^.*[/#]/, '')
+              : undefined;
+          const named = typeof doc.code === 'string' ? doc.code : type;
+          if (named && (OWS_EXCEPTION_CODES as readonly string[]).includes(named))
+            code = named as OwsExceptionCode;
+          detail = [type, [...new Set(parts)].join(': ')].filter(Boolean).join(' — ');
         }
       } catch {
         // Not JSON after all: only the status is told.
       }
     }
-    return new RemoteError(
-      `The remote server answered ${url.pathname} with HTTP ${answer.status}${detail ? `: ${detail}` : ''}`,
+    return new OwsError(
+      code,
+      `Provider '${this.#provider}': ${where(new URL(answer.url))} answered HTTP ${answer.status}${detail ? `: ${detail}` : ''}`,
     );
   }
 
-  /** Every process summary, following `next` links (at most `maxPages` pages). */
+  #get(url: URL, signal?: AbortSignal): Promise<RemoteAnswer> {
+    return this.#http.request(url, { accept: 'application/json', ...(signal ? { signal } : {}) });
+  }
+
+  /** Every process summary, following `next` links (at most `maxPages` pages, no page twice). */
   async listProcesses(signal?: AbortSignal): Promise<Json[]> {
     const summaries: Json[] = [];
     let url: URL | undefined = this.url('/processes');
     const seen = new Set<string>();
-    for (let page = 0; url && page < (this.#options.maxPages ?? 50); page++) {
+    for (let page = 0; url && page < this.#maxPages; page++) {
       seen.add(url.href);
-      const doc = this.#json(await this.#send('GET', url, signal), url);
+      const doc = this.#json(await this.#get(url, signal));
       if (!isObject(doc) || !Array.isArray(doc.processes))
-        throw new RemoteError(`The remote server's process list (${url.href}) has no "processes" array`);
+        throw this.#error(url, 'answered a process list without a "processes" array');
       for (const p of doc.processes) if (isObject(p) && typeof p.id === 'string') summaries.push(p);
       const next: unknown = Array.isArray(doc.links)
         ? doc.links.find((l) => isObject(l) && l.rel === 'next' && typeof l.href === 'string')
         : undefined;
-      const href: string | undefined = isObject(next) ? new URL(next.href as string, url).href : undefined;
+      const href: string | undefined =
+        isObject(next) && URL.canParse(next.href as string, url.href)
+          ? new URL(next.href as string, url).href
+          : undefined;
       url = href && !seen.has(href) ? new URL(href) : undefined;
     }
     return summaries;
   }
 
   async describe(id: string, signal?: AbortSignal): Promise<unknown> {
-    const url = this.url(`/processes/${encodeURIComponent(id)}`);
-    return this.#json(await this.#send('GET', url, signal), url);
+    return this.#json(await this.#get(this.url(`/processes/${encodeURIComponent(id)}`), signal));
   }
 
   /** Sends an execute request; asks for an asynchronous job when `async`. */
   async execute(id: string, body: unknown, async: boolean, signal?: AbortSignal): Promise<ExecuteOutcome> {
     const url = this.url(`/processes/${encodeURIComponent(id)}/execution`);
-    const answer = await this.#send('POST', url, signal, {
-      json: body,
+    const answer = await this.#http.request(url, {
+      method: 'POST',
+      body: JSON.stringify(body),
+      contentType: 'application/json',
+      accept: 'application/json',
       ...(async ? { headers: { Prefer: 'respond-async' } } : {}),
+      ...(signal ? { signal } : {}),
     });
     if (answer.status === 201) {
-      const doc = answer.bytes.length > 0 ? this.#parse(answer, url) : undefined;
-      const status = isObject(doc) ? readStatus(doc, url) : undefined;
-      const location = answer.headers.location;
-      const fromLocation = location ? /\/jobs\/([^/?#]+)\/?(?:[?#].*)?$/.exec(location)?.[1] : undefined;
+      const doc = answer.body.length > 0 && isJsonType(answer.contentType) ? this.#parse(answer) : undefined;
+      const status = isObject(doc) && 'jobID' in doc ? readStatus(doc, url, this.#provider) : undefined;
+      const fromLocation = answer.location
+        ? /\/jobs\/([^/?#]+)\/?(?:[?#].*)?$/.exec(answer.location)?.[1]
+        : undefined;
       const jobId = status?.jobId ?? (fromLocation ? decodeURIComponent(fromLocation) : undefined);
-      if (!jobId) throw new RemoteError(`The remote server created a job at ${url.href} but named no job id`);
+      if (!jobId) throw this.#error(url, 'created a job but named no job id');
       return { kind: 'job', jobId, ...(status ? { status } : {}) };
     }
-    if (answer.status !== 200) throw this.#failure(answer, url);
-    const type = mediaType(answer.headers);
-    if (isJsonType(type)) return { kind: 'document', document: this.#parse(answer, url) };
-    return { kind: 'raw', bytes: new Uint8Array(answer.bytes), contentType: type };
+    if (answer.status !== 200) throw this.#failure(answer);
+    if (isJsonType(answer.contentType)) return { kind: 'document', document: this.#parse(answer) };
+    return { kind: 'raw', bytes: answer.body, contentType: answer.contentType ?? 'application/octet-stream' };
   }
 
   async status(jobId: string, signal?: AbortSignal): Promise<RemoteStatus> {
     const url = this.url(`/jobs/${encodeURIComponent(jobId)}`);
-    return readStatus(this.#json(await this.#send('GET', url, signal), url), url);
+    return readStatus(this.#json(await this.#get(url, signal)), url, this.#provider);
   }
 
   /** The results document of a successful job. */
   async results(jobId: string, signal?: AbortSignal): Promise<unknown> {
-    const url = this.url(`/jobs/${encodeURIComponent(jobId)}/results`);
-    return this.#json(await this.#send('GET', url, signal), url);
+    return this.#json(await this.#get(this.url(`/jobs/${encodeURIComponent(jobId)}/results`), signal));
   }
 
-  /** Dismisses a remote job; a job the remote no longer has counts as dismissed. */
+  /** Dismisses a remote job; one the remote no longer has counts as dismissed. */
   async dismiss(jobId: string, signal?: AbortSignal): Promise<void> {
     const url = this.url(`/jobs/${encodeURIComponent(jobId)}`);
-    const answer = await this.#send('DELETE', url, signal);
-    if (answer.status !== 200 && answer.status !== 204 && answer.status !== 404 && answer.status !== 410)
-      throw this.#failure(answer, url);
-  }
-
-  /** The data behind a result link (bounded), with its media type. */
-  async fetch(href: string, signal?: AbortSignal): Promise<{ bytes: Uint8Array; contentType?: string }> {
-    const url = this.url(href);
-    const answer = await this.#send('GET', url, signal);
-    if (answer.status !== 200) throw this.#failure(answer, url);
-    const type = mediaType(answer.headers);
-    return { bytes: new Uint8Array(answer.bytes), ...(type ? { contentType: type } : {}) };
+    const answer = await this.#http.request(url, {
+      method: 'DELETE',
+      accept: 'application/json',
+      ...(signal ? { signal } : {}),
+    });
+    if (![200, 202, 204, 404, 410].includes(answer.status)) throw this.#failure(answer);
   }
 }
 
-/** statusInfo.yaml → RemoteStatus; a document that is not one is a RemoteError. */
-export function readStatus(doc: unknown, url: URL): RemoteStatus {
+/** statusInfo.yaml → RemoteStatus; a document that is not one is an error naming the provider. */
+export function readStatus(doc: unknown, url: URL, provider: string): RemoteStatus {
+  const fail = (what: string) =>
+    new OwsError('NoApplicableCode', `Provider '${provider}': ${where(url)} ${what}`);
   if (!isObject(doc) || typeof doc.jobID !== 'string' || typeof doc.status !== 'string')
-    throw new RemoteError(`The remote server's job status (${url.href}) is not a statusInfo document`);
-  if (!STATUSES.has(doc.status))
-    throw new RemoteError(
-      `The remote server's job status '${doc.status}' (${url.href}) is not an OGC API status`,
-    );
+    throw fail('answered a job status that is not a statusInfo document');
+  if (!STATUSES.has(doc.status)) throw fail(`answered the job status '${doc.status}', not an OGC API status`);
   const progress =
     typeof doc.progress === 'number' && doc.progress >= 0 && doc.progress <= 100 ? doc.progress : undefined;
   return {
