@@ -224,7 +224,7 @@ function range(s: Json, where: string): ValueRange | undefined {
   }
   const closure: RangeClosure =
     openLow && openHigh ? 'open' : openLow ? 'open-closed' : openHigh ? 'closed-open' : 'closed';
-  if (closure !== 'closed') r.closure = closure;
+  r.closure = closure;
   return r;
 }
 
