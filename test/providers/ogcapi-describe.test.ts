@@ -33,6 +33,8 @@ function comparable(d: InputDescription | OutputDescription) {
     copy.defaultValue = JSON.parse(String(copy.defaultValue)) as unknown;
   // Several spellings of one CRS (EPSG:4326 and CRS84) are one CRS.
   if (d.kind === 'bbox') copy.crs = [...new Set(d.crs.map(crsKey))];
+  // A character encoding (UTF-8) has no place in OGC API (contentEncoding is base64 or binary).
+  if (d.kind === 'complex') copy.formats = d.formats.map(({ encoding: _e, ...f }) => f);
   return copy;
 }
 
