@@ -282,7 +282,9 @@ describe('through WPS 1.0.0, with OWSLib', () => {
     // The same GeoJSON (it crossed OGC API as a JSON value: its layout is not kept).
     const parse = (r: ScriptResult) => JSON.parse(r.buffer.data[0] as string) as unknown;
     expect(parse(mine)).toEqual(parse(theirs));
-    expect(parse(mine)).toMatchObject({ features: [{ geometry: { type: 'Polygon' }, properties: { name: 'a' } }] });
+    expect(parse(mine)).toMatchObject({
+      features: [{ geometry: { type: 'Polygon' }, properties: { name: 'a' } }],
+    });
   });
 
   it('runs asynchronously, polled through status documents', () => {
