@@ -13,7 +13,7 @@ say() { printf '[setup] %s\n' "$*" >&2; }
 #    Chromium (browser tests, driven by playwright-core, which downloads no browser; about 10 s and
 #    530 MB with its libraries).
 missing=()
-for pkg in libgdal-dev gdal-bin g++ make python3 libxml2-utils python3-owslib sqlite3 chromium; do
+for pkg in libgdal-dev gdal-bin g++ make python3 libxml2-utils python3-owslib python3-pywps sqlite3 chromium; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
 if ((${#missing[@]})); then
