@@ -178,18 +178,17 @@ export class OgcApiProvider implements RemoteProvider {
 
   /** The remote's failure: its status message, and the exception its results give when it has one. */
   async #jobFailure(jobId: string, status: RemoteStatus, signal: AbortSignal): Promise<OwsError> {
+    const told = status.message;
     try {
       await this.#client.results(jobId, signal);
     } catch (error) {
       if (error instanceof OwsError && !signal.aborted) {
-        const said = status.message ? `: ${status.message}` : '';
-        return new OwsError(
-          error.code,
-          `${error.message}${said && !error.message.includes(status.message!) ? ` (${status.message})` : ''}`,
-        );
+        // The exception of the results, with the status message when it says more.
+        const extra = told && !error.message.includes(told) ? ` (${told})` : '';
+        return new OwsError(error.code, `${error.message}${extra}`);
       }
     }
-    return this.#fail(`the remote job ${jobId} failed${status.message ? `: ${status.message}` : ''}`);
+    return this.#fail(`the remote job ${jobId} failed${told ? `: ${told}` : ''}`);
   }
 
   /** Dismisses a remote job after a local dismiss, time-out or shutdown; best effort, bounded. */
