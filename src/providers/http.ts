@@ -13,10 +13,14 @@ export interface RemoteAnswer {
   body: Uint8Array;
   /** The URL that answered (after redirects). */
   url: string;
+  /** The Location header (OGC API: where a created job is), resolved against `url`. */
+  location?: string;
 }
 
 export interface RemoteRequest {
-  method?: 'GET' | 'POST';
+  method?: 'GET' | 'POST' | 'DELETE';
+  /** More headers for this request (e.g. OGC API `Prefer: respond-async`). */
+  headers?: Record<string, string>;
   body?: string | Uint8Array;
   contentType?: string;
   accept?: string;
@@ -94,6 +98,9 @@ export class RemoteHttp {
         ...(type ? { contentType: type } : {}),
         body: new Uint8Array(Buffer.concat(chunks)),
         url: url.href,
+        ...(res.headers.location && URL.canParse(res.headers.location, url.href)
+          ? { location: new URL(res.headers.location, url).href }
+          : {}),
       };
     });
   }
@@ -155,6 +162,7 @@ export class RemoteHttp {
     const method = request.method ?? 'GET';
     for (let hop = 0; ; hop++) {
       const headers: Record<string, string> = url.origin === this.#origin ? { ...this.#o.headers } : {};
+      Object.assign(headers, request.headers);
       if (request.accept) headers.Accept = request.accept;
       if (method === 'POST' && request.body !== undefined) {
         headers['Content-Type'] = request.contentType ?? 'application/octet-stream';
