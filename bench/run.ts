@@ -119,7 +119,7 @@ try {
     process.stderr.write(`[bench] ${s.title} done in ${((performance.now() - t) / 1000).toFixed(0)} s\n`);
   }
   sampler.stop();
-  const files = report.write(path.join(ROOT, process.env.RESULTS_DIR ?? 'bench/results'));
+  const files = report.write(path.resolve(ROOT, process.env.RESULTS_DIR ?? 'bench/results'));
   process.stdout.write(`\nWritten: ${path.relative(ROOT, files.md)}, ${path.relative(ROOT, files.json)}\n`);
 } finally {
   await stopAll();

@@ -59,7 +59,7 @@ export async function boundedLoop(
         return;
       }
       const i = figures.started++;
-      const signal = AbortSignal.timeout(Math.max(1, deadline - now));
+      const signal = AbortSignal.timeout(Math.max(1, Math.ceil(deadline - now)));
       const t = performance.now();
       try {
         await task(i, signal);

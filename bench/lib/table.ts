@@ -63,6 +63,9 @@ export const num = (x: number, digits = 0) =>
 export const ms = (x: number) =>
   Number.isFinite(x) ? (x < 10 ? `${x.toFixed(2)} ms` : `${x.toFixed(0)} ms`) : '–';
 export const mib = (bytes: number) => (Number.isFinite(bytes) ? `${(bytes / 2 ** 20).toFixed(1)} MiB` : '–');
+/** Bytes in KiB below 1 MiB, else in MiB. */
+export const size = (bytes: number) =>
+  Math.abs(bytes) < 2 ** 20 ? `${(bytes / 1024).toFixed(0)} KiB` : mib(bytes);
 /** a / b as "12.3×" ("–" when either is missing). */
 export const ratio = (a: number, b: number) =>
   Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(a / b < 10 ? 2 : 1)}×` : '–';
