@@ -2,7 +2,7 @@
  * The direct-GDAL floor of the buffer scenario: the same GDAL operation as processes/buffer.ts, run
  * directly in this Node script with gdal-async (no HTTP, no job system, no pool, synchronous calls
  * on the main thread): open the GeoJSON file, buffer every feature with the same distance and
- * quadrant segments into an in-memory layer keeping the attributes, write it as GeoJSON. Prints one
+ * quadrant segments, keeping the attributes, and write it as GeoJSON. Prints one
  * JSON line: median milliseconds of ROUNDS runs (bounded by SECONDS), output vertices and bytes.
  *
  *   FLOOR_INPUT=polygons.geojson FLOOR_DISTANCE=0.01 FLOOR_QUADSEGS=30 [FLOOR_ROUNDS=3 FLOOR_SECONDS=120] node bench/scenarios/buffer-floor.ts
@@ -19,24 +19,27 @@ const quadsegs = Number(process.env.FLOOR_QUADSEGS ?? 30);
 const rounds = Number(process.env.FLOOR_ROUNDS ?? 3);
 const deadline = performance.now() + Number(process.env.FLOOR_SECONDS ?? 120) * 1000;
 
-/** The operation, from input file to output file. */
+/**
+ * The operation, from input file to output file: features buffered one by one and written straight
+ * to a GeoJSON file (the same operation as directBuffer of bench/gdal-floor.ts on branch
+ * perf-buffer; this file stays self-contained until the two are reconciled).
+ */
 export function bufferFile(source: string, target: string): void {
-  const dataset = gdal.open(source, 'r', ['GeoJSON']);
-  const layer = dataset.layers.get(0);
-  const memory = gdal.open('buffered', 'w', 'Memory');
-  const out = memory.layers.create('buffered', layer.srs, gdal.wkbMultiPolygon);
+  const input = gdal.open(source, 'r', ['GeoJSON']);
+  const layer = input.layers.get(0);
+  const output = gdal.open(target, 'w', 'GeoJSON');
+  const out = output.layers.create('buffered', layer.srs, gdal.wkbMultiPolygon);
   for (const field of layer.fields) out.fields.add(field);
   for (let f = layer.features.first(); f; f = layer.features.next()) {
     const geometry = f.getGeometry();
     if (!geometry) continue;
     const feature = new gdal.Feature(out);
+    feature.setFrom(f);
     feature.setGeometry(geometry.buffer(distance, quadsegs));
-    feature.fields.set(f.fields.toObject());
     out.features.add(feature);
   }
-  gdal.vectorTranslate(target, memory, ['-f', 'GeoJSON', '-nln', 'buffered']).close();
-  memory.close();
-  dataset.close();
+  output.close();
+  input.close();
 }
 
 const dir = mkdtempSync(path.join(tmpdir(), 'gw-bench-floor-'));
