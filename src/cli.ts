@@ -50,6 +50,11 @@ async function serve(
       fail(`--url: ${(error as Error).message}`, 2);
     }
   }
+  if (role !== 'all' && config.jobs.store.backend !== 'postgresql')
+    fail(
+      `--role ${role}: roles need a job store shared by the instances (server.manager.name: PostgreSQL)`,
+      2,
+    );
   // libuv's thread pool serves this process's file I/O and DNS lookups (GDAL children size their own).
   process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, config.jobs.parallel + 2));
   const logger = createLogger({
@@ -66,7 +71,9 @@ async function serve(
     },
     'server started',
   );
-  process.stderr.write(`Listening on ${running.address} (public URL ${running.url}, role ${role})\n`);
+  process.stderr.write(
+    `Listening on ${running.address} (public URL ${running.url})${role === 'all' ? '' : ` as ${role}`}\n`,
+  );
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
