@@ -11,6 +11,10 @@ import { ResultCache } from './jobs/result-cache.ts';
 import { createLocalRunner, type TaskRunner } from './jobs/pool.ts';
 import { ResilientStore } from './jobs/resilient-store.ts';
 import { SqliteJobStore, sqliteFault } from './jobs/sqlite-store.ts';
+import { PgJobStore, pgFault } from './jobs/pg-store.ts';
+import { ClusterNode } from './jobs/cluster/node.ts';
+import { JobNotifier } from './jobs/cluster/notifier.ts';
+import { runsJobs, type Role } from './jobs/cluster/roles.ts';
 import type { JobStore } from './jobs/store.ts';
 import { loadRegistry, type ProcessRegistry } from './registry/registry.ts';
 import type { Logger } from './util/logger.ts';
@@ -32,6 +36,8 @@ export interface Gateway {
   runner: TaskRunner;
   /** The remote providers (src/providers/), when any is configured: their states for /health. */
   providers?: ProviderSet;
+  /** This instance's part in a cluster on a shared PostgreSQL store; absent with SQLite. */
+  cluster?: ClusterNode;
   /** Stops taking jobs, lets running ones finish for the configured grace period, closes the store. */
   close(): Promise<void>;
 }
@@ -41,6 +47,8 @@ export interface GatewayOverrides {
   store?: JobStore;
   /** Variables added to the environment of the GDAL child processes (tests). */
   gdalEnv?: Readonly<Record<string, string>>;
+  /** What this instance does in a cluster (`serve --role`); default `all`. */
+  role?: Role;
 }
 
 const INLINE_LIMIT = 64 * 1024;
@@ -81,8 +89,26 @@ export async function createGateway(
   for (const gap of unavailableSchemas(registry, schemas)) {
     logger.warn(gap, describeGap(gap));
   }
-  const store = new ResilientStore(overrides.store ?? new SqliteJobStore(config.jobs.store.path), {
-    fault: sqliteFault,
+  const role = overrides.role ?? 'all';
+  const { store: storeConfig, cluster: clusterConfig } = config.jobs;
+  const shared = !overrides.store && storeConfig.backend === 'postgresql';
+  if (!shared && role !== 'all') {
+    throw new Error(
+      `--role ${role} needs a job store shared by the instances (server.manager.name: PostgreSQL)`,
+    );
+  }
+  // The shared store bounds the queue of the whole cluster itself, atomically.
+  const pgStore = shared
+    ? await PgJobStore.open({
+        connection: storeConfig.connection!,
+        role,
+        maxRunning: clusterConfig.maxRunning,
+        maxQueued: config.jobs.maxQueued,
+        leaseMs: clusterConfig.leaseSeconds * 1000,
+      })
+    : undefined;
+  const store = new ResilientStore(overrides.store ?? pgStore ?? new SqliteJobStore(storeConfig.path), {
+    fault: pgStore ? pgFault : sqliteFault,
     retryForMs: STORE_RETRY_MS,
   });
   const files = new JobFiles(config.server.workDir, config.server.outputPath);
@@ -141,9 +167,22 @@ export async function createGateway(
       ...(policies.cache.size > 0
         ? { resultCache: new ResultCache({ store, files, logger }, policies.cache) }
         : {}),
+      runJobs: runsJobs(role),
+      ...(pgStore ? { maxPending: Infinity } : {}),
     },
   );
   await jobs.start();
+  const cluster = pgStore
+    ? new ClusterNode(pgStore, new JobNotifier(storeConfig.connection!, logger), {
+        role,
+        leaseMs: clusterConfig.leaseSeconds * 1000,
+        pollMs: clusterConfig.pollSeconds * 1000,
+        idempotentProcesses: clusterConfig.idempotentProcesses,
+        maxRunning: clusterConfig.maxRunning,
+        logger,
+      })
+    : undefined;
+  await cluster?.start(jobs);
   return {
     config,
     registry,
@@ -153,6 +192,7 @@ export async function createGateway(
     outboundPolicy,
     runner,
     ...(providers ? { providers } : {}),
+    ...(cluster ? { cluster } : {}),
     close: () => {
       providers?.close();
       return jobs.shutdown(config.jobs.shutdownGraceSeconds * 1000);

@@ -59,6 +59,10 @@ export function createApp(gateway: Gateway, options: AppOptions = {}): { app: Ko
     for (const p of providers ?? []) {
       if (p.state === 'down') problems.push(`provider '${p.id}' is down: ${p.error ?? 'unknown error'}`);
     }
+    // A cluster on a shared store: this node, the queue of all, the workers seen recently.
+    const cluster = await gateway.cluster?.health().catch((error: unknown) => error as Error);
+    if (cluster instanceof Error) problems.push(`cluster: ${cluster.message}`);
+    else if (cluster) problems.push(...cluster.problems);
     const degraded = needsRestart || problems.length > 0;
     // 503 when some processors cannot run until a restart, so that a supervisor restarts the server;
     // a store problem (locked, full) is reported but answered 200: a restart would not cure it.
@@ -72,6 +76,7 @@ export function createApp(gateway: Gateway, options: AppOptions = {}): { app: Ko
       ...(providers ? { providers } : {}),
       ...(counts instanceof Error ? {} : { jobs: counts }),
       pool: { parallel: gateway.config.jobs.parallel, maxQueued: gateway.config.jobs.maxQueued },
+      ...(cluster && !(cluster instanceof Error) ? { cluster: withoutProblems(cluster) } : {}),
     };
   });
 
@@ -100,6 +105,11 @@ export function createApp(gateway: Gateway, options: AppOptions = {}): { app: Ko
     app,
     stop: options.callbacks === false ? () => undefined : startOaprocCallbacks(gateway, delivery),
   };
+}
+
+/** The cluster part of /health: its problems are listed with the others. */
+function withoutProblems<T extends { problems: string[] }>({ problems: _, ...rest }: T): Omit<T, 'problems'> {
+  return rest;
 }
 
 export interface RunningServer {

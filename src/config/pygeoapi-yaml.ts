@@ -88,6 +88,11 @@ const RULES: Rule[] = [
   ['server.manager.retry.max_backoff_seconds', '/jobs/retry/maxBackoffSeconds'],
   ['server.manager.retry.jitter', '/jobs/retry/jitter'],
   ['server.manager.cache_ttl_seconds', '/jobs/cacheTtlSeconds'],
+  // Scaling out (PostgreSQL store only): src/jobs/cluster/.
+  ['server.manager.max_running', '/jobs/cluster/maxRunning'],
+  ['server.manager.lease_seconds', '/jobs/cluster/leaseSeconds'],
+  ['server.manager.poll_seconds', '/jobs/cluster/pollSeconds'],
+  ['server.manager.idempotent_processes', '/jobs/cluster/idempotentProcesses', (v) => parseList(v)],
   ['metadata.identification.title', '/metadata/identification/title'],
   ['metadata.identification.description', '/metadata/identification/abstract'],
   ['metadata.identification.keywords', '/metadata/identification/keywords', (v) => parseList(v)],
@@ -149,12 +154,24 @@ function readCors(cors: unknown, draft: Draft): void {
       draft.warnings.push(`server.cors.${key}: unknown key, ignored`);
 }
 
-/** The job store: our SQLite by default; other pygeoapi managers (TinyDB, MongoDB…) are not reused. */
+/**
+ * The job store: our SQLite by default, or PostgreSQL (`name: PostgreSQL`, `connection:
+ * postgresql://…`, as pygeoapi's PostgreSQLManager) shared by several instances; other pygeoapi
+ * managers (TinyDB, MongoDB…) are not reused.
+ */
 function readManager(manager: Node, draft: Draft): void {
   const name = String(manager.name ?? 'SQLite');
   if (/sqlite/i.test(name)) {
     if (manager.connection !== undefined)
       draft.set('/jobs/store/path', String(manager.connection), 'server.manager.connection');
+  } else if (/postgres/i.test(name)) {
+    if (typeof manager.connection !== 'string' || !/^postgres(ql)?:\/\//.test(manager.connection))
+      throw draft.error(
+        'server.manager.connection',
+        `the PostgreSQL manager needs a connection string 'postgresql://user:password@host:port/database'`,
+      );
+    draft.set('/jobs/store/backend', 'postgresql', 'server.manager.name');
+    draft.set('/jobs/store/connection', manager.connection, 'server.manager.connection');
   } else {
     draft.warnings.push(
       `server.manager.name: '${name}' manager is not supported; jobs are kept in SQLite in the work directory`,

@@ -96,12 +96,19 @@ const SERVER: Record<string, Setter> = {
 const IGNORED_SERVER = new Set(['storagetype', 'storage_copy_function', 'sethomedir', 'processes_path']);
 
 function setDatabase(draft: Draft, value: string, key: string): void {
+  // A shared PostgreSQL store (SQLAlchemy's postgresql:// and postgresql+psycopg2:// URLs).
+  const shared = /^postgres(?:ql)?(?:\+\w+)?(:\/\/.*)$/.exec(value.trim());
+  if (shared) {
+    draft.set('/jobs/store/backend', 'postgresql', key);
+    draft.set('/jobs/store/connection', `postgresql${shared[1]}`, key);
+    return;
+  }
   // SQLAlchemy URLs: sqlite:///relative.db, sqlite:////absolute.db, sqlite:// (in memory).
   const m = /^sqlite:\/\/\/?(.*)$/.exec(value.trim());
   if (!m)
     throw draft.error(
       key,
-      `only SQLite job stores are supported for now ('sqlite:///path/to/jobs.sqlite'), got '${value}'`,
+      `expected a SQLite ('sqlite:///path/to/jobs.sqlite') or PostgreSQL ('postgresql://user@host/database') job store, got '${value}'`,
     );
   const file = m[1] === '' || m[1] === ':memory:' ? ':memory:' : m[1]!;
   if (file === ':memory:') draft.warnings.push(`${key}: an in-memory job store loses every job at restart`);
@@ -133,6 +140,11 @@ const JOBS: Record<string, Setter> = {
   retry_max_backoff: to('/jobs/retry/maxBackoffSeconds'),
   retry_jitter: to('/jobs/retry/jitter'),
   cache_ttl: to('/jobs/cacheTtlSeconds'),
+  // Scaling out (PostgreSQL store only): src/jobs/cluster/.
+  max_running: to('/jobs/cluster/maxRunning'),
+  lease: to('/jobs/cluster/leaseSeconds'),
+  poll_interval: to('/jobs/cluster/pollSeconds'),
+  idempotent_processes: to('/jobs/cluster/idempotentProcesses', (v) => parseList(v)),
 };
 
 function setProcesses(draft: Draft, value: string, key: string): void {

@@ -121,13 +121,27 @@ export interface JobsConfig {
   /** Jobs kept at most; beyond it the oldest finished ones are removed. */
   maxJobs: number;
   sweepIntervalSeconds: number;
-  store: { backend: 'sqlite'; path: string };
+  /** The SQLite file (`path`), or a PostgreSQL server shared by several instances (`connection`). */
+  store: { backend: 'sqlite' | 'postgresql'; path: string; connection?: string };
+  /** How instances sharing a PostgreSQL store work together (src/jobs/cluster/). */
+  cluster: ClusterConfig;
   /** Retries of transient failures, for every process unless its policy says otherwise. */
   retry: RetryConfig;
   /** How long cached results live when a deterministic process declares no time to live. */
   cacheTtlSeconds: number;
   /** Per-process policies, by process id (src/config/job-policies.ts). */
   processes: Record<string, ProcessJobPolicy>;
+}
+
+export interface ClusterConfig {
+  /** Jobs running at once in the whole cluster; 0: no cap beyond each worker's `parallel`. */
+  maxRunning: number;
+  /** A node that sent no heartbeat for this long has lost its running jobs. */
+  leaseSeconds: number;
+  /** How often an instance looks for queued jobs and lost leases without being notified. */
+  pollSeconds: number;
+  /** Processes whose jobs run again on another node (rather than fail) when their node dies. */
+  idempotentProcesses: string[];
 }
 
 export interface RetryConfig {

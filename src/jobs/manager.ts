@@ -67,6 +67,13 @@ export interface JobManagerOptions {
   retryPolicy?: (processId: string) => RetryPolicy;
   /** The result cache of deterministic processes (src/jobs/result-cache.ts). */
   resultCache?: ResultCache;
+  /** False on an API-only instance of a cluster: it accepts jobs, workers run them (default true). */
+  runJobs?: boolean;
+  /**
+   * Jobs waiting or running at most before submissions get ServerBusy; default parallel + maxQueued.
+   * A shared store that bounds its queue for the whole cluster itself gets Infinity here.
+   */
+  maxPending?: number;
 }
 
 /**
@@ -269,7 +276,10 @@ export class JobManager {
         this.#store.countByStatus('accepted'),
         this.#store.countByStatus('running'),
       ]);
-      if (waiting + running >= this.#options.parallel + this.#options.maxQueued) {
+      if (
+        waiting + running >=
+        (this.#options.maxPending ?? this.#options.parallel + this.#options.maxQueued)
+      ) {
         throw new OwsError(
           'ServerBusy',
           `The server is busy: ${running} jobs running and ${waiting} waiting (at most ${this.#options.maxQueued})`,
@@ -487,7 +497,32 @@ export class JobManager {
     this.#emit(failed);
   }
 
+  // What a cluster node (src/jobs/cluster/) needs of the manager: the jobs running here, stopping
+  // one that another node dismissed or that lost its lease, announcing a job another node finished
+  // (a synchronous client waits here), and claiming when jobs were queued elsewhere.
+
+  /** Ids of the jobs this process runs. */
+  activeJobIds(): string[] {
+    return [...this.#active.keys()];
+  }
+
+  /** Stops a job running here, with `error` as its end (no-op when it does not run here). */
+  abortJob(id: string, error: OwsError): void {
+    this.#active.get(id)?.controller.abort(error);
+  }
+
+  /** Announces a job changed by another instance to this one's listeners (waiters, callbacks). */
+  announce(job: Job): void {
+    this.#emit(job);
+  }
+
+  /** Claims queued jobs now (notified of new ones, or polling). */
+  wake(): void {
+    this.#dispatch();
+  }
+
   #dispatch(): void {
+    if (this.#options.runJobs === false) return;
     if (this.#dispatching) {
       this.#redispatch = true;
       return;
