@@ -81,6 +81,7 @@ beforeAll(async () => {
       '    type: process',
       `    processor: {name: ${fixture('stubborn')}}`,
       '    max_running_jobs: 1',
+      '    max_queued_jobs: 2',
     ],
   });
 }, 30_000);
@@ -153,5 +154,17 @@ describe('per-process caps with dismissed jobs', () => {
     expect(info.status).toBe('successful');
     // The stubborn processor ignores its abort: it stops when its thread is ended, after the cancel grace.
     expect(Date.parse(info.started) - dismissedAt).toBeGreaterThanOrEqual(800);
+  }, 30_000);
+
+  it('the queue bound of a process is exact under concurrent submissions', async () => {
+    const replies = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        execute(s.base, 'capped', { inputs: { seconds: 0.3 } }, { Prefer: 'respond-async' }),
+      ),
+    );
+    const accepted = replies.filter((r) => r.status === 201);
+    expect(accepted).toHaveLength(3);
+    expect(replies.filter((r) => r.status === 503)).toHaveLength(7);
+    for (const r of accepted) expect((await done(r.json.jobID as string)).status).toBe('successful');
   }, 30_000);
 });
