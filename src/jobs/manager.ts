@@ -182,6 +182,11 @@ export class JobManager {
   readonly #active = new Map<string, { controller: AbortController; done: Promise<void> }>();
   /** Jobs failed on a sync timeout while a claim of them may be under way: never started. */
   readonly #cancelled = new Map<string, OwsError>();
+  /**
+   * Jobs dismissed while they run, until their processor has stopped (job id → process id): the
+   * store no longer counts them as running, but they still hold their process's share of its cap.
+   */
+  readonly #lingering = new Map<string, string>();
   /** Jobs that ended but whose end the store has not taken yet (it is tried again). */
   readonly #unrecorded = new Set<string>();
   #endedSinceSweep = 0;
@@ -459,6 +464,7 @@ export class JobManager {
     });
     if (!dismissed) return this.dismiss(id); // it finished in the meantime
     this.#emit(dismissed);
+    if (this.#active.has(id)) this.#lingering.set(id, job.processId);
     this.#active
       .get(id)
       ?.controller.abort(new OwsError('NoApplicableCode', 'The job was dismissed', undefined, 'cancelled'));
@@ -533,7 +539,7 @@ export class JobManager {
         do {
           this.#redispatch = false;
           while (!this.#closing && this.running < this.#options.parallel) {
-            const job = await this.#store.claimNext(new Date(), this.#options.processLimits?.caps);
+            const job = await this.#store.claimNext(new Date(), this.#caps());
             if (!job) break;
             this.#emit(job);
             this.#start(job);
@@ -551,6 +557,17 @@ export class JobManager {
     })();
   }
 
+  /** The per-process caps for the store's claim, less the dismissed jobs still stopping here. */
+  #caps(): Readonly<Record<string, number>> | undefined {
+    const caps = this.#options.processLimits?.caps;
+    if (!caps || this.#lingering.size === 0) return caps;
+    const adjusted = { ...caps };
+    for (const processId of this.#lingering.values()) {
+      if (adjusted[processId] !== undefined) adjusted[processId] = Math.max(0, adjusted[processId] - 1);
+    }
+    return adjusted;
+  }
+
   #start(job: Job): void {
     const controller = new AbortController();
     const cancelled = this.#cancelled.get(job.id);
@@ -562,11 +579,15 @@ export class JobManager {
     const done = this.#run(job, controller)
       .then((final) => {
         this.#active.delete(job.id);
+        this.#lingering.delete(job.id);
         this.#emit(final);
         this.#jobEnded();
         this.#dispatch();
       })
-      .catch((error: unknown) => this.#log.error({ err: error, job: job.id }, 'job end handling failed'));
+      .catch((error: unknown) => {
+        this.#lingering.delete(job.id);
+        this.#log.error({ err: error, job: job.id }, 'job end handling failed');
+      });
     this.#active.set(job.id, { controller, done });
   }
 
