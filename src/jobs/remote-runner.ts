@@ -1,6 +1,8 @@
 import { OwsError } from '../core/errors.ts';
-import type { StoredOutputs } from '../core/values.ts';
-import type { RemoteProvider } from '../providers/provider.ts';
+import type { OutputDescription } from '../core/model.ts';
+import type { OutputRequest } from '../core/execute.ts';
+import type { ProcessOutputs, StoredOutputs, StoredReference } from '../core/values.ts';
+import type { RemoteOutputs, RemoteProvider } from '../providers/provider.ts';
 import { storageError } from './files.ts';
 import { storeOutputs } from './outputs.ts';
 import type { RunnerKind, TaskControl, TaskRunner } from './pool.ts';
@@ -50,9 +52,9 @@ export class RemoteRunner implements TaskRunner {
       (level: 'debug' | 'info' | 'warn' | 'error') =>
       (message: string): void =>
         control.onLog(level, message);
-    let produced;
+    let produced: RemoteOutputs;
     try {
-      produced = await provider.execute(target.remoteId, task.inputs, {
+      produced = await provider.execute(target.remoteId, target.inputs ?? task.inputs, {
         jobId: task.jobId,
         workDir: task.workDir,
         signal: control.signal,
@@ -73,14 +75,63 @@ export class RemoteRunner implements TaskRunner {
       throw OwsError.from(error);
     }
     control.signal.throwIfAborted();
+    const { local, passed } = splitOutputs(produced, task.outputDescriptions, task.outputs, target.provider);
+    let stored: StoredOutputs;
     try {
-      return await storeOutputs(produced, task.outputDescriptions, task.outputs, task.outputDir, task.limits);
+      stored = await storeOutputs(local, task.outputDescriptions, task.outputs, task.outputDir, task.limits);
     } catch (error) {
       throw storageError(error, 'the job');
     }
+    // In the order the client asked for them.
+    const results: StoredOutputs = {};
+    for (const id of Object.keys(task.outputs)) {
+      const value = passed[id] ?? stored[id];
+      if (value) results[id] = value;
+    }
+    return results;
   }
 
   close(): Promise<void> {
     return Promise.resolve();
   }
+}
+
+const isReference = (value: RemoteOutputs[string]): value is StoredReference =>
+  typeof value === 'object' && !(value instanceof Date) && value.kind === 'reference';
+
+/**
+ * The outputs to store here, and those passed through as the remote's URLs. A URL is only passed
+ * through for a complex output the client asked for by reference, and only an absolute http(s) URL
+ * (clients follow it; nothing else may reach them).
+ */
+function splitOutputs(
+  produced: RemoteOutputs,
+  descriptions: readonly OutputDescription[],
+  requested: Record<string, OutputRequest>,
+  provider: string,
+): { local: ProcessOutputs; passed: Record<string, StoredReference> } {
+  const local: ProcessOutputs = {};
+  const passed: Record<string, StoredReference> = {};
+  for (const [id, value] of Object.entries(produced)) {
+    if (!isReference(value)) {
+      local[id] = value;
+      continue;
+    }
+    const output = descriptions.find((o) => o.id === id);
+    const url = URL.canParse(value.href) ? new URL(value.href) : undefined;
+    if (
+      output?.kind !== 'complex' ||
+      requested[id]?.transmission !== 'reference' ||
+      (url?.protocol !== 'http:' && url?.protocol !== 'https:')
+    ) {
+      throw new OwsError(
+        'NoApplicableCode',
+        `Provider '${provider}': output '${id}' cannot be passed through as '${value.href}'`,
+        id,
+        'permanent',
+      );
+    }
+    passed[id] = { kind: 'reference', href: url.href, format: value.format };
+  }
+  return { local, passed };
 }

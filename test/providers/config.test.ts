@@ -21,6 +21,7 @@ describe('provider configuration', () => {
         '    headers: {Authorization: Bearer abc}',
         '    id_prefix: ext_',
         '    pass_through_references: yes',
+        '    forward_references: true',
         '    colour: red',
       ].join('\n'),
       'gateway.yml',
@@ -38,6 +39,7 @@ describe('provider configuration', () => {
         pollIntervalSeconds: 2,
         refreshIntervalSeconds: 300,
         passThroughReferences: false,
+        forwardReferences: false,
       },
       {
         id: 'other',
@@ -51,6 +53,7 @@ describe('provider configuration', () => {
         pollIntervalSeconds: 0.5,
         refreshIntervalSeconds: 0,
         passThroughReferences: true,
+        forwardReferences: true,
       },
     ]);
     expect(warnings).toEqual(['providers[other].colour: unknown key, ignored']);
@@ -69,6 +72,8 @@ describe('provider configuration', () => {
         'headers = X-Api-Key: k1',
         '  Accept-Language: fr',
         'allowed_hosts = 127.0.0.1, LocalHost',
+        'pass_through_references = yes',
+        'forward_references = true',
       ].join('\n'),
       'pywps.cfg',
       {},
@@ -85,7 +90,8 @@ describe('provider configuration', () => {
         timeoutSeconds: 10,
         pollIntervalSeconds: 1,
         refreshIntervalSeconds: 60,
-        passThroughReferences: false,
+        passThroughReferences: true,
+        forwardReferences: true,
       },
     ]);
   });
