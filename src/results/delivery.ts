@@ -76,6 +76,32 @@ export function contentSafetyHeaders(
   };
 }
 
+/** Output descriptions read off stored results: for the jobs of a process that is no longer published. */
+function storedDescriptions(results: NonNullable<Job['results']>): OutputDescription[] {
+  return Object.entries(results).map(([id, stored]): OutputDescription => {
+    switch (stored.kind) {
+      case 'literal': {
+        const v = stored.value;
+        const dataType: LiteralDataType =
+          v instanceof Date
+            ? 'dateTime'
+            : typeof v === 'number'
+              ? Number.isInteger(v)
+                ? 'integer'
+                : 'double'
+              : typeof v === 'boolean'
+                ? 'boolean'
+                : 'string';
+        return { id, title: id, kind: 'literal', dataType };
+      }
+      case 'bbox':
+        return { id, title: id, kind: 'bbox', crs: [stored.crs] };
+      default:
+        return { id, title: id, kind: 'complex', formats: [stored.format] };
+    }
+  });
+}
+
 /**
  * Which outputs of a job exist and how each is delivered (inline or by reference, the encoding of
  * inline binary data, literal serialisation, the URL of each stored output), and the files served
@@ -114,7 +140,8 @@ export class ResultDelivery {
   /** The outputs of a successful job, in the order of the process description (none otherwise). */
   outputs(job: Job): DeliveredOutput[] {
     if (job.status !== 'successful' || !job.results) return [];
-    const descriptions = this.#describe(job.processId) ?? [];
+    // A process no longer published (a remote provider dropped it) still has its jobs' results.
+    const descriptions = this.#describe(job.processId) ?? storedDescriptions(job.results);
     const delivered: DeliveredOutput[] = [];
     for (const description of descriptions) {
       const stored = job.results[description.id];
