@@ -2,12 +2,7 @@ import { decodeBase64 } from '../core/base64.ts';
 import { OwsError } from '../core/errors.ts';
 import type { InputDescription, ProcessDescription } from '../core/model.ts';
 import { validateInputValue, type InputValidationOptions } from '../core/validate.ts';
-import type {
-  InputValue,
-  JobInputs,
-  PendingReference,
-  RawInputValue,
-} from '../core/values.ts';
+import type { InputValue, JobInputs, PendingReference, RawInputValue } from '../core/values.ts';
 import { fetchReference, type FetchBudget, type ReferencePolicy } from '../references/fetch.ts';
 
 export interface ReferenceResolution {
