@@ -149,11 +149,14 @@ function finalFailure(outcome: Outcome, error: OwsErrorJson, attempts?: JobAttem
 }
 
 /**
- * Whether a reference may go to a remote provider unfetched: an http(s) URL of complex data that
- * passes the outbound policy's precheck (the one of submission, checked again).
+ * Whether a reference may go to a remote provider unfetched: a plain GET of an http(s) URL (no
+ * headers or body, which not every protocol can pass on) of complex data that passes the outbound
+ * policy's precheck (the one of submission, checked again).
  */
 function forwardable(ref: PendingReference, input: InputDescription, policy: ReferencePolicy): boolean {
   if (input.kind !== 'complex' || !/^https?:/i.test(ref.href)) return false;
+  if ((ref.method ?? 'GET') !== 'GET' || ref.headers?.length || ref.body !== undefined) return false;
+  if (ref.bodyReference !== undefined) return false;
   try {
     precheckReference(ref.href, policy, input.id);
     return true;

@@ -74,24 +74,16 @@ async function dataXml(value: InputValue, input: InputDescription): Promise<stri
 }
 
 /**
- * A reference input sent as a reference (the provider's forward_references): the remote fetches
- * it, with the method, headers and body the client gave (wps:InputReferenceType).
+ * A reference input sent as a reference (the provider's forward_references, plain GET references
+ * only): the remote fetches it (wps:InputReferenceType).
  */
 function referenceXml(ref: PendingReference): string {
-  const headers = (ref.headers ?? []).map(([key, value]) => `<wps:Header${attrs({ key, value })}/>`).join('');
-  const body =
-    ref.body !== undefined
-      ? `<wps:Body>${cdata(ref.body)}</wps:Body>`
-      : ref.bodyReference !== undefined
-        ? `<wps:BodyReference${attrs({ 'xlink:href': ref.bodyReference })}/>`
-        : '';
   return `<wps:Reference${attrs({
     'xlink:href': ref.href,
-    method: ref.method === 'POST' ? 'POST' : undefined,
     mimeType: ref.mimeType,
     encoding: ref.encoding,
     schema: ref.schema,
-  })}>${headers}${body}</wps:Reference>`;
+  })}/>`;
 }
 
 /** Text when the bytes are UTF-8 (without NUL); undefined for binary data (sent as base64). */
