@@ -15,6 +15,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { executeDocument } from '../../src/providers/wps/execute.ts';
+import { attr, NS } from '../../src/wps/xml.ts';
 import { startTestGateway } from '../helpers/gateway.ts';
 import { execute, pollJob, request } from '../helpers/oaproc-http.ts';
 import { startPywps, type PywpsServer } from '../helpers/pywps.ts';
@@ -22,6 +24,7 @@ import {
   all,
   doc,
   execute as wpsExecute,
+  expectValid,
   freePort,
   one,
   post,
@@ -81,9 +84,11 @@ beforeAll(async () => {
       ...policy('steady.say_hello', ['retry: {max_attempts: 3, backoff_seconds: 1.5, jitter: 0}']),
       ...policy('steady.geojson', ['retry: {max_attempts: 3, backoff_seconds: 0.2, jitter: 0}']),
       ...policy('later.slow', ['max_running_jobs: 1']),
+      ...policy('cached.geojson', ['cache: true']),
       'providers:',
       ...provider('steady', steady.url),
       ...provider('pt', steady.url, ['pass_through_references: true', 'forward_references: true']),
+      ...provider('cached', steady.url, ['pass_through_references: true']),
       ...provider('live', live.url, ['refresh_interval_seconds: 0']),
       ...provider('later', `http://127.0.0.1:${laterPort}/wps`, ['refresh_interval_seconds: 0.5']),
     ],
@@ -160,6 +165,17 @@ describe('pass_through_references', () => {
     expect((await request(`${gw.base}/outputs/${jobId}/moved.json`)).status).toBe(404);
   });
 
+  it('a cache hit of a passed-through result is the same remote URL, with no file anywhere', async () => {
+    const first = await geojson('cached.geojson', 'reference');
+    const second = await geojson('cached.geojson', 'reference');
+    const status = (await request(`${gw.base}/jobs/${second.jobId}`)).json;
+    expect(status.cache).toEqual({ hit: true, sourceJobID: first.jobId });
+    expect(second.reply.json.moved.href).toBe(first.reply.json.moved.href);
+    expect(first.reply.json.moved.href.startsWith(`http://127.0.0.1:${steadyPort}/outputs/`)).toBe(true);
+    for (const id of [first.jobId, second.jobId])
+      expect(existsSync(gw.gateway.files.outputDir(id))).toBe(false);
+  });
+
   it('OGC API: by value, and without pass-through, the result is fetched and stored here', async () => {
     const { reply: byValue } = await geojson('pt.geojson', 'value');
     expect(byValue.status, byValue.text).toBe(200);
@@ -181,6 +197,7 @@ describe('pass_through_references', () => {
     const hrefOf = async (id: string) => {
       const reply = await post(gw.wps, body(id));
       expect(reply.status, reply.body).toBe(200);
+      expectValid(reply.body, 'execute');
       const reference = one(doc(reply.body), 'Reference');
       return reference.attrs.get('href') ?? reference.attrs.get('xlink:href') ?? '';
     };
@@ -205,6 +222,23 @@ describe('forward_references', () => {
     expect(reply.json.moved.value.features[0].geometry.coordinates).toEqual([2, 2]);
     expect(dataHits.length).toBe(1);
     expect(dataHits[0]).toMatch(/python/i);
+  });
+
+  it('the Execute request sent to the remote holds a schema-valid wps:Reference', async () => {
+    const entry = gw.gateway.providers!.remoteDescription('pt', 'geojson')!;
+    const xml = await executeDocument(
+      entry,
+      {
+        features: [{ kind: 'reference', href: `${dataUrl}?a=1&b=2`, mimeType: 'application/geo+json' }],
+        dx: [{ kind: 'literal', value: 1 }],
+      },
+      { moved: { transmission: 'reference' } },
+      { async: true, complexByReference: true },
+    );
+    expectValid(xml, 'executeRequest');
+    const reference = one(doc(xml), 'Reference');
+    expect(attr(reference, 'href', NS.xlink)).toBe(`${dataUrl}?a=1&b=2`);
+    expect(reference.attrs.get('mimeType')).toBe('application/geo+json');
   });
 
   it('by default the gateway fetches the reference and sends the data by value', async () => {
