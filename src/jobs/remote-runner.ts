@@ -22,7 +22,9 @@ export interface RemoteLookup {
  * Runs the jobs of remote providers' processes in the main thread: the work is the remote's, here
  * it is only I/O (requests, polling, downloads). The job manager's concurrency cap, time limit and
  * abort signal apply as to any job; the outputs the provider returns are stored like a local
- * processor's (same limits, same checks against the description).
+ * processor's (same limits, same checks against the description), except those it passes through
+ * as the remote's URLs, which are kept as such (checked: a complex output asked by reference, an
+ * absolute http(s) URL).
  */
 export class RemoteRunner implements TaskRunner {
   readonly #lookup: RemoteLookup;

@@ -15,7 +15,12 @@
  *   `generation` counter bumps on each change), each provider's state for /health.
  * - src/jobs/remote-runner.ts (RemoteRunner): runs a job of a remote process in the main process
  *   (it is I/O only), under the job's abort signal, time limit and the concurrency cap, and stores
- *   the outputs the provider returns like a local processor's.
+ *   the outputs the provider returns like a local processor's; an output passed through
+ *   (`passThroughReferences`) is kept as the remote's URL (core/values.ts StoredReference).
+ * - Reference inputs are fetched by the job manager before the run, unless the provider has
+ *   `forwardReferences`: then plain GET references of complex inputs reach `execute` unfetched.
+ * - Failures carry a retry class (src/jobs/retry.ts): 5xx, timeouts and refused connections are
+ *   'transient', 4xx and the remote's client error codes 'permanent' (src/providers/http.ts).
  * - src/providers/http.ts (RemoteHttp): every request to a remote goes through it: the outbound
  *   address policy, the provider's headers, a timeout per request and a bounded read of the answer.
  *
