@@ -2,7 +2,8 @@
  * Retries of remote failures, with a WPS server that fails on cue (an HTTP server answering WPS
  * 1.0.0 documents): an HTTP 503 and a request that gets no answer within the provider's timeout
  * are transient (the job is tried again and succeeds on the third attempt); an HTTP 4xx is
- * permanent (one attempt only), as is a remote ExceptionReport with MissingParameterValue.
+ * permanent (one attempt only), as is a remote ExceptionReport with MissingParameterValue, and a
+ * result URL that may not be passed through to clients (not http(s)).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,7 +12,7 @@ import { execute, pollJob } from '../helpers/oaproc-http.ts';
 import { startWpsServer, type WpsServer } from '../helpers/wps.ts';
 
 const NS = 'xmlns:wps="http://www.opengis.net/wps/1.0.0" xmlns:ows="http://www.opengis.net/ows/1.1"';
-const IDS = ['flaky', 'gone', 'picky'];
+const IDS = ['flaky', 'gone', 'picky', 'sneaky'];
 const CAPS = `<wps:Capabilities ${NS} service="WPS" version="1.0.0"><wps:ProcessOfferings>${IDS.map(
   (id) => `<wps:Process><ows:Identifier>${id}</ows:Identifier><ows:Title>${id}</ows:Title></wps:Process>`,
 ).join('')}</wps:ProcessOfferings></wps:Capabilities>`;
@@ -20,12 +21,18 @@ const describeDoc = (ids: string[]) =>
     .map(
       (id) => `<ProcessDescription storeSupported="false" statusSupported="false">
 <ows:Identifier>${id}</ows:Identifier><ows:Title>${id}</ows:Title><DataInputs/>
-<ProcessOutputs><Output><ows:Identifier>out</ows:Identifier><ows:Title>out</ows:Title><LiteralOutput><ows:DataType>string</ows:DataType></LiteralOutput></Output></ProcessOutputs>
+<ProcessOutputs><Output><ows:Identifier>out</ows:Identifier><ows:Title>out</ows:Title>${
+        id === 'sneaky'
+          ? '<ComplexOutput><Default><Format><MimeType>text/html</MimeType></Format></Default><Supported><Format><MimeType>text/html</MimeType></Format></Supported></ComplexOutput>'
+          : '<LiteralOutput><ows:DataType>string</ows:DataType></LiteralOutput>'
+      }</Output></ProcessOutputs>
 </ProcessDescription>`,
     )
     .join('')}</wps:ProcessDescriptions>`;
 const SUCCEEDED = `<wps:ExecuteResponse ${NS} service="WPS" version="1.0.0"><wps:Status><wps:ProcessSucceeded>done</wps:ProcessSucceeded></wps:Status>
 <wps:ProcessOutputs><wps:Output><ows:Identifier>out</ows:Identifier><ows:Title>out</ows:Title><wps:Data><wps:LiteralData>third time lucky</wps:LiteralData></wps:Data></wps:Output></wps:ProcessOutputs></wps:ExecuteResponse>`;
+const SNEAKY = `<wps:ExecuteResponse ${NS} xmlns:xlink="http://www.w3.org/1999/xlink" service="WPS" version="1.0.0"><wps:Status><wps:ProcessSucceeded>done</wps:ProcessSucceeded></wps:Status>
+<wps:ProcessOutputs><wps:Output><ows:Identifier>out</ows:Identifier><ows:Title>out</ows:Title><wps:Reference href="javascript:alert(1)" mimeType="text/html"/></wps:Output></wps:ProcessOutputs></wps:ExecuteResponse>`;
 const MISSING = `<ows:ExceptionReport ${NS} version="1.0.0"><ows:Exception exceptionCode="MissingParameterValue" locator="x"><ows:ExceptionText>x is required here</ows:ExceptionText></ows:Exception></ows:ExceptionReport>`;
 
 let fake: Server;
@@ -55,6 +62,8 @@ beforeAll(async () => {
         else if (n === 2)
           return; // never answers: the provider's timeout ends the attempt
         else res.writeHead(200, { 'Content-Type': 'text/xml' }).end(SUCCEEDED);
+      } else if (id === 'sneaky') {
+        res.writeHead(200, { 'Content-Type': 'text/xml' }).end(SNEAKY);
       } else if (id === 'gone') {
         res.writeHead(404, { 'Content-Type': 'text/plain' }).end('no such thing');
       } else {
@@ -78,6 +87,7 @@ beforeAll(async () => {
       `    url: ${url}`,
       '    allowed_hosts: [127.0.0.1]',
       '    timeout_seconds: 1',
+      '    pass_through_references: true',
     ],
   });
 }, 60_000);
@@ -87,8 +97,8 @@ afterAll(async () => {
   await new Promise((r) => fake?.close(r));
 });
 
-async function run(id: string) {
-  const reply = await execute(gw.base, `cue.${id}`, { inputs: {} }, { Prefer: 'respond-async' });
+async function run(id: string, body: unknown = { inputs: {} }) {
+  const reply = await execute(gw.base, `cue.${id}`, body, { Prefer: 'respond-async' });
   expect(reply.status, reply.text).toBe(201);
   const seen = await pollJob(gw.base, reply.json.jobID, (s) => s === 'successful' || s === 'failed', 20_000);
   return seen.at(-1);
@@ -120,5 +130,13 @@ describe('retries of remote failures', () => {
     expect(final.attempts).toHaveLength(1);
     expect(final.attempts[0].error.code).toBe('MissingParameterValue');
     expect(final.message).toMatch(/x is required here/);
+  });
+
+  it('a result URL that is not http(s) is never handed to clients: the job fails, permanently', async () => {
+    const final = await run('sneaky', { inputs: {}, outputs: { out: { transmissionMode: 'reference' } } });
+    expect(final.status).toBe('failed');
+    expect(executes.sneaky).toBe(1);
+    expect(final.attempts).toHaveLength(1);
+    expect(final.message).toMatch(/output 'out' cannot be passed through as 'javascript:alert\(1\)'/);
   });
 });
