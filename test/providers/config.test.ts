@@ -112,4 +112,36 @@ describe('provider configuration', () => {
     );
     expect(ini.message).toMatch(/\[provider:p\] url/);
   });
+
+  it('policies of remote processes: a YAML resource without processor, an INI [process:<id>] section', () => {
+    const yaml = parseConfig(
+      [
+        'resources:',
+        '  hello-world:',
+        '    type: process',
+        '    processor: {name: hello-world}',
+        '  pywps.slow:',
+        '    type: process',
+        '    max_running_jobs: 1',
+        '    retry: {max_attempts: 2}',
+        'providers:',
+        '  - {id: pywps, type: wps, url: http://127.0.0.1:5001/wps}',
+      ].join('\n'),
+      'gateway.yml',
+      {},
+    ).config;
+    expect(yaml.processes?.map((p) => p.id)).toEqual(['hello-world']);
+    expect(yaml.jobs.processes['pywps.slow']).toMatchObject({ maxRunning: 1, retry: { maxAttempts: 2 } });
+    const ini = parseConfig(
+      '[provider:pywps]\ntype = wps\nurl = http://127.0.0.1:5001/wps\n[process:pywps.slow]\nmax_running = 1\n',
+      'pywps.cfg',
+      {},
+    ).config;
+    expect(ini.jobs.processes['pywps.slow']).toMatchObject({ maxRunning: 1 });
+    // A resource with neither a processor nor a policy is still refused.
+    expect(
+      thrown(() => parseConfig('resources:\n  x:\n    type: process\n', 'gateway.yml', {}), ConfigError)
+        .message,
+    ).toMatch(/processor\.name/);
+  });
 });
