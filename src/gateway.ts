@@ -135,7 +135,10 @@ export async function createGateway(
     ...referencePolicy(config.server),
     logger: logger.child({ component: 'references' }),
   };
-  const policies = jobPolicies(config.jobs, registry);
+  const policies = jobPolicies(config.jobs, registry, {
+    remotePrefixes: (config.providers ?? []).map((p) => p.idPrefix),
+    warn: (message) => logger.warn(message),
+  });
   const jobs = new JobManager(
     { store, runner, registry, files, logger, storeHealth: () => store.health() },
     {
@@ -160,6 +163,9 @@ export async function createGateway(
         concurrency: REFERENCE_CONCURRENCY,
         // All references of a job together: as much as the largest single input may be.
         budgetBytes: Math.max(config.server.maxRequestSize, config.server.maxSingleInputSize),
+        ...(providers
+          ? { forward: (id: string) => providers.provider(id)?.config.forwardReferences ?? false }
+          : {}),
       },
       schemaCheckers: [...DEFAULT_SCHEMA_CHECKERS, xsdSchemaChecker(schemas)],
       processLimits: policies.limits,

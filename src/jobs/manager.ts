@@ -10,8 +10,14 @@ import {
 } from '../core/execute.ts';
 import { isTerminal, type Job, type JobAttempt } from '../core/job.ts';
 import type { ResourceLimits } from '../core/limits.ts';
-import type { ProcessDescription } from '../core/model.ts';
-import type { JobInputs, ProcessInputs, StoredOutputs } from '../core/values.ts';
+import type { InputDescription, ProcessDescription } from '../core/model.ts';
+import type {
+  InputValue,
+  JobInputs,
+  PendingReference,
+  ProcessInputs,
+  StoredOutputs,
+} from '../core/values.ts';
 import type { ContentChecker } from '../core/content-checks.ts';
 import type { SchemaChecker } from '../core/schema-checks.ts';
 import { validateInputs, type InputValidationOptions } from '../core/validate.ts';
@@ -60,6 +66,11 @@ export interface JobManagerOptions {
     concurrency: number;
     /** Bytes all references of one job may bring in together. */
     budgetBytes: number;
+    /**
+     * Whether a remote provider gets the reference inputs of its processes' jobs as references,
+     * unfetched (its `forward_references`); default: they are fetched and sent by value.
+     */
+    forward?: (provider: string) => boolean;
   };
   /** Per-process caps on running and waiting jobs (src/jobs/process-limits.ts). */
   processLimits?: ProcessLimits;
@@ -142,6 +153,36 @@ function finalFailure(outcome: Outcome, error: OwsErrorJson, attempts?: JobAttem
       ...(attempts ? { execution: { attempts } } : {}),
     },
   };
+}
+
+/**
+ * Whether a reference may go to a remote provider unfetched: a plain GET of an http(s) URL (no
+ * headers or body, which not every protocol can pass on) of complex data that passes the outbound
+ * policy's precheck (the one of submission, checked again).
+ */
+function forwardable(ref: PendingReference, input: InputDescription, policy: ReferencePolicy): boolean {
+  if (input.kind !== 'complex' || !/^https?:/i.test(ref.href)) return false;
+  if ((ref.method ?? 'GET') !== 'GET' || ref.headers?.length || ref.body !== undefined) return false;
+  if (ref.bodyReference !== undefined) return false;
+  try {
+    precheckReference(ref.href, policy, input.id);
+    return true;
+  } catch {
+    return false; // fetched instead, where the refusal is reported as for any reference
+  }
+}
+
+/** Inputs with gaps where references are left (keeps positions: the cache key reads them by index). */
+function withoutReferences(inputs: JobInputs): ProcessInputs {
+  const values: ProcessInputs = {};
+  for (const [id, list] of Object.entries(inputs)) {
+    const kept: InputValue[] = [];
+    list.forEach((v, i) => {
+      if (v.kind !== 'reference') kept[i] = v;
+    });
+    values[id] = kept;
+  }
+  return values;
 }
 
 /** What /health says about the job system beyond the processors. */
@@ -698,7 +739,15 @@ export class JobManager {
       controller.signal.throwIfAborted();
       if (!entry) throw new OwsError('NoApplicableCode', `Process '${job.processId}' is no longer published`);
       log.info('job started');
-      const inputs = await this.#resolveInputs(job, entry.description, controller.signal);
+      const location = entry.location;
+      const forward =
+        location.kind === 'remote' && (this.#options.references.forward?.(location.provider) ?? false);
+      const { inputs, remoteInputs } = await this.#resolveInputs(
+        job,
+        entry.description,
+        controller.signal,
+        forward,
+      );
       ticket = await this.#options.resultCache?.acquire(
         job.id,
         entry.description,
@@ -708,13 +757,18 @@ export class JobManager {
       );
       if (ticket?.hit) return cachedOutcome(ticket.hit.jobId, ticket.hit.results, new Date());
       await this.#files.ensureWork(job.id);
-      const location = entry.location;
       const results = await this.#runner.run(
         {
           jobId: job.id,
           modulePath: location.kind === 'local' ? location.modulePath : '',
           ...(location.kind === 'remote'
-            ? { remote: { provider: location.provider, remoteId: location.remoteId } }
+            ? {
+                remote: {
+                  provider: location.provider,
+                  remoteId: location.remoteId,
+                  ...(remoteInputs ? { inputs: remoteInputs } : {}),
+                },
+              }
             : {}),
           inputs,
           outputs: job.request.outputs,
@@ -775,22 +829,36 @@ export class JobManager {
 
   /**
    * The inputs a processor gets: references fetched (inside the job, so an asynchronous client had
-   * its answer long before), validated like inline data and placed in the work folder.
+   * its answer long before), validated like inline data and placed in the work folder. With
+   * `forward` (a remote provider's forward_references), http(s) references of complex inputs are
+   * left unfetched for the remote: `remoteInputs` holds them, and `inputs` has gaps in their places.
    */
   async #resolveInputs(
     job: Job,
     description: ProcessDescription,
     signal: AbortSignal,
-  ): Promise<ProcessInputs> {
+    forward = false,
+  ): Promise<{ inputs: ProcessInputs; remoteInputs?: JobInputs }> {
     const inputs = job.request.inputs;
-    if (!hasPendingReferences(inputs)) return inputs as ProcessInputs;
-    this.#emit(await this.#store.report(job.id, { message: 'Fetching referenced inputs' }));
-    let resolved: ProcessInputs;
+    if (!hasPendingReferences(inputs)) return { inputs: inputs as ProcessInputs };
+    const policy = this.#options.references.policy;
+    const keep = forward
+      ? (ref: PendingReference, input: InputDescription) => forwardable(ref, input, policy)
+      : undefined;
+    const fetching = Object.entries(inputs).some(([id, values]) =>
+      values.some((v) => {
+        const input = description.inputs.find((i) => i.id === id);
+        return v.kind === 'reference' && !(input && keep?.(v, input));
+      }),
+    );
+    if (fetching) this.#emit(await this.#store.report(job.id, { message: 'Fetching referenced inputs' }));
+    let resolved: JobInputs;
     try {
       resolved = await resolveReferences(inputs, description, {
         ...this.#options.references,
         validation: this.#validation(),
         signal,
+        ...(keep ? { keep } : {}),
       });
     } catch (thrown) {
       if (signal.aborted) throw signal.reason;
@@ -798,7 +866,9 @@ export class JobManager {
       if (error.reason === 'transient') throw error; // worth another attempt (see finalFailure)
       throw new OwsError(error.code, error.message, error.locator, 'input-rejected');
     }
-    return this.#files.prepare(job.id, resolved, this.#options.inlineLimit);
+    const placed = await this.#files.prepare(job.id, resolved, this.#options.inlineLimit);
+    if (!hasPendingReferences(placed)) return { inputs: placed as ProcessInputs };
+    return { inputs: withoutReferences(placed), remoteInputs: placed };
   }
 
   /** Counts ended jobs; every so many, the store is trimmed to its cap without waiting for the timer. */
