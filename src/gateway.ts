@@ -110,6 +110,7 @@ export async function createGateway(
   const store = new ResilientStore(overrides.store ?? pgStore ?? new SqliteJobStore(storeConfig.path), {
     fault: pgStore ? pgFault : sqliteFault,
     retryForMs: STORE_RETRY_MS,
+    ...(pgStore ? { busy: 'unreachable or busy (PostgreSQL: down, restarting or out of connections)' } : {}),
   });
   const files = new JobFiles(config.server.workDir, config.server.outputPath);
   // Remote providers: their processes join the registry before queued jobs are dispatched again.
@@ -174,7 +175,7 @@ export async function createGateway(
         ? { resultCache: new ResultCache({ store, files, logger }, policies.cache) }
         : {}),
       runJobs: runsJobs(role),
-      ...(pgStore ? { maxPending: Infinity } : {}),
+      ...(pgStore ? { maxPending: Infinity, waitPollMs: clusterConfig.pollSeconds * 1000 } : {}),
     },
   );
   await jobs.start();

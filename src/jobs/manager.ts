@@ -85,6 +85,12 @@ export interface JobManagerOptions {
    * A shared store that bounds its queue for the whole cluster itself gets Infinity here.
    */
   maxPending?: number;
+  /**
+   * How often a synchronous client's wait looks at the store itself (a shared store: the job may end
+   * on another node, whose announcement can be missed while the notifications reconnect); default
+   * never (this process runs or announces every end it waits for).
+   */
+  waitPollMs?: number;
 }
 
 /**
@@ -448,6 +454,7 @@ export class JobManager {
     return new Promise<Job | undefined>((resolve, reject) => {
       const settle = (fn: () => void) => {
         clearTimeout(timer);
+        clearInterval(poll);
         unsubscribe();
         fn();
       };
@@ -455,6 +462,25 @@ export class JobManager {
         if (job.id === id && isTerminal(job.status)) settle(() => resolve(job));
       });
       const timer = setTimeout(() => settle(() => resolve(undefined)), timeoutMs);
+      // A shared store: the end may be announced on a connection that was down; look now and then.
+      let looking = false;
+      const every = this.#options.waitPollMs;
+      const poll =
+        every === undefined
+          ? undefined
+          : setInterval(() => {
+              if (looking) return;
+              looking = true;
+              this.#store
+                .get(id)
+                .then(
+                  (job) => {
+                    if (job && isTerminal(job.status)) settle(() => resolve(job));
+                  },
+                  () => undefined, // the store is away: the next look, or the time limit, decides
+                )
+                .finally(() => (looking = false));
+            }, every);
       this.#store.get(id).then(
         (job) => {
           if (!job) settle(() => reject(noSuchJob(id)));
@@ -655,9 +681,14 @@ export class JobManager {
   /** Runs a claimed job and records its end; returns the final job, or undefined if it was dismissed. */
   async #run(job: Job, controller: AbortController): Promise<Job | undefined> {
     const outcome = await this.#attempts(job, controller);
+    // A cluster node that lost the job records nothing: the node that recovers it decides its end.
+    if (outcome.patch.error?.reason === 'lease-lost') return undefined;
     const final = await this.#record(job.id, outcome);
     if (outcome.to === 'successful' && !final) {
-      await this.#files.removeOutputs(job.id).catch(() => undefined); // dismissed while it ran
+      // Dismissed while it ran: its outputs go. Recovered and run again by another node: they are
+      // that run's now (the folder is shared).
+      const now = await this.#store.get(job.id).catch(() => undefined);
+      if (!now || now.status === 'dismissed') await this.#files.removeOutputs(job.id).catch(() => undefined);
     }
     return final;
   }
@@ -723,6 +754,7 @@ export class JobManager {
     const log = this.#log.child({ job: job.id, process: job.processId });
     const entry = this.#registry.find(job.processId);
     let ticket: CacheTicket | undefined;
+    let lost = false;
     const timer = setTimeout(
       () =>
         controller.abort(
@@ -815,7 +847,9 @@ export class JobManager {
       } else {
         log.warn({ code: error.code }, `job failed: ${error.message}`);
       }
-      await this.#files.removeOutputs(job.id).catch(() => undefined);
+      // A job this node lost is another node's now, with its (shared) folders.
+      if (error.reason === 'lease-lost') lost = true;
+      else await this.#files.removeOutputs(job.id).catch(() => undefined);
       return {
         to: 'failed',
         patch: { message: error.message, error: error.toJSON(), finished: new Date() },
@@ -823,7 +857,7 @@ export class JobManager {
     } finally {
       if (ticket && !ticket.hit) ticket.release();
       clearTimeout(timer);
-      if (this.#options.cleanTempDir) await this.#files.removeWork(job.id).catch(() => undefined);
+      if (this.#options.cleanTempDir && !lost) await this.#files.removeWork(job.id).catch(() => undefined);
     }
   }
 
