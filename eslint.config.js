@@ -63,6 +63,23 @@ export default tseslint.config(
     },
   },
   {
+    // The OGC API provider is a client: it speaks OGC API itself and borrows nothing from the bindings.
+    files: ['src/providers/ogcapi/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/oaproc/*', '**/wps/*'],
+              message: 'src/providers/ogcapi never imports a protocol binding.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['processes/**/*.ts'],
     rules: {
       'no-restricted-imports': [

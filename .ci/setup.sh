@@ -11,9 +11,9 @@ say() { printf '[setup] %s\n' "$*" >&2; }
 # 1. System packages: GDAL to build gdal-async against, a C++ toolchain for native addons,
 #    xmllint (XSD checks), OWSLib (client interop tests, seen only by /usr/bin/python3) and
 #    Chromium (browser tests, driven by playwright-core, which downloads no browser; about 10 s and
-#    530 MB with its libraries).
+#    530 MB with its libraries) and PostgreSQL (the shared job store; tests start their own server).
 missing=()
-for pkg in libgdal-dev gdal-bin g++ make python3 libxml2-utils python3-owslib python3-pywps sqlite3 chromium; do
+for pkg in libgdal-dev gdal-bin g++ make python3 libxml2-utils python3-owslib python3-pywps sqlite3 chromium postgresql; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
 if ((${#missing[@]})); then

@@ -3,7 +3,8 @@
  * run, interleaved: for each N, ROUNDS times, the floor (a fresh process) then one OGC API execute of
  * `buffer` with the GeoJSON inline (a JSON string value), raw GeoJSON output. Prints per N the median
  * times, their ratio, the output vertex counts of both (they must be equal) and the peak RSS of the
- * floor process, of the server and of its GDAL child against the input size.
+ * floor process, and how far the server and its GDAL child grew over their idle size (after a
+ * first small job), against the input size (peaks are per process lifetime: N goes up).
  *
  *   node bench/buffer-floor-ratio.ts [N…=1000,10000,100000] [QUADSEGS=30]     [ROUNDS=3]
  */
@@ -46,23 +47,26 @@ async function executeToFile(url: string, body: string, file: string): Promise<v
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-/** The peak RSS (VmHWM) of the server's children, in bytes (the GDAL child runs the buffer). */
-function childrenPeak(pid: number): number {
+/** RSS and peak RSS (VmRSS, VmHWM) of the server's children, in bytes (the GDAL child runs the buffer). */
+function childrenMemory(pid: number): { rss: number; peak: number } {
   let peak = 0;
+  let rss = 0;
   let children: string[];
   try {
     children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
   } catch {
-    return 0;
+    return { rss, peak };
   }
   for (const child of children) {
     try {
-      peak = Math.max(peak, processMemory(Number(child)).peak);
+      const m = processMemory(Number(child));
+      peak = Math.max(peak, m.peak);
+      rss = Math.max(rss, m.rss);
     } catch {
       // gone
     }
   }
-  return peak;
+  return { rss, peak };
 }
 
 const dir = mkdtempSync(path.join(tmpdir(), 'buffer-floor-'));
@@ -76,10 +80,25 @@ const server = await startServerProcess({
   manager: { parallel_processes: 1, sync_job_execution_timeout_seconds: 600, job_timeout_seconds: 600 },
 });
 try {
-  console.log(
-    `| N | input MB | floor s | server s | server/floor | vertices (floor) | vertices (server) | floor peak RSS MB | server peak MB | GDAL child peak MB | child peak / input |`,
+  // A first small job starts the GDAL child: its resident size then is the base of its growth.
+  const warm = path.join(dir, 'warm.geojson');
+  await executeToFile(
+    `${server.address}/processes/buffer/execution`,
+    JSON.stringify({
+      inputs: {
+        data: { value: generatePolygons(10), mediaType: 'application/geo+json' },
+        distance,
+        quadsegs,
+      },
+    }),
+    warm,
   );
-  console.log(`|---|---|---|---|---|---|---|---|---|---|---|`);
+  const childIdle = childrenMemory(server.child.pid!).rss;
+  const serverIdle = server.memory().rss;
+  console.log(
+    `| N | input MB | floor s | server s | server/floor | vertices (floor) | vertices (server) | floor peak RSS MB | server: peak − idle MB | GDAL child: peak − idle MB | child growth / input | server growth / input |`,
+  );
+  console.log(`|---|---|---|---|---|---|---|---|---|---|---|---|`);
   for (const n of sizes) {
     const text = generatePolygons(n);
     const input = path.join(dir, `polygons-${n}.geojson`);
@@ -112,9 +131,10 @@ try {
     }
     const f = median(floor) / 1000;
     const s = median(ours) / 1000;
-    const child = childrenPeak(server.child.pid!);
+    const child = childrenMemory(server.child.pid!).peak - childIdle;
+    const main = server.memory().peak - serverIdle;
     console.log(
-      `| ${n} | ${(text.length / MIB).toFixed(1)} | ${f.toFixed(2)} | ${s.toFixed(2)} | ${(s / f).toFixed(2)} | ${floorVertices} | ${ourVertices} | ${(floorPeak / MIB).toFixed(0)} | ${(server.memory().peak / MIB).toFixed(0)} | ${(child / MIB).toFixed(0)} | ${(child / text.length).toFixed(1)} |`,
+      `| ${n} | ${(text.length / MIB).toFixed(1)} | ${f.toFixed(2)} | ${s.toFixed(2)} | ${(s / f).toFixed(2)} | ${floorVertices} | ${ourVertices} | ${(floorPeak / MIB).toFixed(0)} | ${(main / MIB).toFixed(0)} | ${(child / MIB).toFixed(0)} | ${(child / text.length).toFixed(1)} | ${(main / text.length).toFixed(1)} |`,
     );
   }
 } finally {

@@ -1,130 +1,127 @@
 /**
- * Throughput and latency of this gateway against PyWPS (the reference WPS 1.0.0 server), measured
- * in the same run on the same machine, both as separate processes on loopback (PyWPS under gunicorn,
- * one worker per core, as it is deployed), driven by wrk.
- * Figures are ratios (gateway / PyWPS) because these shared machines are noisy.
+ * The benchmark of record (issue 11): starts the gateway, PyWPS 4.5 under gunicorn and the floors
+ * on loopback, runs the chosen scenarios interleaved against them, prints one markdown table per
+ * scenario with ratios to PyWPS and to the floor and PASS/MISS per target, and writes
+ * bench/results/latest.md and latest.json. Every process it starts is stopped by its PID, also on
+ * Ctrl-C and on errors. See bench/README.md.
  *
- *   bash .ci/setup.sh bash -c 'bench/setup.sh && npm run bench'      [SECONDS=10 CONNECTIONS=8]
+ *   npm run bench                       # bash bench/setup.sh && node bench/run.ts
+ *   QUICK=1 SCENARIOS=1,2 node bench/run.ts
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { availableParallelism, tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { env, type Context, type Knobs, type Scenario } from './lib/context.ts';
+import { polygons } from './lib/geojson.ts';
+import { pywpsVersion, ROOT, startGateway, startPywps, type Settings } from './lib/peers.ts';
+import { sampleRss, stopAll, stopOnExit } from './lib/processes.ts';
+import { mib, Report } from './lib/table.ts';
+import { asyncJobs } from './scenarios/async.ts';
+import { buffer } from './scenarios/buffer.ts';
+import { cap } from './scenarios/cap.ts';
+import { memory, runPeak } from './scenarios/memory.ts';
+import { metadata } from './scenarios/metadata.ts';
+import { robustness } from './scenarios/robustness.ts';
+import { syncHello } from './scenarios/sync-hello.ts';
 
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const SECONDS = Number(process.env.SECONDS ?? 10);
-const CONNECTIONS = Number(process.env.CONNECTIONS ?? 8);
+const ALL: Scenario[] = [metadata, syncHello, buffer, asyncJobs, cap, memory, robustness];
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
+const quick = process.env.QUICK === '1' || process.env.QUICK === 'true';
+const knobs: Knobs = {
+  quick,
+  duration: env.number('DURATION', quick ? 3 : 10),
+  connections: env.number('CONNECTIONS', 8),
+  rounds: env.number('ROUNDS', quick ? 1 : 3),
+};
+const wanted = (process.env.SCENARIOS ?? ALL.map((s) => s.id).join(','))
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
+const unknown = wanted.filter((id) => !ALL.some((s) => s.id === id));
+if (unknown.length) throw new Error(`SCENARIOS: unknown ${unknown.join(', ')} (1–${ALL.length})`);
+const scenarios = ALL.filter((s) => wanted.includes(s.id));
 
-async function waitFor(url: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${url} did not come up`);
-}
-
-interface Result {
-  rps: number;
-  p50: string;
-  p99: string;
-  errors: number;
-}
-
-function wrk(url: string): Result {
-  const r = spawnSync('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${SECONDS}s`, '--latency', url], {
-    encoding: 'utf8',
-  });
-  if (r.status !== 0) throw new Error(`wrk failed: ${r.stderr}`);
-  const out = r.stdout;
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
-  const p50 = /\s50%\s+(\S+)/.exec(out)?.[1] ?? '?';
-  const p99 = /\s99%\s+(\S+)/.exec(out)?.[1] ?? '?';
-  const errors =
-    Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0) +
-    Number(/Socket errors:.*timeout (\d+)/.exec(out)?.[1] ?? 0);
-  return { rps, p50, p99, errors };
-}
-
-const scenarios: Array<[string, string]> = [
-  ['GetCapabilities', '?service=WPS&request=GetCapabilities'],
-  ['DescribeProcess', '?service=WPS&version=1.0.0&request=DescribeProcess&identifier=hello-world'],
-  [
-    'Execute (sync, KVP)',
-    '?service=WPS&version=1.0.0&request=Execute&identifier=hello-world&DataInputs=name=World',
-  ],
-];
-
+// Both servers accept the largest buffer input: twice it, at least PyWPS's default 3 MiB.
+const largestN = Math.max(
+  10,
+  ...(process.env.BUFFER_N ?? (quick ? '10,1000' : '10,1000,10000,100000'))
+    .split(',')
+    .map(Number)
+    .filter(Number.isFinite),
+);
+const largestInput = polygons(largestN).length;
 const dir = mkdtempSync(path.join(tmpdir(), 'gw-bench-'));
-const children: ChildProcess[] = [];
+const settings: Settings = {
+  pool: env.number('POOL', availableParallelism()),
+  queue: env.number('QUEUE', 1000),
+  maxRequestSize: Math.max(3 * 2 ** 20, 2 * largestInput),
+  maxInputSize: Math.max(3 * 2 ** 20, 2 * largestInput),
+  workers: env.number('WORKERS', availableParallelism()),
+  dir,
+};
+
+const version = (cmd: string, args: string[]) =>
+  spawnSync(cmd, args, { encoding: 'utf8' }).stdout?.trim().split('\n')[0] ?? '?';
+
+stopOnExit();
 try {
-  const [ours, peer] = [await freePort(), await freePort()];
-  const config = path.join(dir, 'gateway.yml');
-  writeFileSync(
-    config,
-    `server:\n  bind: {host: 127.0.0.1, port: ${ours}}\n  url: http://127.0.0.1:${ours}\n  manager:\n    work_dir: ${dir}/work\n    output_dir: ${dir}/outputs\n    connection: ${dir}/jobs.sqlite\n    max_queued_jobs: 1000\nlogging:\n  level: error\nresources:\n  hello-world:\n    type: process\n    processor: {name: hello-world}\n`,
-  );
-  children.push(
-    spawn(process.execPath, [path.join(ROOT, 'src/cli.ts'), 'serve', '--config', config], {
-      stdio: 'ignore',
-    }),
-  );
-  const workers = String(availableParallelism());
-  children.push(
-    spawn(
-      'gunicorn',
-      [
-        '-w',
-        workers,
-        '-b',
-        `127.0.0.1:${peer}`,
-        '--chdir',
-        path.join(ROOT, 'bench'),
-        'pywps_server:application',
-      ],
-      {
-        stdio: 'ignore',
-        env: { ...process.env, PYWPS_BENCH_PORT: String(peer), PYWPS_BENCH_DIR: dir },
-      },
-    ),
-  );
-  const gateway = `http://127.0.0.1:${ours}/wps`;
-  const pywps = `http://127.0.0.1:${peer}/wps`;
-  await waitFor(`${gateway}?service=WPS&request=GetCapabilities`);
-  await waitFor(`${pywps}?service=WPS&request=GetCapabilities`);
-  const peerVersion = spawnSync('/usr/bin/python3', ['-c', 'import pywps; print(pywps.__version__)'], {
-    encoding: 'utf8',
-  }).stdout.trim();
-  console.log(
-    `wrk -t1 -c${CONNECTIONS} -d${SECONDS}s per scenario and server; Node ${process.version}; PyWPS ${peerVersion} under gunicorn with ${workers} workers; the gateway with parallelprocesses = ${workers}\n`,
-  );
-  console.log(
-    '| scenario | gateway req/s | PyWPS req/s | ratio | gateway p50 / p99 | PyWPS p50 / p99 | errors (gw/py) |',
-  );
-  console.log('| --- | --- | --- | --- | --- | --- | --- |');
-  for (const [name, query] of scenarios) {
-    wrk(`${gateway}${query}`); // warm-up is the first run; measure the second
-    const a = wrk(`${gateway}${query}`);
-    const b = wrk(`${pywps}${query}`);
-    console.log(
-      `| ${name} | ${a.rps.toFixed(0)} | ${b.rps.toFixed(0)} | ${(a.rps / b.rps).toFixed(1)}× | ${a.p50} / ${a.p99} | ${b.p50} / ${b.p99} | ${a.errors}/${b.errors} |`,
-    );
+  const gateway = await startGateway(settings);
+  const pywps = await startPywps(settings);
+  const sampler = sampleRss(gateway.pid, 200);
+  runPeak.read = () => sampler.peak();
+  const command = [
+    ...[
+      'QUICK',
+      'SCENARIOS',
+      'DURATION',
+      'CONNECTIONS',
+      'ROUNDS',
+      'POOL',
+      'QUEUE',
+      'BUFFER_N',
+      'BUFFER_PEER_N',
+      'JOBS',
+    ]
+      .filter((k) => process.env[k] !== undefined)
+      .map((k) => `${k}=${process.env[k]}`),
+    'node bench/run.ts',
+  ].join(' ');
+  const report = new Report([
+    `\`${command}\` on ${new Date().toISOString()}${quick ? ' (QUICK: short measurements, noisy)' : ''}.`,
+    '',
+    `Machine: ${cpus()[0]?.model ?? '?'}, ${availableParallelism()} cores, ${mib(totalmem())} RAM, load average ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')} at the start (a shared machine: compare ratios, not absolute figures). ` +
+      `Node ${process.version}; PyWPS ${pywpsVersion()} under gunicorn (${version('gunicorn', ['--version'])}) with ${settings.workers} workers; ${version('gdalinfo', ['--version'])}; ${version('wrk', ['-v'])}.`,
+    '',
+    `Both servers: pool ${settings.pool} (parallel_processes = parallelprocesses), queue ${settings.queue} (max_queued_jobs = maxprocesses), ` +
+      `request and single-input size ${mib(settings.maxRequestSize)} (max_request_size = maxrequestsize, max_single_input_size = maxsingleinputsize). Loopback only.`,
+  ]);
+  process.stdout.write(`${report.header.join('\n')}\n`);
+  const ctx: Context = { settings, knobs, gateway, pywps, report };
+  for (const s of scenarios) {
+    process.stderr.write(`[bench] ${s.title} …\n`);
+    const t = performance.now();
+    try {
+      await s.run(ctx);
+    } catch (e) {
+      report.add({
+        id: s.id,
+        title: s.title,
+        notes: [`FAILED: ${(e as Error).stack ?? String(e)}`],
+        columns: [],
+        rows: [],
+        targets: [],
+        data: { error: String(e) },
+      });
+    }
+    process.stderr.write(`[bench] ${s.title} done in ${((performance.now() - t) / 1000).toFixed(0)} s\n`);
   }
+  sampler.stop();
+  const files = report.write(path.resolve(ROOT, process.env.RESULTS_DIR ?? 'bench/results'));
+  process.stdout.write(`\nWritten: ${path.relative(ROOT, files.md)}, ${path.relative(ROOT, files.json)}\n`);
 } finally {
-  for (const c of children) c.kill('SIGTERM');
-  await new Promise((r) => setTimeout(r, 500));
+  await stopAll();
   rmSync(dir, { recursive: true, force: true });
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# What the benchmark needs beyond the project's set-up: the peer (PyWPS under gunicorn) and the load generator (wrk).
+# What the benchmark needs beyond the project's set-up: the peer (PyWPS under gunicorn, with
+# python3-gdal for its buffer process on osgeo.ogr) and the load generator (wrk).
 set -euo pipefail
 missing=()
-for pkg in python3-pywps gunicorn wrk; do
+for pkg in python3-pywps python3-gdal gunicorn wrk; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
 if ((${#missing[@]})); then

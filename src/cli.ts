@@ -5,6 +5,8 @@ import { ConfigError, loadConfig, type LoadedConfig } from './config/load.ts';
 import { withPublicUrl } from './config/public-url.ts';
 import { createGateway, loadConfiguredRegistry } from './gateway.ts';
 import { StoreInUseError } from './jobs/instance-lock.ts';
+import { StoreOpenError } from './jobs/pg-store.ts';
+import { isRole, type Role } from './jobs/cluster/roles.ts';
 import { DescriptionError } from './registry/registry.ts';
 import { listen } from './server.ts';
 import { describeGap, unavailableSchemas } from './xml-schema/coverage.ts';
@@ -14,10 +16,11 @@ import { createLogger } from './util/logger.ts';
 const DEFAULT_CONFIG = fileURLToPath(new URL('../config/default.yml', import.meta.url));
 
 const USAGE = `Usage:
-  gateway serve [--config FILE] [--port N] [--url URL]
+  gateway serve [--config FILE] [--port N] [--url URL] [--role api|worker|all]
       start the server (default config: config/default.yml); --port overrides the configured port;
       --url sets the public base URL (WPS at URL/wps); without --url and a configured url,
-      absolute URLs follow the listening host and port
+      absolute URLs follow the listening host and port; --role (with a PostgreSQL job store):
+      api accepts and answers but runs no job, worker runs jobs, all (default) does both
   gateway validate-config FILE
       check a pywps.cfg or pygeoapi-style YAML file and every process it publishes
   gateway list-processes [--config FILE]
@@ -34,7 +37,12 @@ function load(file: string): LoadedConfig {
   return loaded;
 }
 
-async function serve(file: string, port: number | undefined, url: string | undefined): Promise<void> {
+async function serve(
+  file: string,
+  port: number | undefined,
+  url: string | undefined,
+  role: Role,
+): Promise<void> {
   let { config } = load(file);
   if (url !== undefined) {
     try {
@@ -43,13 +51,18 @@ async function serve(file: string, port: number | undefined, url: string | undef
       fail(`--url: ${(error as Error).message}`, 2);
     }
   }
+  if (role !== 'all' && config.jobs.store.backend !== 'postgresql')
+    fail(
+      `--role ${role}: roles need a job store shared by the instances (server.manager.name: PostgreSQL)`,
+      2,
+    );
   // libuv's thread pool serves this process's file I/O and DNS lookups (GDAL children size their own).
   process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, config.jobs.parallel + 2));
   const logger = createLogger({
     level: config.logging.level,
     ...(config.logging.file ? { file: config.logging.file } : {}),
   });
-  const gateway = await createGateway(config, logger);
+  const gateway = await createGateway(config, logger, { role });
   const running = await listen(gateway, port ?? config.server.port);
   logger.info(
     {
@@ -59,7 +72,9 @@ async function serve(file: string, port: number | undefined, url: string | undef
     },
     'server started',
   );
-  process.stderr.write(`Listening on ${running.address} (public URL ${running.url})\n`);
+  process.stderr.write(
+    `Listening on ${running.address} (public URL ${running.url})${role === 'all' ? '' : ` as ${role}`}\n`,
+  );
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -98,6 +113,7 @@ async function main(argv: string[]): Promise<void> {
       config: { type: 'string', short: 'c' },
       port: { type: 'string', short: 'p' },
       url: { type: 'string' },
+      role: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -111,7 +127,14 @@ async function main(argv: string[]): Promise<void> {
     fail(`--port: '${values.port}' is not a port number`);
   switch (command) {
     case 'serve':
-      return serve(values.config ?? DEFAULT_CONFIG, port, values.url);
+      if (values.role !== undefined && !isRole(values.role))
+        fail(`--role: '${values.role}' is not one of api, worker, all`, 2);
+      return serve(
+        values.config ?? DEFAULT_CONFIG,
+        port,
+        values.url,
+        (values.role as Role | undefined) ?? 'all',
+      );
     case 'validate-config': {
       const file = rest[0] ?? values.config;
       if (!file) fail('validate-config needs a FILE');
@@ -137,7 +160,12 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 });
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  if (error instanceof ConfigError || error instanceof DescriptionError || error instanceof StoreInUseError)
+  if (
+    error instanceof ConfigError ||
+    error instanceof DescriptionError ||
+    error instanceof StoreInUseError ||
+    error instanceof StoreOpenError
+  )
     fail(error.message);
   if (error instanceof TypeError && (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))
     fail(`${error.message}\n${USAGE}`, 2);

@@ -5,10 +5,16 @@ import { describeGap, unavailableSchemas } from './xml-schema/coverage.ts';
 import { xsdSchemaChecker } from './xml-schema/xsd-checker.ts';
 import { DiskQuota } from './jobs/disk-quota.ts';
 import { JobFiles } from './jobs/files.ts';
+import { jobPolicies } from './jobs/job-policies.ts';
 import { JobManager } from './jobs/manager.ts';
+import { ResultCache } from './jobs/result-cache.ts';
 import { createLocalRunner, type TaskRunner } from './jobs/pool.ts';
 import { ResilientStore } from './jobs/resilient-store.ts';
 import { SqliteJobStore, sqliteFault } from './jobs/sqlite-store.ts';
+import { PgJobStore, pgFault } from './jobs/pg-store.ts';
+import { ClusterNode } from './jobs/cluster/node.ts';
+import { JobNotifier } from './jobs/cluster/notifier.ts';
+import { runsJobs, type Role } from './jobs/cluster/roles.ts';
 import type { JobStore } from './jobs/store.ts';
 import { loadRegistry, type ProcessRegistry } from './registry/registry.ts';
 import type { Logger } from './util/logger.ts';
@@ -30,6 +36,8 @@ export interface Gateway {
   runner: TaskRunner;
   /** The remote providers (src/providers/), when any is configured: their states for /health. */
   providers?: ProviderSet;
+  /** This instance's part in a cluster on a shared PostgreSQL store; absent with SQLite. */
+  cluster?: ClusterNode;
   /** Stops taking jobs, lets running ones finish for the configured grace period, closes the store. */
   close(): Promise<void>;
 }
@@ -39,6 +47,8 @@ export interface GatewayOverrides {
   store?: JobStore;
   /** Variables added to the environment of the GDAL child processes (tests). */
   gdalEnv?: Readonly<Record<string, string>>;
+  /** What this instance does in a cluster (`serve --role`); default `all`. */
+  role?: Role;
 }
 
 const INLINE_LIMIT = 64 * 1024;
@@ -79,9 +89,28 @@ export async function createGateway(
   for (const gap of unavailableSchemas(registry, schemas)) {
     logger.warn(gap, describeGap(gap));
   }
-  const store = new ResilientStore(overrides.store ?? new SqliteJobStore(config.jobs.store.path), {
-    fault: sqliteFault,
+  const role = overrides.role ?? 'all';
+  const { store: storeConfig, cluster: clusterConfig } = config.jobs;
+  const shared = !overrides.store && storeConfig.backend === 'postgresql';
+  if (!shared && role !== 'all') {
+    throw new Error(
+      `--role ${role} needs a job store shared by the instances (server.manager.name: PostgreSQL)`,
+    );
+  }
+  // The shared store bounds the queue of the whole cluster itself, atomically.
+  const pgStore = shared
+    ? await PgJobStore.open({
+        connection: storeConfig.connection!,
+        role,
+        maxRunning: clusterConfig.maxRunning,
+        maxQueued: config.jobs.maxQueued,
+        leaseMs: clusterConfig.leaseSeconds * 1000,
+      })
+    : undefined;
+  const store = new ResilientStore(overrides.store ?? pgStore ?? new SqliteJobStore(storeConfig.path), {
+    fault: pgStore ? pgFault : sqliteFault,
     retryForMs: STORE_RETRY_MS,
+    ...(pgStore ? { busy: 'unreachable or busy (PostgreSQL: down, restarting or out of connections)' } : {}),
   });
   const files = new JobFiles(config.server.workDir, config.server.outputPath);
   // Remote providers: their processes join the registry before queued jobs are dispatched again.
@@ -107,6 +136,10 @@ export async function createGateway(
     ...referencePolicy(config.server),
     logger: logger.child({ component: 'references' }),
   };
+  const policies = jobPolicies(config.jobs, registry, {
+    remotePrefixes: (config.providers ?? []).map((p) => p.idPrefix),
+    warn: (message) => logger.warn(message),
+  });
   const jobs = new JobManager(
     { store, runner, registry, files, logger, storeHealth: () => store.health() },
     {
@@ -132,11 +165,32 @@ export async function createGateway(
         concurrency: REFERENCE_CONCURRENCY,
         // All references of a job together: as much as the largest single input may be.
         budgetBytes: Math.max(config.server.maxRequestSize, config.server.maxSingleInputSize),
+        ...(providers
+          ? { forward: (id: string) => providers.provider(id)?.config.forwardReferences ?? false }
+          : {}),
       },
       schemaCheckers: [...DEFAULT_SCHEMA_CHECKERS, xsdSchemaChecker(schemas)],
+      processLimits: policies.limits,
+      retryPolicy: policies.retry,
+      ...(policies.cache.size > 0
+        ? { resultCache: new ResultCache({ store, files, logger }, policies.cache) }
+        : {}),
+      runJobs: runsJobs(role),
+      ...(pgStore ? { maxPending: Infinity, waitPollMs: clusterConfig.pollSeconds * 1000 } : {}),
     },
   );
   await jobs.start();
+  const cluster = pgStore
+    ? new ClusterNode(pgStore, new JobNotifier(storeConfig.connection!, logger), {
+        role,
+        leaseMs: clusterConfig.leaseSeconds * 1000,
+        pollMs: clusterConfig.pollSeconds * 1000,
+        idempotentProcesses: clusterConfig.idempotentProcesses,
+        maxRunning: clusterConfig.maxRunning,
+        logger,
+      })
+    : undefined;
+  await cluster?.start(jobs);
   return {
     config,
     registry,
@@ -146,6 +200,7 @@ export async function createGateway(
     outboundPolicy,
     runner,
     ...(providers ? { providers } : {}),
+    ...(cluster ? { cluster } : {}),
     close: () => {
       providers?.close();
       return jobs.shutdown(config.jobs.shutdownGraceSeconds * 1000);

@@ -45,7 +45,7 @@ export interface GeoJsonWriter {
 }
 
 const VSIMEM = '/vsimem/geojson-writer-probe.geojson';
-const FLUSH_AT = 1 << 20;
+const BUFFER_SIZE = 1 << 20;
 
 /**
  * What GDAL's driver writes for a layer named `name` in `srs` with these fields: the text before the
@@ -103,22 +103,34 @@ export function geojsonWriter(
   });
 
   const fd = openSync(file, 'w');
-  let pending = header;
-  let first = true;
-  const flush = () => {
-    writeSync(fd, pending);
-    pending = '';
+  // Each feature goes into one reused byte buffer, written out when full: no text outlives its
+  // feature, so the garbage stays young and cheap to collect.
+  const buffer = Buffer.allocUnsafe(BUFFER_SIZE);
+  let used = 0;
+  const write = (text: string) => {
+    if (used + text.length * 3 > BUFFER_SIZE) {
+      writeSync(fd, buffer, 0, used);
+      used = 0;
+      if (text.length * 3 > BUFFER_SIZE) {
+        writeSync(fd, text);
+        return;
+      }
+    }
+    used += buffer.write(text, used);
   };
+  write(header);
+  let first = true;
   return {
     add(geometry, from) {
-      pending += `${first ? '' : ',\n'}{"type":"Feature","properties":${from ? properties(fields, from) : '{}'},"geometry":${geometryJson(gdal, geometry)}}`;
+      write(
+        `${first ? '' : ',\n'}{"type":"Feature","properties":${from ? properties(fields, from) : '{}'},"geometry":${geometryJson(gdal, geometry)}}`,
+      );
       first = false;
-      if (pending.length >= FLUSH_AT) flush();
     },
     close() {
       try {
-        pending += '\n]\n}\n';
-        flush();
+        write('\n]\n}\n');
+        writeSync(fd, buffer, 0, used);
       } finally {
         closeSync(fd);
       }

@@ -120,16 +120,20 @@ function archiveRefusal(gdal: typeof Gdal, archive: string): string | undefined 
   return undefined;
 }
 
-/** How long a synchronous feature loop runs before it gives the event loop a turn. */
-const TURN_MS = 50;
+/**
+ * How long a synchronous feature loop runs before it gives the event loop a turn: Node frees the
+ * memory of buffers GDAL returned (WKB) only then, so a long turn holds more of it.
+ */
+const TURN_MS = 10;
 
 /**
  * Visits every feature of a layer, in order, with synchronous GDAL calls: a GDAL job has its child
  * process to itself (src/jobs/child-runner.ts), so a synchronous call blocks nothing else and saves
  * the thread-pool round trip of its async form (which cost more than the work for small features).
- * Reports progress in 20 steps, gives the event loop a turn every 50 ms (an abort from the parent
- * comes in, progress goes out) and stops with the abort reason when aborted. With `range`, only the
- * features of those positions (0-based, end excluded) are visited (a chunk of a fanned-out job).
+ * Reports progress in 20 steps, gives the event loop a turn every 10 ms (an abort from the parent
+ * comes in, progress goes out, buffers are freed) and stops with the abort reason when aborted. With
+ * `range`, only the features of those positions (0-based, end excluded) are visited (a chunk of a
+ * fanned-out job).
  */
 export async function eachFeature(
   source: VectorSource,

@@ -54,7 +54,3 @@ export function setIniFanOut(
   else return false;
   return true;
 }
-
-/** The process id of a `[process:<id>]` section, or undefined for any other section. */
-export const iniProcessSection = (section: string): string | undefined =>
-  /^process:(.+)$/i.exec(section)?.[1]?.trim();

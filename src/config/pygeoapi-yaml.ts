@@ -3,6 +3,7 @@ import { parse } from 'yaml';
 import { LIMIT_KEYS } from '../core/limits.ts';
 import { Draft, logLevel, parseBoolean, parseList, parseOrigins, parseSize } from './draft.ts';
 import { readYamlProviders } from './providers.ts';
+import { hasPolicyKeys, readResourcePolicy } from './job-policies.ts';
 
 type Node = Record<string, unknown>;
 const isNode = (v: unknown): v is Node => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -83,6 +84,16 @@ const RULES: Rule[] = [
   ['server.manager.sync_retention_seconds', '/jobs/syncRetentionSeconds'],
   ['server.manager.max_jobs', '/jobs/maxJobs'],
   ['server.manager.sweep_interval_seconds', '/jobs/sweepIntervalSeconds'],
+  ['server.manager.retry.max_attempts', '/jobs/retry/maxAttempts'],
+  ['server.manager.retry.backoff_seconds', '/jobs/retry/backoffSeconds'],
+  ['server.manager.retry.max_backoff_seconds', '/jobs/retry/maxBackoffSeconds'],
+  ['server.manager.retry.jitter', '/jobs/retry/jitter'],
+  ['server.manager.cache_ttl_seconds', '/jobs/cacheTtlSeconds'],
+  // Scaling out (PostgreSQL store only): src/jobs/cluster/.
+  ['server.manager.max_running', '/jobs/cluster/maxRunning'],
+  ['server.manager.lease_seconds', '/jobs/cluster/leaseSeconds'],
+  ['server.manager.poll_seconds', '/jobs/cluster/pollSeconds'],
+  ['server.manager.idempotent_processes', '/jobs/cluster/idempotentProcesses', (v) => parseList(v)],
   ...YAML_FAN_OUT_RULES,
   ['metadata.identification.title', '/metadata/identification/title'],
   ['metadata.identification.description', '/metadata/identification/abstract'],
@@ -145,12 +156,24 @@ function readCors(cors: unknown, draft: Draft): void {
       draft.warnings.push(`server.cors.${key}: unknown key, ignored`);
 }
 
-/** The job store: our SQLite by default; other pygeoapi managers (TinyDB, MongoDB…) are not reused. */
+/**
+ * The job store: our SQLite by default, or PostgreSQL (`name: PostgreSQL`, `connection:
+ * postgresql://…`, as pygeoapi's PostgreSQLManager) shared by several instances; other pygeoapi
+ * managers (TinyDB, MongoDB…) are not reused.
+ */
 function readManager(manager: Node, draft: Draft): void {
   const name = String(manager.name ?? 'SQLite');
   if (/sqlite/i.test(name)) {
     if (manager.connection !== undefined)
       draft.set('/jobs/store/path', String(manager.connection), 'server.manager.connection');
+  } else if (/postgres/i.test(name)) {
+    if (typeof manager.connection !== 'string' || !/^postgres(ql)?:\/\//.test(manager.connection))
+      throw draft.error(
+        'server.manager.connection',
+        `the PostgreSQL manager needs a connection string 'postgresql://user:password@host:port/database'`,
+      );
+    draft.set('/jobs/store/backend', 'postgresql', 'server.manager.name');
+    draft.set('/jobs/store/connection', manager.connection, 'server.manager.connection');
   } else {
     draft.warnings.push(
       `server.manager.name: '${name}' manager is not supported; jobs are kept in SQLite in the work directory`,
@@ -167,6 +190,11 @@ function readResources(resources: unknown, draft: Draft): void {
       continue;
     }
     const processor = resource.processor;
+    if (processor === undefined && hasPolicyKeys(resource)) {
+      // Policies only, for a process published by a remote provider (src/jobs/job-policies.ts).
+      readResourcePolicy(id, resource, draft);
+      continue;
+    }
     if (!isNode(processor) || typeof processor.name !== 'string') {
       throw draft.error(`resources.${id}.processor.name`, 'a process resource needs processor.name');
     }
@@ -194,6 +222,7 @@ function readResources(resources: unknown, draft: Draft): void {
       draft.name(`${at}/validationMode`, `resources.${id}.validation_mode`);
     }
     readResourceFanOut(id, resource, draft);
+    readResourcePolicy(id, resource, draft);
     processes.push(selection);
   }
   draft.set('/processes', processes, 'resources');

@@ -1,8 +1,10 @@
+import { redactUrl } from '../util/redact.ts';
 import { interpolate, IniError, parseIni, type IniSections } from './configparser.ts';
 import { LIMIT_KEYS } from '../core/limits.ts';
 import { Draft, logLevel, parseBoolean, parseList, parseOrigins, parseSize } from './draft.ts';
-import { iniProcessSection, setIniFanOut } from './fan-out.ts';
+import { setIniFanOut } from './fan-out.ts';
 import { readIniProviders } from './providers.ts';
+import { iniPolicySection, setIniPolicy } from './job-policies.ts';
 
 type Setter = (draft: Draft, value: string, key: string) => void;
 
@@ -96,12 +98,19 @@ const SERVER: Record<string, Setter> = {
 const IGNORED_SERVER = new Set(['storagetype', 'storage_copy_function', 'sethomedir', 'processes_path']);
 
 function setDatabase(draft: Draft, value: string, key: string): void {
+  // A shared PostgreSQL store (SQLAlchemy's postgresql:// and postgresql+psycopg2:// URLs).
+  const shared = /^postgres(?:ql)?(?:\+\w+)?(:\/\/.*)$/.exec(value.trim());
+  if (shared) {
+    draft.set('/jobs/store/backend', 'postgresql', key);
+    draft.set('/jobs/store/connection', `postgresql${shared[1]}`, key);
+    return;
+  }
   // SQLAlchemy URLs: sqlite:///relative.db, sqlite:////absolute.db, sqlite:// (in memory).
   const m = /^sqlite:\/\/\/?(.*)$/.exec(value.trim());
   if (!m)
     throw draft.error(
       key,
-      `only SQLite job stores are supported for now ('sqlite:///path/to/jobs.sqlite'), got '${value}'`,
+      `expected a SQLite ('sqlite:///path/to/jobs.sqlite') or PostgreSQL ('postgresql://user@host/database') job store, got '${redactUrl(value)}'`,
     );
   const file = m[1] === '' || m[1] === ':memory:' ? ':memory:' : m[1]!;
   if (file === ':memory:') draft.warnings.push(`${key}: an in-memory job store loses every job at restart`);
@@ -128,6 +137,16 @@ const JOBS: Record<string, Setter> = {
   sweep_interval: to('/jobs/sweepIntervalSeconds'),
   enable_sync: to('/jobs/syncEnabled', parseBoolean),
   enable_async: to('/jobs/asyncEnabled', parseBoolean),
+  retry_max_attempts: to('/jobs/retry/maxAttempts'),
+  retry_backoff: to('/jobs/retry/backoffSeconds'),
+  retry_max_backoff: to('/jobs/retry/maxBackoffSeconds'),
+  retry_jitter: to('/jobs/retry/jitter'),
+  cache_ttl: to('/jobs/cacheTtlSeconds'),
+  // Scaling out (PostgreSQL store only): src/jobs/cluster/.
+  max_running: to('/jobs/cluster/maxRunning'),
+  lease: to('/jobs/cluster/leaseSeconds'),
+  poll_interval: to('/jobs/cluster/pollSeconds'),
+  idempotent_processes: to('/jobs/cluster/idempotentProcesses', (v) => parseList(v)),
   fan_out_min_bytes: (draft, value, key) => setIniFanOut(undefined, 'fan_out_min_bytes', value, draft, key),
   fan_out_max_parallel: (draft, value, key) =>
     setIniFanOut(undefined, 'fan_out_max_parallel', value, draft, key),
@@ -184,11 +203,20 @@ export function readPywpsIni(text: string, file: string, env: NodeJS.ProcessEnv)
       });
       continue;
     }
-    const processId = iniProcessSection(name);
-    if (processId !== undefined) {
+    const policyOf = iniPolicySection(name);
+    if (policyOf !== undefined) {
       for (const key of entries.keys()) {
         const sourceKey = `[${name}] ${key}`;
-        if (!setIniFanOut(processId, key, interpolate(sections, name, key, env), draft, sourceKey))
+        let value: string;
+        try {
+          value = interpolate(sections, name, key, env);
+        } catch (e) {
+          throw draft.error(sourceKey, e instanceof IniError ? e.message : String(e));
+        }
+        if (
+          !setIniPolicy(policyOf, key, value, draft, sourceKey) &&
+          !setIniFanOut(policyOf, key, value, draft, sourceKey)
+        )
           draft.warnings.push(`${sourceKey}: unknown key, ignored`);
       }
       continue;

@@ -121,12 +121,52 @@ export interface JobsConfig {
   /** Jobs kept at most; beyond it the oldest finished ones are removed. */
   maxJobs: number;
   sweepIntervalSeconds: number;
+  /** The SQLite file (`path`), or a PostgreSQL server shared by several instances (`connection`). */
+  store: { backend: 'sqlite' | 'postgresql'; path: string; connection?: string };
+  /** How instances sharing a PostgreSQL store work together (src/jobs/cluster/). */
+  cluster: ClusterConfig;
+  /** Retries of transient failures, for every process unless its policy says otherwise. */
+  retry: RetryConfig;
+  /** How long cached results live when a deterministic process declares no time to live. */
+  cacheTtlSeconds: number;
+  /** Per-process policies, by process id (src/config/job-policies.ts). */
+  processes: Record<string, ProcessJobPolicy>;
   /**
    * Fan-out of large jobs (src/jobs/fan-out.ts): the input size from which a job fans out (unset:
    * each processor's default) and its chunks at once (unset: `parallel`), globally and per process id.
    */
   fanOut: FanOutConfig & { processes?: Record<string, FanOutConfig> };
-  store: { backend: 'sqlite'; path: string };
+}
+
+export interface ClusterConfig {
+  /** Jobs running at once in the whole cluster; 0: no cap beyond each worker's `parallel`. */
+  maxRunning: number;
+  /** A node that sent no heartbeat for this long has lost its running jobs. */
+  leaseSeconds: number;
+  /** How often an instance looks for queued jobs and lost leases without being notified. */
+  pollSeconds: number;
+  /** Processes whose jobs run again on another node (rather than fail) when their node dies. */
+  idempotentProcesses: string[];
+}
+
+export interface RetryConfig {
+  /** Attempts in all (1 = no retry). */
+  maxAttempts: number;
+  /** The pause before the second attempt; doubled for each further one. */
+  backoffSeconds: number;
+  maxBackoffSeconds: number;
+  /** The share of each pause that is random (0..1): a pause lies in [(1 − jitter)·p, p]. */
+  jitter: number;
+}
+
+/** `resources.<id>.{max_running_jobs,max_queued_jobs,retry,cache}` (YAML) / `[process:<id>]` (INI). */
+export interface ProcessJobPolicy {
+  /** Jobs of this process running at once (on top of the global cap). */
+  maxRunning?: number;
+  /** Jobs of this process waiting at once before its submissions get ServerBusy. */
+  maxQueued?: number;
+  retry?: Partial<RetryConfig>;
+  cache?: { enabled?: boolean; ttlSeconds?: number; immutableUrls?: string[] };
 }
 
 export interface FanOutConfig {

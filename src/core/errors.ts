@@ -26,10 +26,22 @@ export type ErrorReason =
   | 'sync-timeout'
   | 'cancelled'
   | 'interrupted'
+  /**
+   * A cluster node lost a job it ran (its lease ran out: paused, cut off from the store): the job is
+   * recovered by another node, so this run records nothing and leaves the job's shared files alone.
+   */
+  | 'lease-lost'
   /** An input was refused once its job fetched it (a reference): the client's fault, not the process's. */
   | 'input-rejected'
   /** The request itself is unreadable (malformed XML, an empty body): a client error with no better code. */
-  | 'malformed-request';
+  | 'malformed-request'
+  /**
+   * A failure worth another attempt (src/jobs/retry.ts): a worker that died, a reference or remote
+   * provider that timed out or answered 5xx, or a processor that says so.
+   */
+  | 'transient'
+  /** A processor's failure that no retry can mend (never retried). */
+  | 'permanent';
 
 /** How long a client refused with ServerBusy should wait before trying again (both protocols say so). */
 export const BUSY_RETRY_AFTER_SECONDS = 5;

@@ -29,6 +29,14 @@ export interface RawExecuteRequest {
   outputs?: Record<string, RawOutputRequest>;
   mode: RequestedMode;
   binding?: BindingOptions;
+  /** What the client said about the result cache (HTTP Cache-Control); absent = use it. */
+  cache?: CacheDirectives;
+}
+
+/** `Cache-Control: no-cache` = not served from the cache; `no-store` = neither served from nor stored in it. */
+export interface CacheDirectives {
+  noCache?: boolean;
+  noStore?: boolean;
 }
 
 export interface OutputRequest {
@@ -45,6 +53,7 @@ export interface ExecuteRequest {
   /** False when the client named no outputs (and so gets them all). */
   outputsSelected: boolean;
   binding?: BindingOptions;
+  cache?: CacheDirectives;
 }
 
 /** Decides sync or async from what the process allows and what the client asked for. */

@@ -34,6 +34,23 @@ export const REPORTING_STATUSES: readonly JobStatus[] = JOB_STATUSES.filter(
 /** The state a job waiting for a slot is in, and the one it moves to when it gets one. */
 export const QUEUED_STATUS: JobStatus = 'accepted';
 
+/** One run of a job's process (a job retried after transient failures has several). */
+export interface JobAttempt {
+  /** 1, 2, … */
+  number: number;
+  started: Date;
+  finished?: Date;
+  /** Why it failed; absent for the attempt that succeeded (or the one under way). */
+  error?: OwsErrorJson;
+}
+
+/** How a job ran beyond its status: its attempts, or the cached job whose results it took. */
+export interface JobExecution {
+  attempts: JobAttempt[];
+  /** Set when the results were served from the result cache: the job that computed them. */
+  cachedFrom?: string;
+}
+
 export interface Job {
   id: string;
   processId: string;
@@ -49,4 +66,6 @@ export interface Job {
   request: ExecuteRequest;
   results?: StoredOutputs;
   error?: OwsErrorJson;
+  /** Attempts and cache origin (src/jobs/retry.ts, src/jobs/result-cache.ts); absent for plain runs. */
+  execution?: JobExecution;
 }

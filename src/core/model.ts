@@ -116,6 +116,12 @@ export interface ProcessDescription extends Described {
   outputs: OutputDescription[];
   jobControlOptions: JobControlOption[];
   outputTransmission: TransmissionMode[];
+  /**
+   * Equal inputs always give equal outputs: results may be served from the result cache for
+   * `cacheTtlSeconds` (default: the configured jobs.cacheTtlSeconds). See src/jobs/result-cache.ts.
+   */
+  deterministic?: boolean;
+  cacheTtlSeconds?: number;
 }
 
 /** What processor authors write: occurrences, validation mode and transmission default as in the schema. */

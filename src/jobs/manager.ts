@@ -2,11 +2,22 @@ import { EventEmitter } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import { OwsError, type OwsErrorJson } from '../core/errors.ts';
-import { resolveExecutionMode, resolveOutputs, type RawExecuteRequest } from '../core/execute.ts';
-import { isTerminal, type Job } from '../core/job.ts';
+import {
+  resolveExecutionMode,
+  resolveOutputs,
+  type OutputRequest,
+  type RawExecuteRequest,
+} from '../core/execute.ts';
+import { isTerminal, type Job, type JobAttempt } from '../core/job.ts';
 import type { ResourceLimits } from '../core/limits.ts';
-import type { ProcessDescription } from '../core/model.ts';
-import type { ProcessInputs } from '../core/values.ts';
+import type { InputDescription, ProcessDescription } from '../core/model.ts';
+import type {
+  InputValue,
+  JobInputs,
+  PendingReference,
+  ProcessInputs,
+  StoredOutputs,
+} from '../core/values.ts';
 import type { ContentChecker } from '../core/content-checks.ts';
 import type { SchemaChecker } from '../core/schema-checks.ts';
 import { validateInputs, type InputValidationOptions } from '../core/validate.ts';
@@ -19,6 +30,9 @@ import { hasPendingReferences, resolveReferences } from './references.ts';
 import type { TaskRunner } from './pool.ts';
 import type { StoreHealth } from './resilient-store.ts';
 import type { JobFilter, JobPatch, JobStore } from './store.ts';
+import type { ProcessLimits } from './process-limits.ts';
+import type { CacheTicket, ResultCache } from './result-cache.ts';
+import { backoffMs, isTransient, NO_RETRY, type RetryPolicy } from './retry.ts';
 
 export interface JobManagerOptions {
   /** Jobs running at once, across all pools (PyWPS parallelprocesses). */
@@ -59,7 +73,31 @@ export interface JobManagerOptions {
     concurrency: number;
     /** Bytes all references of one job may bring in together. */
     budgetBytes: number;
+    /**
+     * Whether a remote provider gets the reference inputs of its processes' jobs as references,
+     * unfetched (its `forward_references`); default: they are fetched and sent by value.
+     */
+    forward?: (provider: string) => boolean;
   };
+  /** Per-process caps on running and waiting jobs (src/jobs/process-limits.ts). */
+  processLimits?: ProcessLimits;
+  /** The retry policy of each process (src/jobs/retry.ts); none = one attempt. */
+  retryPolicy?: (processId: string) => RetryPolicy;
+  /** The result cache of deterministic processes (src/jobs/result-cache.ts). */
+  resultCache?: ResultCache;
+  /** False on an API-only instance of a cluster: it accepts jobs, workers run them (default true). */
+  runJobs?: boolean;
+  /**
+   * Jobs waiting or running at most before submissions get ServerBusy; default parallel + maxQueued.
+   * A shared store that bounds its queue for the whole cluster itself gets Infinity here.
+   */
+  maxPending?: number;
+  /**
+   * How often a synchronous client's wait looks at the store itself (a shared store: the job may end
+   * on another node, whose announcement can be missed while the notifications reconnect); default
+   * never (this process runs or announces every end it waits for).
+   */
+  waitPollMs?: number;
 }
 
 export interface FanOutOptions {
@@ -88,6 +126,81 @@ export interface JobManagerDeps {
 interface Outcome {
   to: 'successful' | 'failed';
   patch: JobPatch;
+}
+
+/** Which attempt of a job runs, and the progress clients have seen so far (it never goes back). */
+interface AttemptContext {
+  number: number;
+  of: number;
+  shown: { progress: number };
+}
+
+/** A job served from the result cache: successful with the results of job `from`. */
+function cachedOutcome(from: string, results: StoredOutputs, now: Date): Outcome {
+  return {
+    to: 'successful',
+    patch: {
+      progress: 100,
+      message: `Process succeeded (served from the result cache: the results of job ${from})`,
+      results,
+      finished: now,
+      execution: { attempts: [], cachedFrom: from },
+    },
+  };
+}
+
+/**
+ * The end of a job that was given several attempts: the last error, saying how many attempts were
+ * made. A reference that stayed unreachable is the client's input error, as on a first attempt.
+ */
+function finalFailure(outcome: Outcome, error: OwsErrorJson, attempts?: JobAttempt[]): Outcome {
+  const n = attempts?.length ?? 1;
+  const reason =
+    error.reason === 'transient' && error.code !== 'NoApplicableCode' ? 'input-rejected' : error.reason;
+  const last: OwsErrorJson = {
+    ...error,
+    message: n > 1 ? `${error.message} (failed after ${n} attempts)` : error.message,
+    ...(reason !== undefined ? { reason } : {}),
+  };
+  return {
+    to: 'failed',
+    patch: {
+      ...outcome.patch,
+      message: last.message,
+      error: last,
+      ...(attempts ? { execution: { attempts } } : {}),
+    },
+  };
+}
+
+/**
+ * Whether a reference may go to a remote provider unfetched: a plain GET of an http(s) URL (no
+ * headers or body, which not every protocol can pass on) of complex data that passes the outbound
+ * policy's precheck (the one of submission, checked again).
+ */
+function forwardable(ref: PendingReference, input: InputDescription, policy: ReferencePolicy): boolean {
+  if (input.kind !== 'complex' || !/^https?:/i.test(ref.href)) return false;
+  if ((ref.method ?? 'GET') !== 'GET' || ref.headers?.length || ref.body !== undefined) return false;
+  if (ref.bodyReference !== undefined) return false;
+  try {
+    precheckReference(ref.href, policy, input.id);
+    return true;
+  } catch {
+    return false; // fetched instead, where the refusal is reported as for any reference
+  }
+}
+
+/** Inputs with gaps where references are left (keeps positions: the cache key reads them by index). */
+function withoutReferences(inputs: JobInputs): ProcessInputs {
+  const values: ProcessInputs = {};
+  for (const [id, list] of Object.entries(inputs)) {
+    const kept: InputValue[] = [];
+    list.forEach((v, i) => {
+      if (v.kind !== 'reference') kept[i] = v;
+    });
+    values[id] = kept;
+  }
+  return values;
 }
 
 /** What /health says about the job system beyond the processors. */
@@ -128,6 +241,11 @@ export class JobManager {
   readonly #active = new Map<string, { controller: AbortController; done: Promise<void> }>();
   /** Jobs failed on a sync timeout while a claim of them may be under way: never started. */
   readonly #cancelled = new Map<string, OwsError>();
+  /**
+   * Jobs dismissed while they run, until their processor has stopped (job id → process id): the
+   * store no longer counts them as running, but they still hold their process's share of its cap.
+   */
+  readonly #lingering = new Map<string, string>();
   /** Jobs that ended but whose end the store has not taken yet (it is tried again). */
   readonly #unrecorded = new Set<string>();
   #endedSinceSweep = 0;
@@ -235,14 +353,20 @@ export class JobManager {
       }
     }
     const outputs = resolveOutputs(description, raw.outputs);
+    const hit = await this.#submitCached(raw, description, inputs, outputs, mode);
+    if (hit) return hit;
     const admit = async (): Promise<Job> => {
       if (this.#closing) throw new OwsError('ServerBusy', 'The server is shutting down');
+      await this.#options.processLimits?.admit(this.#store, raw.processId);
       // The store's counts, not this process's: exact even while a claimed job is being started.
       const [waiting, running] = await Promise.all([
         this.#store.countByStatus('accepted'),
         this.#store.countByStatus('running'),
       ]);
-      if (waiting + running >= this.#options.parallel + this.#options.maxQueued) {
+      if (
+        waiting + running >=
+        (this.#options.maxPending ?? this.#options.parallel + this.#options.maxQueued)
+      ) {
         throw new OwsError(
           'ServerBusy',
           `The server is busy: ${running} jobs running and ${waiting} waiting (at most ${this.#options.maxQueued})`,
@@ -256,6 +380,7 @@ export class JobManager {
           inputs: placed,
           outputs,
           outputsSelected: raw.outputs !== undefined,
+          ...(raw.cache ? { cache: raw.cache } : {}),
         };
         const job = await this.#store.insert({
           id,
@@ -277,6 +402,50 @@ export class JobManager {
     this.#queueEmpty = false;
     this.#dispatch();
     return job;
+  }
+
+  /**
+   * A request whose results are in the cache (its key known without fetching anything) becomes a
+   * job that is successful at once, outside the queue; undefined when it is not cached.
+   */
+  async #submitCached(
+    raw: RawExecuteRequest,
+    description: ProcessDescription,
+    inputs: JobInputs,
+    outputs: Record<string, OutputRequest>,
+    mode: Job['mode'],
+  ): Promise<Job | undefined> {
+    const cache = this.#options.resultCache;
+    if (!cache?.policy(raw.processId) || this.#closing) return undefined;
+    const id = randomUUID();
+    const entry = await cache.lookupAtSubmit(id, description, { inputs, outputs }, raw.cache ?? {});
+    if (!entry) return undefined;
+    try {
+      const placed = await this.#files.prepare(id, inputs, this.#options.inlineLimit);
+      const request = {
+        processId: raw.processId,
+        inputs: placed,
+        outputs,
+        outputsSelected: raw.outputs !== undefined,
+      };
+      const now = new Date();
+      const job = await this.#store.insertSucceeded(
+        {
+          id,
+          processId: raw.processId,
+          mode,
+          created: now,
+          request: raw.binding ? { ...request, binding: raw.binding } : request,
+        },
+        { ...cachedOutcome(entry.jobId, entry.results, now).patch, started: now },
+      );
+      if (this.#options.cleanTempDir) await this.#files.removeWork(id).catch(() => undefined);
+      this.#emit(job);
+      return job;
+    } catch (error) {
+      await Promise.all([this.#files.removeWork(id), this.#files.removeOutputs(id)]).catch(() => undefined);
+      throw error;
+    }
   }
 
   #validation(): InputValidationOptions {
@@ -321,6 +490,7 @@ export class JobManager {
     return new Promise<Job | undefined>((resolve, reject) => {
       const settle = (fn: () => void) => {
         clearTimeout(timer);
+        clearInterval(poll);
         unsubscribe();
         fn();
       };
@@ -328,6 +498,25 @@ export class JobManager {
         if (job.id === id && isTerminal(job.status)) settle(() => resolve(job));
       });
       const timer = setTimeout(() => settle(() => resolve(undefined)), timeoutMs);
+      // A shared store: the end may be announced on a connection that was down; look now and then.
+      let looking = false;
+      const every = this.#options.waitPollMs;
+      const poll =
+        every === undefined
+          ? undefined
+          : setInterval(() => {
+              if (looking) return;
+              looking = true;
+              this.#store
+                .get(id)
+                .then(
+                  (job) => {
+                    if (job && isTerminal(job.status)) settle(() => resolve(job));
+                  },
+                  () => undefined, // the store is away: the next look, or the time limit, decides
+                )
+                .finally(() => (looking = false));
+            }, every);
       this.#store.get(id).then(
         (job) => {
           if (!job) settle(() => reject(noSuchJob(id)));
@@ -368,6 +557,7 @@ export class JobManager {
     }
     if (isTerminal(job.status)) {
       await this.#store.delete(id);
+      await this.#options.resultCache?.forget([id]);
       await Promise.all([this.#files.removeOutputs(id), this.#files.removeWork(id)]);
       return { ...job, status: 'dismissed', updated: new Date() };
     }
@@ -377,6 +567,7 @@ export class JobManager {
     });
     if (!dismissed) return this.dismiss(id); // it finished in the meantime
     this.#emit(dismissed);
+    if (this.#active.has(id)) this.#lingering.set(id, job.processId);
     this.#active
       .get(id)
       ?.controller.abort(new OwsError('NoApplicableCode', 'The job was dismissed', undefined, 'cancelled'));
@@ -415,7 +606,32 @@ export class JobManager {
     this.#emit(failed);
   }
 
+  // What a cluster node (src/jobs/cluster/) needs of the manager: the jobs running here, stopping
+  // one that another node dismissed or that lost its lease, announcing a job another node finished
+  // (a synchronous client waits here), and claiming when jobs were queued elsewhere.
+
+  /** Ids of the jobs this process runs. */
+  activeJobIds(): string[] {
+    return [...this.#active.keys()];
+  }
+
+  /** Stops a job running here, with `error` as its end (no-op when it does not run here). */
+  abortJob(id: string, error: OwsError): void {
+    this.#active.get(id)?.controller.abort(error);
+  }
+
+  /** Announces a job changed by another instance to this one's listeners (waiters, callbacks). */
+  announce(job: Job): void {
+    this.#emit(job);
+  }
+
+  /** Claims queued jobs now (notified of new ones, or polling). */
+  wake(): void {
+    this.#dispatch();
+  }
+
   #dispatch(): void {
+    if (this.#options.runJobs === false) return;
     if (this.#dispatching) {
       this.#redispatch = true;
       return;
@@ -426,7 +642,8 @@ export class JobManager {
         do {
           this.#redispatch = false;
           while (!this.#closing && this.#hasFreeSlot()) {
-            const job = await this.#store.claimNext(new Date());
+            const job = await this.#store.claimNext(new Date(), this.#caps());
+            // None claimable (none waiting, or only jobs of processes at their cap): slots may be lent.
             this.#queueEmpty = !job;
             if (!job) break;
             this.#emit(job);
@@ -464,6 +681,17 @@ export class JobManager {
     };
   }
 
+  /** The per-process caps for the store's claim, less the dismissed jobs still stopping here. */
+  #caps(): Readonly<Record<string, number>> | undefined {
+    const caps = this.#options.processLimits?.caps;
+    if (!caps || this.#lingering.size === 0) return caps;
+    const adjusted = { ...caps };
+    for (const processId of this.#lingering.values()) {
+      if (adjusted[processId] !== undefined) adjusted[processId] = Math.max(0, adjusted[processId] - 1);
+    }
+    return adjusted;
+  }
+
   #start(job: Job): void {
     const controller = new AbortController();
     const cancelled = this.#cancelled.get(job.id);
@@ -475,11 +703,15 @@ export class JobManager {
     const done = this.#run(job, controller)
       .then((final) => {
         this.#active.delete(job.id);
+        this.#lingering.delete(job.id);
         this.#emit(final);
         this.#jobEnded();
         this.#dispatch();
       })
-      .catch((error: unknown) => this.#log.error({ err: error, job: job.id }, 'job end handling failed'));
+      .catch((error: unknown) => {
+        this.#lingering.delete(job.id);
+        this.#log.error({ err: error, job: job.id }, 'job end handling failed');
+      });
     this.#active.set(job.id, { controller, done });
   }
 
@@ -505,18 +737,81 @@ export class JobManager {
 
   /** Runs a claimed job and records its end; returns the final job, or undefined if it was dismissed. */
   async #run(job: Job, controller: AbortController): Promise<Job | undefined> {
-    const outcome = await this.#execute(job, controller);
+    const outcome = await this.#attempts(job, controller);
+    // A cluster node that lost the job records nothing: the node that recovers it decides its end.
+    if (outcome.patch.error?.reason === 'lease-lost') return undefined;
     const final = await this.#record(job.id, outcome);
     if (outcome.to === 'successful' && !final) {
-      await this.#files.removeOutputs(job.id).catch(() => undefined); // dismissed while it ran
+      // Dismissed while it ran: its outputs go. Recovered and run again by another node: they are
+      // that run's now (the folder is shared).
+      const now = await this.#store.get(job.id).catch(() => undefined);
+      if (!now || now.status === 'dismissed') await this.#files.removeOutputs(job.id).catch(() => undefined);
     }
     return final;
   }
 
-  /** Runs a claimed job: how it ended. Never throws. */
-  async #execute(job: Job, controller: AbortController): Promise<Outcome> {
+  /**
+   * Runs a claimed job's attempts (src/jobs/retry.ts): a transient failure is tried again after a
+   * backoff while attempts remain; the job keeps its slot meanwhile (so caps stay exact), a dismiss
+   * ends the pause. Each attempt has its own time limit. How the job ended; never throws.
+   */
+  async #attempts(job: Job, controller: AbortController): Promise<Outcome> {
+    const policy = this.#options.retryPolicy?.(job.processId) ?? NO_RETRY;
+    const attempts: JobAttempt[] = [];
+    const shown = { progress: job.progress };
+    for (let number = 1; ; number++) {
+      const attempt: JobAttempt = { number, started: new Date() };
+      attempts.push(attempt);
+      const own = new AbortController();
+      const forward = () => own.abort(controller.signal.reason);
+      if (controller.signal.aborted) forward();
+      else controller.signal.addEventListener('abort', forward, { once: true });
+      let outcome: Outcome;
+      try {
+        outcome = await this.#execute(job, own, { number, of: policy.maxAttempts, shown });
+      } finally {
+        controller.signal.removeEventListener('abort', forward);
+      }
+      attempt.finished = new Date();
+      if (outcome.to === 'successful') {
+        if (policy.maxAttempts > 1) outcome.patch.execution = { ...outcome.patch.execution, attempts };
+        return outcome;
+      }
+      const error = outcome.patch.error!;
+      attempt.error = error;
+      if (number >= policy.maxAttempts || !isTransient(error) || controller.signal.aborted) {
+        return finalFailure(outcome, error, policy.maxAttempts > 1 ? attempts : undefined);
+      }
+      const pause = backoffMs(policy, number);
+      this.#log.info({ job: job.id, attempt: number, pause }, `attempt failed, retrying: ${error.message}`);
+      const message = `Attempt ${number} of ${policy.maxAttempts} failed (${error.message}); attempt ${number + 1} in ${(pause / 1000).toFixed(1)} s`;
+      await this.#store.report(job.id, { message, execution: { attempts } }).then(
+        (j) => this.#emit(j),
+        (e: unknown) => this.#log.warn({ err: e, job: job.id }, 'could not record an attempt'),
+      );
+      try {
+        await delay(pause, undefined, { signal: controller.signal });
+      } catch {
+        const reason = OwsError.from(controller.signal.reason);
+        return {
+          to: 'failed',
+          patch: {
+            message: reason.message,
+            error: reason.toJSON(),
+            finished: new Date(),
+            execution: { attempts },
+          },
+        };
+      }
+    }
+  }
+
+  /** Runs one attempt of a claimed job: how it ended. Never throws. */
+  async #execute(job: Job, controller: AbortController, attempt: AttemptContext): Promise<Outcome> {
     const log = this.#log.child({ job: job.id, process: job.processId });
     const entry = this.#registry.find(job.processId);
+    let ticket: CacheTicket | undefined;
+    let lost = false;
     const timer = setTimeout(
       () =>
         controller.abort(
@@ -533,16 +828,37 @@ export class JobManager {
       controller.signal.throwIfAborted();
       if (!entry) throw new OwsError('NoApplicableCode', `Process '${job.processId}' is no longer published`);
       log.info('job started');
-      const inputs = await this.#resolveInputs(job, entry.description, controller.signal);
-      await this.#files.ensureWork(job.id);
       const location = entry.location;
+      const forward =
+        location.kind === 'remote' && (this.#options.references.forward?.(location.provider) ?? false);
+      const { inputs, remoteInputs } = await this.#resolveInputs(
+        job,
+        entry.description,
+        controller.signal,
+        forward,
+      );
+      ticket = await this.#options.resultCache?.acquire(
+        job.id,
+        entry.description,
+        job.request,
+        inputs,
+        controller.signal,
+      );
+      if (ticket?.hit) return cachedOutcome(ticket.hit.jobId, ticket.hit.results, new Date());
+      await this.#files.ensureWork(job.id);
       const results = await runFannedOut(
         this.#runner,
         {
           jobId: job.id,
           modulePath: location.kind === 'local' ? location.modulePath : '',
           ...(location.kind === 'remote'
-            ? { remote: { provider: location.provider, remoteId: location.remoteId } }
+            ? {
+                remote: {
+                  provider: location.provider,
+                  remoteId: location.remoteId,
+                  ...(remoteInputs ? { inputs: remoteInputs } : {}),
+                },
+              }
             : {}),
           inputs,
           outputs: job.request.outputs,
@@ -554,7 +870,13 @@ export class JobManager {
         location.kind === 'local' ? location.runtime : 'remote',
         {
           signal: controller.signal,
-          onProgress: (percent, message) => {
+          onProgress: (reported, text) => {
+            // What clients see never goes back: a later attempt shows its progress once it passes.
+            const percent = (attempt.shown.progress = Math.max(attempt.shown.progress, reported));
+            const message =
+              text !== undefined && attempt.number > 1
+                ? `Attempt ${attempt.number} of ${attempt.of}: ${text}`
+                : text;
             // Progress is best effort: a store that cannot take it now does not stop the job.
             this.#store
               .report(job.id, message === undefined ? { progress: percent } : { progress: percent, message })
@@ -570,6 +892,9 @@ export class JobManager {
       );
       // Within the disk quota: old finished jobs make room, else NotEnoughStorage (files removed below).
       await this.#options.diskQuota?.admit(job.id);
+      if (ticket && !ticket.hit) {
+        await ticket.fill(results).catch((e: unknown) => log.warn({ err: e }, 'could not cache the results'));
+      }
       log.info('job succeeded');
       return {
         to: 'successful',
@@ -582,42 +907,62 @@ export class JobManager {
       } else {
         log.warn({ code: error.code }, `job failed: ${error.message}`);
       }
-      await this.#files.removeOutputs(job.id).catch(() => undefined);
+      // A job this node lost is another node's now, with its (shared) folders.
+      if (error.reason === 'lease-lost') lost = true;
+      else await this.#files.removeOutputs(job.id).catch(() => undefined);
       return {
         to: 'failed',
         patch: { message: error.message, error: error.toJSON(), finished: new Date() },
       };
     } finally {
+      if (ticket && !ticket.hit) ticket.release();
       clearTimeout(timer);
-      if (this.#options.cleanTempDir) await this.#files.removeWork(job.id).catch(() => undefined);
+      if (this.#options.cleanTempDir && !lost) await this.#files.removeWork(job.id).catch(() => undefined);
     }
   }
 
   /**
    * The inputs a processor gets: references fetched (inside the job, so an asynchronous client had
-   * its answer long before), validated like inline data and placed in the work folder.
+   * its answer long before), validated like inline data and placed in the work folder. With
+   * `forward` (a remote provider's forward_references), http(s) references of complex inputs are
+   * left unfetched for the remote: `remoteInputs` holds them, and `inputs` has gaps in their places.
    */
   async #resolveInputs(
     job: Job,
     description: ProcessDescription,
     signal: AbortSignal,
-  ): Promise<ProcessInputs> {
+    forward = false,
+  ): Promise<{ inputs: ProcessInputs; remoteInputs?: JobInputs }> {
     const inputs = job.request.inputs;
-    if (!hasPendingReferences(inputs)) return inputs as ProcessInputs;
-    this.#emit(await this.#store.report(job.id, { message: 'Fetching referenced inputs' }));
-    let resolved: ProcessInputs;
+    if (!hasPendingReferences(inputs)) return { inputs: inputs as ProcessInputs };
+    const policy = this.#options.references.policy;
+    const keep = forward
+      ? (ref: PendingReference, input: InputDescription) => forwardable(ref, input, policy)
+      : undefined;
+    const fetching = Object.entries(inputs).some(([id, values]) =>
+      values.some((v) => {
+        const input = description.inputs.find((i) => i.id === id);
+        return v.kind === 'reference' && !(input && keep?.(v, input));
+      }),
+    );
+    if (fetching) this.#emit(await this.#store.report(job.id, { message: 'Fetching referenced inputs' }));
+    let resolved: JobInputs;
     try {
       resolved = await resolveReferences(inputs, description, {
         ...this.#options.references,
         validation: this.#validation(),
         signal,
+        ...(keep ? { keep } : {}),
       });
     } catch (thrown) {
       if (signal.aborted) throw signal.reason;
       const error = OwsError.from(thrown);
+      if (error.reason === 'transient') throw error; // worth another attempt (see finalFailure)
       throw new OwsError(error.code, error.message, error.locator, 'input-rejected');
     }
-    return this.#files.prepare(job.id, resolved, this.#options.inlineLimit);
+    const placed = await this.#files.prepare(job.id, resolved, this.#options.inlineLimit);
+    if (!hasPendingReferences(placed)) return { inputs: placed as ProcessInputs };
+    return { inputs: withoutReferences(placed), remoteInputs: placed };
   }
 
   /** Counts ended jobs; every so many, the store is trimmed to its cap without waiting for the timer. */
@@ -667,9 +1012,11 @@ export class JobManager {
         for (const id of ids) {
           await Promise.all([this.#files.removeOutputs(id), this.#files.removeWork(id)]);
         }
+        await this.#options.resultCache?.forget(ids);
         removed += ids.length;
         if (ids.length < SWEEP_BATCH || this.#closing) break;
       }
+      await this.#options.resultCache?.forget([], now);
       if (removed > 0) this.#log.info({ removed }, 'removed expired jobs');
       if (orphans) await this.#removeOrphans(now);
       return removed;

@@ -2,7 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { OwsErrorJson } from '../core/errors.ts';
 import { OwsError } from '../core/errors.ts';
 import type { Job, JobStatus } from '../core/job.ts';
-import type { ExpiryRule, JobFilter, JobPatch, JobStore, NewJob } from './store.ts';
+import type { CacheEntry, ExpiryRule, JobFilter, JobPatch, JobReport, JobStore, NewJob } from './store.ts';
 
 /** What a store error is: a lock held elsewhere (worth waiting for), a full disk, or anything else. */
 export type StoreFault = 'busy' | 'full' | 'other';
@@ -15,6 +15,8 @@ export interface ResilientStoreOptions {
   /** First pause between retries (doubled up to `maxPauseMs`, with jitter). */
   firstPauseMs?: number;
   maxPauseMs?: number;
+  /** What a busy store is, in words: 'locked by another process' (the default, SQLite). */
+  busy?: string;
 }
 
 /** The state of the store as /health reports it. */
@@ -37,14 +39,14 @@ export class ResilientStore implements JobStore {
 
   constructor(inner: JobStore, options: ResilientStoreOptions) {
     this.#inner = inner;
-    this.#options = { firstPauseMs: 10, maxPauseMs: 250, ...options };
+    this.#options = { firstPauseMs: 10, maxPauseMs: 250, busy: 'locked by another process', ...options };
   }
 
   health(): StoreHealth {
     if (this.#waiting > 0) {
       return {
         ok: false,
-        reason: 'the job store is locked by another process; waiting for it',
+        reason: `the job store is ${this.#options.busy}; waiting for it`,
         since: this.#waitingSince ?? new Date(),
       };
     }
@@ -89,7 +91,7 @@ export class ResilientStore implements JobStore {
       case 'busy':
         return new OwsError(
           'ServerBusy',
-          `The job store stayed locked by another process for ${Math.round(this.#options.retryForMs / 1000)} s; try again later`,
+          `The job store stayed ${this.#options.busy} for ${Math.round(this.#options.retryForMs / 1000)} s; try again later`,
         );
       case 'full':
         return new OwsError('NotEnoughStorage', 'The disk of the job store is full');
@@ -113,14 +115,26 @@ export class ResilientStore implements JobStore {
   transition(id: string, to: JobStatus, patch?: JobPatch): Promise<Job | undefined> {
     return this.#call('write', () => this.#inner.transition(id, to, patch));
   }
-  report(id: string, progress: { progress?: number; message?: string }): Promise<Job | undefined> {
+  report(id: string, progress: JobReport): Promise<Job | undefined> {
     return this.#call('write', () => this.#inner.report(id, progress));
   }
-  claimNext(now: Date): Promise<Job | undefined> {
-    return this.#call('write', () => this.#inner.claimNext(now));
+  claimNext(now: Date, caps?: Readonly<Record<string, number>>): Promise<Job | undefined> {
+    return this.#call('write', () => this.#inner.claimNext(now, caps));
   }
-  countByStatus(status: JobStatus): Promise<number> {
-    return this.#call('read', () => this.#inner.countByStatus(status));
+  countByStatus(status: JobStatus, processId?: string): Promise<number> {
+    return this.#call('read', () => this.#inner.countByStatus(status, processId));
+  }
+  cacheGet(key: string, now: Date): Promise<CacheEntry | undefined> {
+    return this.#call('read', () => this.#inner.cacheGet(key, now));
+  }
+  cachePut(entry: CacheEntry): Promise<void> {
+    return this.#call('write', () => this.#inner.cachePut(entry));
+  }
+  cacheDelete(rule: { expiredBy?: Date; jobIds?: readonly string[] }): Promise<number> {
+    return this.#call('write', () => this.#inner.cacheDelete(rule));
+  }
+  insertSucceeded(job: NewJob, patch: JobPatch): Promise<Job> {
+    return this.#call('write', () => this.#inner.insertSucceeded(job, patch));
   }
   failRunning(error: OwsErrorJson, now: Date): Promise<string[]> {
     return this.#call('write', () => this.#inner.failRunning(error, now));

@@ -15,16 +15,19 @@ import {
 import { decode, encode } from './codec.ts';
 import { lockInstance, type InstanceLock } from './instance-lock.ts';
 import type { StoreFault } from './resilient-store.ts';
+import { RESULT_CACHE_SCHEMA, SqliteResultCache } from './sqlite-result-cache.ts';
 import {
   JOB_TYPE,
+  type CacheEntry,
   type ExpiryRule,
   type JobFilter,
   type JobPatch,
+  type JobReport,
   type JobStore,
   type NewJob,
 } from './store.ts';
 
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 
 const MIGRATIONS: Record<number, string> = {
   1: `
@@ -52,6 +55,12 @@ const MIGRATIONS: Record<number, string> = {
     CREATE INDEX jobs_status_started ON jobs (status, started);
     CREATE INDEX jobs_status_duration ON jobs (status, (finished - started));
   `,
+  // Attempts and cache origin of a job; per-process caps count by (status, process); the result cache.
+  3: `
+    ALTER TABLE jobs ADD COLUMN execution TEXT;
+    CREATE INDEX jobs_status_process ON jobs (status, process_id);
+    ${RESULT_CACHE_SCHEMA}
+  `,
 };
 
 interface Row {
@@ -68,6 +77,7 @@ interface Row {
   request: string;
   results: string | null;
   error: string | null;
+  execution: string | null;
 }
 
 function toJob(row: Row): Job {
@@ -86,6 +96,7 @@ function toJob(row: Row): Job {
   if (row.finished !== null) job.finished = new Date(row.finished);
   if (row.results !== null) job.results = decode(row.results);
   if (row.error !== null) job.error = decode<OwsErrorJson>(row.error);
+  if (row.execution !== null) job.execution = decode(row.execution);
   return job;
 }
 
@@ -96,6 +107,7 @@ const PATCH_COLUMNS: Record<keyof JobPatch, (v: never) => unknown> = {
   finished: (v: Date) => v.getTime(),
   results: (v: unknown) => encode(v),
   error: (v: unknown) => encode(v),
+  execution: (v: unknown) => encode(v),
 };
 
 const placeholders = (values: readonly unknown[]) => values.map(() => '?').join(', ');
@@ -221,6 +233,7 @@ export class SqliteJobStore implements JobStore {
   readonly #file: string;
   readonly #lock: InstanceLock | undefined;
   readonly #checkpointer: NodeJS.Timeout | undefined;
+  readonly #cache: SqliteResultCache;
 
   constructor(file: string) {
     this.#file = file;
@@ -235,6 +248,7 @@ export class SqliteJobStore implements JobStore {
       this.#db.pragma('synchronous = NORMAL');
       this.#db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
       this.#migrate();
+      this.#cache = new SqliteResultCache(this.#db);
     } catch (error) {
       this.#lock?.release();
       throw error;
@@ -351,29 +365,74 @@ export class SqliteJobStore implements JobStore {
     return this.#update(id, { ...patch, status: to }, statusesLeadingTo(to));
   }
 
-  async report(id: string, progress: { progress?: number; message?: string }): Promise<Job | undefined> {
+  async report(id: string, progress: JobReport): Promise<Job | undefined> {
     return this.#update(id, progress, REPORTING_STATUSES);
   }
 
-  async claimNext(now: Date): Promise<Job | undefined> {
+  async claimNext(now: Date, caps: Readonly<Record<string, number>> = {}): Promise<Job | undefined> {
     const t = now.getTime();
+    // Per-process caps: a capped process's job is taken only while fewer of its jobs run (one statement).
+    const capped = Object.entries(caps);
+    const capClause =
+      capped.length === 0
+        ? ''
+        : `AND (q.process_id NOT IN (${placeholders(capped)}) OR
+             (SELECT count(*) FROM jobs r WHERE r.status = ? AND r.process_id = q.process_id) <
+             CASE q.process_id ${capped.map(() => 'WHEN ? THEN ?').join(' ')} END)`;
+    const capParams =
+      capped.length === 0 ? [] : [...capped.map(([id]) => id), CLAIMED_STATUS, ...capped.flat()];
     const row = returning(
       this.#db.prepare(
         `UPDATE jobs SET status = ?, started = ?, updated = ?
-         WHERE id = (SELECT id FROM jobs WHERE status = ? ORDER BY created, rowid LIMIT 1)
+         WHERE id = (SELECT id FROM jobs q WHERE q.status = ? ${capClause} ORDER BY q.created, q.rowid LIMIT 1)
          RETURNING *`,
       ),
       CLAIMED_STATUS,
       t,
       t,
       QUEUED_STATUS,
+      ...capParams,
     );
     return row && toJob(row);
   }
 
-  async countByStatus(status: JobStatus): Promise<number> {
-    return (this.#db.prepare('SELECT count(*) AS n FROM jobs WHERE status = ?').get(status) as { n: number })
-      .n;
+  async countByStatus(status: JobStatus, processId?: string): Promise<number> {
+    const row =
+      processId === undefined
+        ? this.#db.prepare('SELECT count(*) AS n FROM jobs WHERE status = ?').get(status)
+        : this.#db
+            .prepare('SELECT count(*) AS n FROM jobs WHERE status = ? AND process_id = ?')
+            .get(status, processId);
+    return (row as { n: number }).n;
+  }
+
+  // ---- ResultCacheStore (src/jobs/sqlite-result-cache.ts) ----
+
+  async cacheGet(key: string, now: Date): Promise<CacheEntry | undefined> {
+    return this.#cache.get(key, now);
+  }
+
+  async cachePut(entry: CacheEntry): Promise<void> {
+    this.#cache.put(entry);
+  }
+
+  async cacheDelete(rule: { expiredBy?: Date; jobIds?: readonly string[] }): Promise<number> {
+    return this.#cache.delete(rule);
+  }
+
+  async insertSucceeded(job: NewJob, patch: JobPatch): Promise<Job> {
+    // Inserted and finished in one transaction: no dispatcher ever sees it queued.
+    return this.#db.transaction(() => {
+      const t = job.created.getTime();
+      this.#db
+        .prepare(
+          `INSERT INTO jobs (id, process_id, status, mode, progress, created, updated, request)
+           VALUES (?, ?, ?, ?, 0, ?, ?, ?)`,
+        )
+        .run(job.id, job.processId, QUEUED_STATUS, job.mode, t, t, encode(job.request));
+      this.#update(job.id, { ...patch, status: CLAIMED_STATUS }, [QUEUED_STATUS]);
+      return this.#update(job.id, { ...patch, status: 'successful' }, [CLAIMED_STATUS])!;
+    })();
   }
 
   async failRunning(error: OwsErrorJson, now: Date): Promise<string[]> {

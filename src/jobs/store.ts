@@ -1,6 +1,6 @@
 import type { OwsErrorJson } from '../core/errors.ts';
 import type { ExecuteRequest, ExecutionMode } from '../core/execute.ts';
-import type { Job, JobStatus } from '../core/job.ts';
+import type { Job, JobExecution, JobStatus } from '../core/job.ts';
 import type { StoredOutputs } from '../core/values.ts';
 
 export interface NewJob {
@@ -19,7 +19,11 @@ export interface JobPatch {
   finished?: Date;
   results?: StoredOutputs;
   error?: OwsErrorJson;
+  execution?: JobExecution;
 }
+
+/** What a running job may record without changing status: progress, message, its attempts. */
+export type JobReport = Pick<JobPatch, 'progress' | 'message' | 'execution'>;
 
 /** The kind of every job in a store: each runs a process (OGC API - Processes job-list `type`). */
 export const JOB_TYPE = 'process';
@@ -60,7 +64,7 @@ export interface ExpiryRule {
  * PostgreSQL store can sit behind the same interface. The queue is the store: jobs waiting to run
  * are the `accepted` ones, oldest first.
  */
-export interface JobStore {
+export interface JobStore extends ResultCacheStore {
   insert(job: NewJob): Promise<Job>;
   get(id: string): Promise<Job | undefined>;
   /** Newest first, with the number of all matching jobs; `now` is the moment durations of running jobs are measured at. */
@@ -72,10 +76,15 @@ export interface JobStore {
    */
   transition(id: string, to: JobStatus, patch?: JobPatch): Promise<Job | undefined>;
   /** Records progress and message while the job is in a reporting status (running); else undefined. */
-  report(id: string, progress: { progress?: number; message?: string }): Promise<Job | undefined>;
-  /** Moves the oldest accepted job to running (atomically) and returns it. */
-  claimNext(now: Date): Promise<Job | undefined>;
-  countByStatus(status: JobStatus): Promise<number>;
+  report(id: string, progress: JobReport): Promise<Job | undefined>;
+  /**
+   * Moves the oldest accepted job to running (atomically) and returns it. With `caps` (process id →
+   * jobs of it running at most), a job whose process has that many running is passed over; the count
+   * and the claim are one atomic step (src/jobs/process-limits.ts).
+   */
+  claimNext(now: Date, caps?: Readonly<Record<string, number>>): Promise<Job | undefined>;
+  /** Jobs in `status`; with `processId`, only that process's. */
+  countByStatus(status: JobStatus, processId?: string): Promise<number>;
   /** At start-up: marks jobs left running as failed with `error`; returns their ids. */
   failRunning(error: OwsErrorJson, now: Date): Promise<string[]>;
   /**
@@ -87,4 +96,31 @@ export interface JobStore {
   existing(ids: readonly string[]): Promise<Set<string>>;
   delete(id: string): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/** A cached result of a deterministic process (src/jobs/result-cache.ts). */
+export interface CacheEntry {
+  /** Digest of process id, version, canonical inputs and requested outputs. */
+  key: string;
+  processId: string;
+  /** The job whose outputs these are (its output folder holds the files). */
+  jobId: string;
+  results: StoredOutputs;
+  created: Date;
+  expires: Date;
+}
+
+/**
+ * The result cache's part of a store: kept apart so that every back end (SQLite, PostgreSQL)
+ * implements the same few calls.
+ */
+export interface ResultCacheStore {
+  /** The entry under `key` unless it expired by `now`. */
+  cacheGet(key: string, now: Date): Promise<CacheEntry | undefined>;
+  /** Stores (or replaces) the entry under its key. */
+  cachePut(entry: CacheEntry): Promise<void>;
+  /** Removes the entries that expired by `now` or whose job is one of `jobIds`; returns how many. */
+  cacheDelete(rule: { expiredBy?: Date; jobIds?: readonly string[] }): Promise<number>;
+  /** Inserts a job that is successful from the start (a cache hit): `patch` has its results and times. */
+  insertSucceeded(job: NewJob, patch: JobPatch): Promise<Job>;
 }

@@ -7,6 +7,7 @@ import { BodyTextError, jsonBodyText, readBodyBytes } from '../http/body-text.ts
 import { LayerConverter, type LayerRole } from '../html/layer-geojson.ts';
 import type { ResultDelivery } from '../results/delivery.ts';
 import { BoundedJsonError, parseBoundedJson } from '../util/bounded-json.ts';
+import { cacheDirectives } from '../http/cache-control.ts';
 import { checkSubscriber, checkSubscriberHosts } from './callbacks.ts';
 import { HttpProblem } from './exceptions.ts';
 import { toRawExecuteRequest } from './execute-request.ts';
@@ -132,13 +133,15 @@ export function addJobRoutes(
       wait !== undefined && request.mode !== 'prefer-async' && asyncAllowed
         ? Math.min(wait * 1000, syncLimitMs)
         : undefined;
-    const job = await gateway.jobs.execute(request, {
+    const cache = cacheDirectives(ctx.get('Cache-Control') || undefined);
+    const job = await gateway.jobs.execute(cache ? { ...request, cache } : request, {
       onSyncTimeout: asyncAllowed ? 'detach' : 'cancel',
       ...(waitMs !== undefined ? { waitMs } : {}),
     });
     if (wait !== undefined && job.mode === 'sync' && waitMs === wait * 1000) applied.push(`wait=${wait}`);
     if (applied.length > 0) ctx.set('Preference-Applied', applied.join(', '));
-    if (!isTerminal(job.status)) {
+    // An asynchronous job answers 201 even when it is done at once (served from the result cache).
+    if (!isTerminal(job.status) || job.mode === 'async') {
       ctx.status = 201;
       ctx.set('Location', jobUrl(urls().base, job.id));
       ctx.type = JSON_TYPE;

@@ -36,8 +36,11 @@ const REASONS: Record<ErrorReason, true> = {
   'sync-timeout': true,
   cancelled: true,
   interrupted: true,
+  'lease-lost': true,
   'input-rejected': true,
   'malformed-request': true,
+  transient: true,
+  permanent: true,
 };
 
 /** Every status a core error can become in this binding (exceptions.ts), whatever its code and reason. */

@@ -14,6 +14,15 @@ export interface StatusInfo {
   updated: string;
   progress: number;
   links: Link[];
+  /** Extension: the attempts of a process with retries (number, start, end, error). */
+  attempts?: Array<{
+    number: number;
+    started: string;
+    finished?: string;
+    error?: { code: string; message: string };
+  }>;
+  /** Extension: set when the results were served from the result cache. */
+  cache?: { hit: true; sourceJobID: string };
 }
 
 export interface StatusUrls {
@@ -53,5 +62,27 @@ export function statusInfo(job: Job, urls: StatusUrls): StatusInfo {
     updated: job.updated.toISOString(),
     progress: job.progress,
     links,
+    ...executionInfo(job),
+  };
+}
+
+/** The attempts and cache origin of a job, as statusInfo extension members. */
+function executionInfo(job: Job): Pick<StatusInfo, 'attempts' | 'cache'> {
+  const execution = job.execution;
+  if (!execution) return {};
+  return {
+    ...(execution.attempts.length > 0
+      ? {
+          attempts: execution.attempts.map((a) => ({
+            number: a.number,
+            started: a.started.toISOString(),
+            ...(a.finished ? { finished: a.finished.toISOString() } : {}),
+            ...(a.error ? { error: { code: a.error.code, message: a.error.message } } : {}),
+          })),
+        }
+      : {}),
+    ...(execution.cachedFrom !== undefined
+      ? { cache: { hit: true, sourceJobID: execution.cachedFrom } }
+      : {}),
   };
 }

@@ -178,10 +178,13 @@ const refusedReference = (refused: OutboundRefused, locator: string) =>
   );
 
 /** The one message of every failure below HTTP: which one it was (refused, reset, timed out…) is for the log only. */
+/** Tagged transient: a later attempt of the job may get through (src/jobs/retry.ts). */
 const unreachable = (locator: string, url: URL, policy: ReferencePolicy) =>
-  invalidParameter(
-    locator,
+  new OwsError(
+    'InvalidParameterValue',
     `Input '${locator}': ${url.href} could not be fetched: no complete HTTP response within the ${policy.timeoutMs / 1000} s limit`,
+    locator,
+    'transient',
   );
 
 /** Where a fetch went, for the log: no query or fragment (they may carry a token). */
@@ -308,7 +311,13 @@ export async function fetchReference(
       continue;
     }
     if (!('data' in response)) {
-      throw invalidParameter(locator, `Input '${locator}': ${url.href} answered HTTP ${response.status}`);
+      // A server error may pass (transient, worth another attempt); a client error will not.
+      throw new OwsError(
+        'InvalidParameterValue',
+        `Input '${locator}': ${url.href} answered HTTP ${response.status}`,
+        locator,
+        response.status >= 500 ? 'transient' : undefined,
+      );
     }
     return { data: response.data, ...(response.contentType ? { contentType: response.contentType } : {}) };
   }

@@ -103,7 +103,7 @@ export function guardedLookup(url: URL, policy: OutboundPolicy): LookupFunction 
 }
 
 export interface OutboundRequest {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'DELETE';
   headers?: Record<string, string>;
   body?: string | Uint8Array;
   signal: AbortSignal;

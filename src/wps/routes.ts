@@ -6,11 +6,18 @@ import { BUSY_RETRY_AFTER_SECONDS, OwsError } from '../core/errors.ts';
 import { wpsPrefix } from '../config/public-url.ts';
 import type { Gateway } from '../gateway.ts';
 import { BodyTextError, readBodyBytes, xmlBodyText } from '../http/body-text.ts';
+import { cacheDirectives } from '../http/cache-control.ts';
 import type { ResultDelivery } from '../results/delivery.ts';
 import { sendLanding } from './landing.ts';
 import { parseKvpRequest, parseXmlRequest } from './parse.ts';
 import { exceptionReport } from './render.ts';
-import { WpsService, XML, type WpsReply } from './service.ts';
+import { WpsService, XML, type WpsReply, type WpsRequestContext } from './service.ts';
+
+/** WPS 1.0.0 has no cache control of its own: the HTTP `Cache-Control` header serves (as in OGC API). */
+const requestContext = (ctx: Context): WpsRequestContext => {
+  const cache = cacheDirectives(ctx.get('Cache-Control') || undefined);
+  return cache ? { cache } : {};
+};
 
 /** The one place where WPS errors become HTTP statuses: 400 client errors, 500 server faults (a full disk too), 503 busy. */
 export function httpStatus(error: OwsError): number {
@@ -90,7 +97,7 @@ export function wpsRouter(gateway: Gateway, delivery: ResultDelivery): Router {
       ctx.vary('Accept');
       return sendLanding(ctx, gateway);
     }
-    return answer(ctx, () => service.handle(parseKvpRequest(ctx.querystring)));
+    return answer(ctx, () => service.handle(parseKvpRequest(ctx.querystring), requestContext(ctx)));
   });
 
   router.post(base || '/', (ctx) =>
@@ -101,7 +108,7 @@ export function wpsRouter(gateway: Gateway, delivery: ResultDelivery): Router {
       if (ctx.is('application/x-www-form-urlencoded') || !text.startsWith('<')) {
         throw malformed('KVP requests are only accepted with GET; POST takes a WPS XML request');
       }
-      return service.handle(parseXmlRequest(text));
+      return service.handle(parseXmlRequest(text), requestContext(ctx));
     }),
   );
 

@@ -1,5 +1,5 @@
 import { invalidParameter, OwsError } from '../core/errors.ts';
-import type { RawOutputRequest, RequestedMode } from '../core/execute.ts';
+import type { CacheDirectives, RawOutputRequest, RequestedMode } from '../core/execute.ts';
 import { isXmlMimeType } from '../core/formats.ts';
 import type { Job } from '../core/job.ts';
 import type { ProcessDescription } from '../core/model.ts';
@@ -30,6 +30,11 @@ export interface WpsJobOptions {
   /** Outputs asked for with asReference="true". */
   asReference: string[];
   lineage?: { inputs: LineageInput[]; outputs: LineageOutput[] };
+}
+
+/** What the HTTP request around a WPS request says beyond it (the Cache-Control header). */
+export interface WpsRequestContext {
+  cache?: CacheDirectives;
 }
 
 export interface WpsReply {
@@ -79,7 +84,7 @@ export class WpsService {
     return match;
   }
 
-  async handle(request: WpsRequest): Promise<WpsReply> {
+  async handle(request: WpsRequest, context: WpsRequestContext = {}): Promise<WpsReply> {
     const lang = this.language(request.language);
     const registry = this.#gateway.registry;
     switch (request.operation) {
@@ -100,11 +105,11 @@ export class WpsService {
         return xmlReply(processDescriptions(descriptions, lang));
       }
       case 'Execute':
-        return this.#execute(request, lang);
+        return this.#execute(request, lang, context);
     }
   }
 
-  async #execute(request: ExecuteWpsRequest, lang: string): Promise<WpsReply> {
+  async #execute(request: ExecuteWpsRequest, lang: string, context: WpsRequestContext): Promise<WpsReply> {
     const { description } = this.#gateway.registry.get(request.identifier);
     const form = request.responseForm;
     if (form?.kind === 'document' && form.status && !form.store) {
@@ -134,6 +139,7 @@ export class WpsService {
       ...(outputs ? { outputs } : {}),
       mode,
       binding: { ...options },
+      ...(context.cache ? { cache: context.cache } : {}),
     });
     if (options.raw) return this.#rawOutput(job, definitions[0]!);
     return xmlReply(await this.renderJob(job));
@@ -210,7 +216,7 @@ export class WpsService {
     const rendered: RenderedOutput[] = [];
     for (const output of this.#delivery.outputs(job)) {
       const { description } = output;
-      if (output.transmission === 'reference') {
+      if (output.transmission === 'reference' || output.kind === 'reference') {
         rendered.push({
           description,
           reference: this.#delivery.reference(job.id, output, BBOX_XML.extension),
@@ -267,7 +273,8 @@ function wpsStatus(job: Job, reportProgress: boolean): WpsStatus {
         ? { kind: 'ProcessStarted', message: job.message ?? 'Process started', percent: job.progress }
         : { kind: 'ProcessAccepted', message: 'Process accepted' };
     case 'successful':
-      return { kind: 'ProcessSucceeded', message: 'Process succeeded' };
+      // The job's own message: it says when the results were served from the result cache.
+      return { kind: 'ProcessSucceeded', message: job.message ?? 'Process succeeded' };
     case 'failed':
       return {
         kind: 'ProcessFailed',

@@ -150,6 +150,29 @@ identification_title = 100%% sure
     expect(warnings.join()).toMatch(/in-memory/);
   });
 
+  it('a PostgreSQL database (SQLAlchemy URL) is a shared store; [jobs] holds the cluster settings', () => {
+    const { config } = parse(
+      '[logging]\ndatabase = postgresql+psycopg2://gw:secret@db:5432/jobs\n' +
+        '[jobs]\nmax_running = 8\nlease = 20\npoll_interval = 0.5\nidempotent_processes = sleep, buffer\n',
+    );
+    expect(config.jobs.store).toMatchObject({
+      backend: 'postgresql',
+      connection: 'postgresql://gw:secret@db:5432/jobs',
+    });
+    expect(config.jobs.cluster).toEqual({
+      maxRunning: 8,
+      leaseSeconds: 20,
+      pollSeconds: 0.5,
+      idempotentProcesses: ['sleep', 'buffer'],
+    });
+    expect(parse('[server]\n').config.jobs.cluster).toEqual({
+      maxRunning: 0,
+      leaseSeconds: 30,
+      pollSeconds: 2,
+      idempotentProcesses: [],
+    });
+  });
+
   it('unknown sections and keys are warnings, not errors', () => {
     const { warnings } = parse('[server]\nmaxprocesess = 3\n[grass]\ngisbase = /usr\n');
     expect(warnings).toEqual([
@@ -169,7 +192,8 @@ identification_title = 100%% sure
     ['[server]\nlanguage = en US\n', '[server] language', /must match pattern/],
     ['[processing]\nmode = docker\n', '[processing] mode', /must be one of/],
     ['[logging]\nlevel = chatty\n', '[logging] level', /must be one of/],
-    ['[logging]\ndatabase = postgresql://u@h/db\n', '[logging] database', /only SQLite/],
+    ['[logging]\ndatabase = mysql://u@h/db\n', '[logging] database', /SQLite .* or PostgreSQL/],
+    ['[jobs]\nlease = 0.1\n', '[jobs] lease', />= 0.5/],
     ['url = http://x\n', undefined, /line 1: key outside of any \[section\]/],
     ['[server]\nthis is not a setting\n', undefined, /line 2: expected 'key = value'/],
   ])('error: %j', (text, key, problem) => {

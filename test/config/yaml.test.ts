@@ -149,6 +149,24 @@ resources:
     ]);
   });
 
+  it('a pygeoapi PostgreSQL manager is a shared store, with the cluster settings beside it', () => {
+    const { config, warnings } = parse(
+      'server:\n  manager:\n    name: PostgreSQL\n    connection: postgresql://gw@db/jobs\n' +
+        '    max_running: 4\n    lease_seconds: 10\n    poll_seconds: 1\n    idempotent_processes: [sleep]\n',
+    );
+    expect(warnings).toEqual([]);
+    expect(config.jobs.store).toMatchObject({ backend: 'postgresql', connection: 'postgresql://gw@db/jobs' });
+    expect(config.jobs.cluster).toEqual({
+      maxRunning: 4,
+      leaseSeconds: 10,
+      pollSeconds: 1,
+      idempotentProcesses: ['sleep'],
+    });
+    expect(configError(() => parse('server:\n  manager:\n    name: PostgreSQL\n'))).toMatchObject({
+      message: expect.stringMatching(/server\.manager\.connection.*needs a connection string/),
+    });
+  });
+
   it('a pygeoapi TinyDB manager is not reused, with a warning', () => {
     const { config, warnings } = parse(
       'server:\n  manager:\n    name: TinyDB\n    connection: /tmp/pygeoapi.db\n',

@@ -36,14 +36,18 @@ export function processMemory(pid: number): { rss: number; peak: number } {
 }
 
 export async function startServerProcess(
-  options: TestGatewayOptions & { prefix?: string } = {},
+  options: TestGatewayOptions & { prefix?: string; args?: string[] } = {},
 ): Promise<ServerProcess> {
   const dir = mkdtempSync(path.join(tmpdir(), options.prefix ?? 'gw-process-'));
   const config = path.join(dir, 'gateway.yml');
   writeFileSync(config, testConfigYaml(dir, options));
-  const child = spawn(process.execPath, [CLI, 'serve', '--config', config, '--port', '0'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [CLI, 'serve', '--config', config, '--port', '0', ...(options.args ?? [])],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   const exited = new Promise((resolve) => child.once('exit', resolve));
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');

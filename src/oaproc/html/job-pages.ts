@@ -51,6 +51,17 @@ export function jobView(job: Job, urls: StatusUrls, dismissable: boolean, now = 
     wpsStatusHref: urls.wpsStatus(job.id),
     dismissable: dismissable && job.status !== 'dismissed',
     dismissUrl: self,
+    attempts: (job.execution?.attempts ?? []).map((a) => ({
+      number: a.number,
+      startedText: timeText(a.started.toISOString()),
+      finishedText: timeText(a.finished?.toISOString()),
+      error: a.error?.message,
+    })),
+    cachedFrom: job.execution?.cachedFrom,
+    cachedFromHref:
+      job.execution?.cachedFrom !== undefined
+        ? withFormat(jobUrl(urls.base, job.execution.cachedFrom), 'html')
+        : undefined,
   };
 }
 
@@ -192,6 +203,16 @@ export async function outputsView(
         }
         break;
       }
+      case 'reference':
+        // Held by a remote server: a link to it, nothing read from it.
+        rows.push({
+          id: output.id,
+          kind: 'complex',
+          format: `${output.stored.format.mimeType}, on the remote server`,
+          href: ref.href,
+          linkText: 'remote result',
+        });
+        break;
     }
   }
   return { rows, layers };

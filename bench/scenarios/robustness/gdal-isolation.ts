@@ -8,9 +8,11 @@
  *   process.
  * Processes: area (50 polygons) and buffer (3 points), as the job manager hands them over.
  *
- *   bash .ci/setup.sh node bench/gdal-isolation.ts        [ROUNDS=40 PARALLEL=2 ORDER=reverse]
+ * Prints one JSON line (scenario 7 of bench/run.ts reads it).
+ *
+ *   node bench/scenarios/robustness/gdal-isolation.ts        [ROUNDS=40 PARALLEL=2 ORDER=reverse]
  */
-import { DEFAULT_LIMITS } from '../src/core/limits.ts';
+import { DEFAULT_LIMITS } from '../../../src/core/limits.ts';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,17 +20,17 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { resolveOutputs } from '../src/core/execute.ts';
-import { OwsError } from '../src/core/errors.ts';
-import type { ProcessInputs, RawInputs, StoredOutputs } from '../src/core/values.ts';
-import { validateInputs } from '../src/core/validate.ts';
-import { ChildProcessRunner } from '../src/jobs/child-runner.ts';
-import { JobFiles } from '../src/jobs/files.ts';
-import type { TaskControl } from '../src/jobs/pool.ts';
-import type { TaskSpec, WorkerResult } from '../src/jobs/task.ts';
-import { loadRegistry } from '../src/registry/registry.ts';
+import { resolveOutputs } from '../../../src/core/execute.ts';
+import { OwsError } from '../../../src/core/errors.ts';
+import type { ProcessInputs, RawInputs, StoredOutputs } from '../../../src/core/values.ts';
+import { validateInputs } from '../../../src/core/validate.ts';
+import { ChildProcessRunner } from '../../../src/jobs/child-runner.ts';
+import { JobFiles } from '../../../src/jobs/files.ts';
+import type { TaskControl } from '../../../src/jobs/pool.ts';
+import type { TaskSpec, WorkerResult } from '../../../src/jobs/task.ts';
+import { loadRegistry } from '../../../src/registry/registry.ts';
 
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const ROUNDS = Number(process.env.ROUNDS ?? 40);
 const PARALLEL = Number(process.env.PARALLEL ?? 2);
 process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, PARALLEL + 2)); // as src/cli.ts does
@@ -86,7 +88,7 @@ type Run = (spec: TaskSpec) => Promise<StoredOutputs>;
 function threadDesign(): { run: Run; close: () => Promise<void>; rss: () => number } {
   const before = process.memoryUsage.rss();
   const pool = new Piscina({
-    filename: new URL('../src/jobs/worker.ts', import.meta.url).href,
+    filename: new URL('../../../src/jobs/worker.ts', import.meta.url).href,
     minThreads: 1,
     maxThreads: 1,
     concurrentTasksPerWorker: PARALLEL,
@@ -130,7 +132,6 @@ function childDesign(): { run: Run; close: () => Promise<void>; rss: () => numbe
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const ms = (x: number) => `${x.toFixed(1)} ms`;
 
 interface Figures {
   sequential: number;
@@ -170,17 +171,17 @@ try {
     ['area, 50 polygons', 'area', { data: [geojson(polygons)] }],
     ['buffer, 3 points', 'buffer', { data: [geojson(points)], distance: [literal('0.1')] }],
   ];
-  console.log(
-    `Node ${process.version}; ${ROUNDS} tasks per figure; PARALLEL = ${PARALLEL}; one pool per design (gdal-async loads in one thread per process, so the thread design cannot be restarted)\n`,
-  );
-  console.log(
-    '| design | cold first task (area) | process | warm task, one at a time (median) | warm, PARALLEL at a time (per task) |',
-  );
-  console.log('| --- | --- | --- | --- | --- |');
-  const rss: string[] = [];
+  const rows: Array<{
+    design: string;
+    process: string;
+    coldMs: number;
+    sequentialMs: number;
+    concurrentMs: number;
+  }> = [];
+  const rss: Record<string, number> = {};
   const designs = [
-    ['one thread (before)', threadDesign],
-    ['child processes', childDesign],
+    ['thread', threadDesign],
+    ['child', childDesign],
   ] as const;
   for (const [label, make] of process.env.ORDER === 'reverse' ? [...designs].reverse() : designs) {
     const d = make();
@@ -188,12 +189,15 @@ try {
       const cold = await time(async () => d.run(await task('area', cases[0]![2])));
       for (const [name, processId, raw] of cases) {
         const f = await measure(d, processId, raw);
-        console.log(`| ${label} | ${ms(cold)} | ${name} | ${ms(f.sequential)} | ${ms(f.concurrent)} |`);
+        rows.push({
+          design: label,
+          process: name,
+          coldMs: cold,
+          sequentialMs: f.sequential,
+          concurrentMs: f.concurrent,
+        });
       }
-      if (d.rss() > 0)
-        rss.push(
-          `${label}: ${(d.rss() / 2 ** 20).toFixed(0)} MiB added, warm (${PARALLEL === 1 ? '1 slot' : `${PARALLEL} slots`})`,
-        );
+      rss[label] = d.rss();
     } finally {
       await d.close();
     }
@@ -213,8 +217,9 @@ try {
     );
     await runner.close();
   }
-  console.log(`\nchild start-up + one IPC round trip (no GDAL): median ${ms(median(starts))} of 5`);
-  for (const line of rss) console.log(line);
+  process.stdout.write(
+    `${JSON.stringify({ rounds: ROUNDS, parallel: PARALLEL, rows, rssBytes: rss, childStartMs: median(starts) })}\n`,
+  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -1,15 +1,16 @@
 /**
  * VERYSTRICT XML cost: XSD validation (libxml2-wasm, official KML 2.2 schema) of a 1 MiB KML document,
  * against the floor of the STRICT check (fast-xml-parser well-formedness) measured in the same run.
- * Both run on the main thread before a job is accepted.  Run: bash .ci/setup.sh node bench/xsd.ts
+ * Both run on the main thread before a job is accepted. Prints one JSON line (scenario 7 of
+ * bench/run.ts reads it).   node bench/scenarios/robustness/xsd.ts   [ROUNDS=15]
  */
 import { XMLValidator } from 'fast-xml-parser';
 import { fileURLToPath } from 'node:url';
-import { SchemaLibrary } from '../src/xml-schema/library.ts';
-import { XsdContentValidator } from '../src/xml-schema/xsd-validator.ts';
+import { SchemaLibrary } from '../../../src/xml-schema/library.ts';
+import { XsdContentValidator } from '../../../src/xml-schema/xsd-validator.ts';
 
 const KML_XSD = 'http://schemas.opengis.net/kml/2.2.0/ogckml22.xsd';
-const ROUNDS = 15;
+const ROUNDS = Number(process.env.ROUNDS ?? 15);
 
 const placemark = (i: number) =>
   `<Placemark><name>p${i}</name><description>feature number ${i}</description><Point><coordinates>${i % 180},${i % 90}</coordinates></Point></Placemark>`;
@@ -23,7 +24,7 @@ while (size < 1024 * 1024) {
 const doc = `<kml xmlns="http://www.opengis.net/kml/2.2"><Document>${parts.join('')}</Document></kml>`;
 
 const validator = new XsdContentValidator(
-  new SchemaLibrary([fileURLToPath(new URL('../.schemas/', import.meta.url))]),
+  new SchemaLibrary([fileURLToPath(new URL('../../../.schemas/', import.meta.url))]),
 );
 const time = (f: () => void) => {
   const t = performance.now();
@@ -43,8 +44,13 @@ for (let i = 0; i < ROUNDS; i++) {
   floor.push(time(() => XMLValidator.validate(doc)));
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-console.log(
-  `KML ${(doc.length / 1048576).toFixed(2)} MiB, ${parts.length} placemarks, ${ROUNDS} rounds: ` +
-    `XSD validation median ${median(xsd).toFixed(1)} ms vs STRICT well-formedness ${median(floor).toFixed(1)} ms ` +
-    `(ratio ${(median(xsd) / median(floor)).toFixed(2)}); schema compile once ${compile.toFixed(0)} ms`,
+process.stdout.write(
+  `${JSON.stringify({
+    bytes: doc.length,
+    placemarks: parts.length,
+    rounds: ROUNDS,
+    xsdMs: median(xsd),
+    wellFormedMs: median(floor),
+    compileMs: compile,
+  })}\n`,
 );

@@ -1,0 +1,84 @@
+import type Database from 'better-sqlite3';
+import { decode, encode } from './codec.ts';
+import type { CacheEntry } from './store.ts';
+
+/** The schema of the result cache (a migration of src/jobs/sqlite-store.ts). */
+export const RESULT_CACHE_SCHEMA = `
+  CREATE TABLE result_cache (
+    key         TEXT PRIMARY KEY,
+    process_id  TEXT NOT NULL,
+    job_id      TEXT NOT NULL,
+    results     TEXT NOT NULL,
+    created     INTEGER NOT NULL,
+    expires     INTEGER NOT NULL
+  );
+  CREATE INDEX result_cache_job ON result_cache (job_id);
+  CREATE INDEX result_cache_expires ON result_cache (expires);
+`;
+
+interface CacheRow {
+  key: string;
+  process_id: string;
+  job_id: string;
+  results: string;
+  created: number;
+  expires: number;
+}
+
+/** The SQLite side of ResultCacheStore, on the job store's connection. */
+export class SqliteResultCache {
+  readonly #db: Database.Database;
+
+  constructor(db: Database.Database) {
+    this.#db = db;
+  }
+
+  get(key: string, now: Date): CacheEntry | undefined {
+    const row = this.#db
+      .prepare('SELECT * FROM result_cache WHERE key = ? AND expires > ?')
+      .get(key, now.getTime()) as CacheRow | undefined;
+    if (!row) return undefined;
+    return {
+      key: row.key,
+      processId: row.process_id,
+      jobId: row.job_id,
+      results: decode(row.results),
+      created: new Date(row.created),
+      expires: new Date(row.expires),
+    };
+  }
+
+  put(entry: CacheEntry): void {
+    this.#db
+      .prepare(
+        `INSERT INTO result_cache (key, process_id, job_id, results, created, expires) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (key) DO UPDATE SET process_id = excluded.process_id, job_id = excluded.job_id,
+           results = excluded.results, created = excluded.created, expires = excluded.expires`,
+      )
+      .run(
+        entry.key,
+        entry.processId,
+        entry.jobId,
+        encode(entry.results),
+        entry.created.getTime(),
+        entry.expires.getTime(),
+      );
+  }
+
+  delete(rule: { expiredBy?: Date; jobIds?: readonly string[] }): number {
+    let removed = 0;
+    if (rule.expiredBy) {
+      removed += this.#db
+        .prepare('DELETE FROM result_cache WHERE expires <= ?')
+        .run(rule.expiredBy.getTime()).changes;
+    }
+    const ids = rule.jobIds ?? [];
+    for (let i = 0; i < ids.length; i += 500) {
+      const batch = ids.slice(i, i + 500);
+      removed += this.#db
+        .prepare(`DELETE FROM result_cache WHERE job_id IN (${batch.map(() => '?').join(', ')})`)
+        .run(...batch).changes;
+    }
+    return removed;
+  }
+}

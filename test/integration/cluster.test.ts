@@ -1,0 +1,284 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execute as oaExecute, pollJob, request } from '../helpers/oaproc-http.ts';
+import { startPostgres, type PostgresServer } from '../helpers/postgres.ts';
+import { startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
+import { execute as wpsExecute, literalInput, post } from '../helpers/wps.ts';
+
+/**
+ * A cluster of real servers on one real PostgreSQL: two API-only instances (A, B) and two workers
+ * (W1, W2), separate processes sharing the store and the work and output folders.
+ */
+
+const LEASE_SECONDS = 2;
+const MAX_RUNNING = 3;
+
+let postgres: PostgresServer;
+let url: string;
+let shared: string;
+/** Every terminal status announced by the store, per job (LISTEN gateway_jobs). */
+const finals = new Map<string, string[]>();
+let listener: pg.Client;
+const nodes: ServerProcess[] = [];
+let A: ServerProcess;
+let B: ServerProcess;
+let W1: ServerProcess;
+let W2: ServerProcess;
+
+function node(role: 'api' | 'worker'): Promise<ServerProcess> {
+  return startServerProcess({
+    prefix: `gw-cluster-${role}-`,
+    args: ['--role', role],
+    manager: {
+      name: 'PostgreSQL',
+      connection: url,
+      work_dir: path.join(shared, 'work'),
+      output_dir: path.join(shared, 'outputs'),
+      parallel_processes: 2,
+      max_running: MAX_RUNNING,
+      max_queued_jobs: 200,
+      lease_seconds: LEASE_SECONDS,
+      poll_seconds: 0.5,
+      idempotent_processes: 'sleep',
+    },
+  }).then((n) => (nodes.push(n), n));
+}
+
+async function sql<T extends pg.QueryResultRow>(text: string, params: unknown[] = []): Promise<T[]> {
+  return (await listener.query<T>(text, params)).rows;
+}
+
+beforeAll(async () => {
+  postgres = await startPostgres();
+  url = await postgres.createDatabase();
+  shared = mkdtempSync(path.join(tmpdir(), 'gw-cluster-shared-'));
+  // The first node creates the schema; the others start together.
+  A = await node('api');
+  [B, W1, W2] = await Promise.all([node('api'), node('worker'), node('worker')]);
+  listener = new pg.Client({ connectionString: url });
+  await listener.connect();
+  listener.on('notification', (m) => {
+    const event = JSON.parse(m.payload!) as { id: string; status: string };
+    if (['successful', 'failed', 'dismissed'].includes(event.status)) {
+      finals.set(event.id, [...(finals.get(event.id) ?? []), event.status]);
+    }
+  });
+  await listener.query('LISTEN gateway_jobs');
+}, 120_000);
+
+afterAll(async () => {
+  await listener?.end();
+  await Promise.all(nodes.map((n) => n.stop()));
+  await postgres?.stop();
+  if (shared) rmSync(shared, { recursive: true, force: true });
+}, 60_000);
+
+const sleepBody = (seconds: number) => ({ inputs: { seconds } });
+
+async function submitOaproc(base: string, seconds: number, process = 'sleep'): Promise<string> {
+  const r = await oaExecute(base, process, sleepBody(seconds), { Prefer: 'respond-async' });
+  expect(r.status, r.text).toBe(201);
+  return r.json.jobID as string;
+}
+
+async function submitWps(base: string, seconds: number): Promise<string> {
+  const r = await post(
+    `${base}/wps`,
+    wpsExecute(
+      'sleep',
+      literalInput('seconds', String(seconds)),
+      '<wps:ResponseForm><wps:ResponseDocument storeExecuteResponse="true" status="true"/></wps:ResponseForm>',
+    ),
+  );
+  expect(r.status, r.body).toBe(200);
+  const id = /jobs\/([0-9a-f-]{36})|([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/.exec(
+    r.body,
+  );
+  expect(id, r.body).not.toBeNull();
+  return (id![1] ?? id![2])!;
+}
+
+/** Jobs' [started, finished] in ms, from the store. */
+async function spans(
+  ids: string[],
+): Promise<Array<{ id: string; started: number; finished: number; worker: string }>> {
+  return sql('SELECT id, started, finished, worker FROM jobs WHERE id = ANY($1)', [ids]);
+}
+
+/** The most jobs running at one instant. */
+function maxOverlap(intervals: Array<{ started: number; finished: number }>): number {
+  const events = intervals.flatMap((i) => [
+    [Number(i.started), 1],
+    [Number(i.finished), -1],
+  ]);
+  events.sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!);
+  let now = 0;
+  let max = 0;
+  for (const [, d] of events) max = Math.max(max, (now += d!));
+  return max;
+}
+
+async function workerIds(): Promise<{ api: string[]; worker: string[] }> {
+  const rows = await sql<{ id: string; role: string }>('SELECT id, role FROM workers');
+  return {
+    api: rows.filter((r) => r.role === 'api').map((r) => r.id),
+    worker: rows.filter((r) => r.role === 'worker').map((r) => r.id),
+  };
+}
+
+describe('a cluster: two API instances and two workers on one PostgreSQL', () => {
+  it('jobs submitted through WPS on A and OGC API on B run on both workers, under the cluster-wide cap', async () => {
+    const ids = await Promise.all([
+      ...Array.from({ length: 6 }, () => submitWps(A.address, 0.6)),
+      ...Array.from({ length: 6 }, () => submitOaproc(B.address, 0.6)),
+    ]);
+    // Status from the other instance than the one that took the job.
+    for (const [i, id] of ids.entries()) {
+      await pollJob(i < 6 ? B.address : A.address, id, (s) => s === 'successful', 30_000);
+    }
+    const ran = await spans(ids);
+    const { api, worker } = await workerIds();
+    expect(worker).toHaveLength(2);
+    expect(new Set(ran.map((r) => r.worker))).toEqual(new Set(worker));
+    expect(ran.some((r) => api.includes(r.worker))).toBe(false);
+    const overlap = maxOverlap(ran);
+    expect(overlap).toBeLessThanOrEqual(MAX_RUNNING);
+    expect(overlap).toBeGreaterThan(2); // more than one worker's pool (2) at once
+    for (const id of ids) expect(finals.get(id)).toEqual(['successful']);
+  }, 60_000);
+
+  it('status, dismissal and outputs work from either instance; the worker stops a job dismissed elsewhere', async () => {
+    const long = await submitOaproc(A.address, 30);
+    await pollJob(B.address, long, (s) => s === 'running');
+    const dismissed = await request(`${B.address}/jobs/${long}`, { method: 'DELETE' });
+    expect(dismissed.status, dismissed.text).toBe(200);
+    expect(dismissed.json.status).toBe('dismissed');
+    expect((await request(`${A.address}/jobs/${long}`)).json.status).toBe('dismissed');
+    // The processor stops on its worker: its heartbeat soon reports nothing running.
+    await expect
+      .poll(async () => (await sql<{ n: number }>('SELECT sum(running)::int AS n FROM workers'))[0]!.n, {
+        timeout: 10_000,
+        interval: 200,
+      })
+      .toBe(0);
+
+    const r = await oaExecute(
+      B.address,
+      'echo',
+      {
+        inputs: { stringInput: 'x', complexInput: { value: 'hello cluster', mediaType: 'text/plain' } },
+        outputs: { complexOutput: { transmissionMode: 'reference' } },
+        response: 'document',
+      },
+      { Prefer: 'respond-async' },
+    );
+    expect(r.status, r.text).toBe(201);
+    const echo = r.json.jobID as string;
+    await pollJob(A.address, echo, (s) => s === 'successful');
+    const results = await request(`${A.address}/jobs/${echo}/results`, {
+      headers: { Accept: 'application/json', Prefer: 'return=representation' },
+    });
+    expect(results.status, results.text).toBe(200);
+    const href = new URL((results.json as Record<string, { href: string }>).complexOutput!.href);
+    for (const base of [A.address, B.address]) {
+      const file = await request(`${base}${href.pathname}`);
+      expect(file.status, `${base}${href.pathname}`).toBe(200);
+      expect(file.text).toContain('hello cluster');
+    }
+  }, 60_000);
+
+  it('a synchronous execute on an API instance waits for the job to finish on a worker', async () => {
+    const r = await oaExecute(A.address, 'sleep', sleepBody(0.3), { Prefer: 'wait=20' });
+    expect(r.status, r.text).toBe(200);
+    expect(JSON.parse(r.text)).toBe(0.3);
+  }, 30_000);
+
+  it('/health reports the store, the queue and the workers seen recently', async () => {
+    const h = await request(`${A.address}/health`);
+    expect(h.status).toBe(200);
+    expect(h.json.cluster).toMatchObject({
+      role: 'api',
+      store: 'postgresql',
+      notifications: true,
+      queue: { maxRunning: MAX_RUNNING },
+    });
+    const roles = (h.json.cluster.workers as Array<{ role: string }>).map((w) => w.role).sort();
+    expect(roles).toEqual(['api', 'api', 'worker', 'worker']);
+  });
+
+  it('kill -9 of a worker mid-job: its jobs are recovered once the lease expires; none lost, none run twice at once', async () => {
+    const idempotent = await Promise.all(Array.from({ length: 3 }, () => submitOaproc(A.address, 3)));
+    const other = await Promise.all(Array.from({ length: 2 }, () => submitOaproc(B.address, 3, 'stubborn')));
+    const all = [...idempotent, ...other];
+    await expect
+      .poll(async () => (await spans(all)).filter((r) => r.started !== null).length, { timeout: 10_000 })
+      .toBe(MAX_RUNNING);
+    const running = await sql<{ id: string; worker: string }>(
+      "SELECT id, worker FROM jobs WHERE id = ANY($1) AND status = 'running'",
+      [all],
+    );
+    const onW1 = running.filter((r) => r.worker === running[0]!.worker);
+    const killed = onW1[0]!.worker;
+    // Which process is that node? The one whose /health names it.
+    const target = (
+      await Promise.all(
+        [W1, W2].map(async (w) => ({
+          w,
+          id: (await request(`${w.address}/health`)).json.cluster.node as string,
+        })),
+      )
+    ).find((x) => x.id === killed)!.w;
+    const killedAt = Date.now();
+    target.child.kill('SIGKILL');
+    for (const id of all) await pollJob(A.address, id, (s) => s !== 'accepted' && s !== 'running', 40_000);
+    for (const id of all) expect(finals.get(id), id).toHaveLength(1);
+    const ends = await sql<{
+      id: string;
+      status: string;
+      message: string;
+      process_id: string;
+      started: number;
+    }>('SELECT id, status, message, process_id, started FROM jobs WHERE id = ANY($1)', [all]);
+    for (const job of ends) {
+      const wasOnKilled = onW1.some((r) => r.id === job.id);
+      if (job.process_id === 'sleep') {
+        expect(job.status, job.id).toBe('successful');
+        // Run again only after the kill: never two runs at once.
+        if (wasOnKilled) expect(Number(job.started)).toBeGreaterThan(killedAt);
+      } else if (wasOnKilled) {
+        expect(job).toMatchObject({ status: 'failed', message: expect.stringMatching(/lease expired/) });
+      } else {
+        expect(job.status).toBe('successful');
+      }
+    }
+    expect(Date.now() - killedAt).toBeLessThan(30_000);
+  }, 90_000);
+
+  it('kill -9 of an API instance under load loses no accepted job; each ends exactly once', async () => {
+    const t0 = Date.now();
+    const accepted: string[] = [];
+    const submissions = Array.from({ length: 40 }, async (_, i) => {
+      await new Promise((r) => setTimeout(r, i * 10));
+      try {
+        const r = await oaExecute(B.address, 'sleep', sleepBody(0.05), { Prefer: 'respond-async' });
+        if (r.status === 201) accepted.push(r.json.jobID as string);
+      } catch {
+        // B is gone: no answer, no promise made.
+      }
+    });
+    await new Promise((r) => setTimeout(r, 150));
+    B.child.kill('SIGKILL');
+    await Promise.all(submissions);
+    expect(accepted.length).toBeGreaterThan(0);
+    // Every job the store took (answered or not) ends, exactly once.
+    const stored = (
+      await sql<{ id: string }>("SELECT id FROM jobs WHERE process_id = 'sleep' AND created > $1", [t0])
+    ).map((r) => r.id);
+    for (const id of accepted) expect(stored).toContain(id);
+    for (const id of stored) await pollJob(A.address, id, (s) => s === 'successful', 30_000);
+    for (const id of stored) expect(finals.get(id), id).toEqual(['successful']);
+  }, 90_000);
+});

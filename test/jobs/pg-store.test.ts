@@ -1,0 +1,228 @@
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { whereClause } from '../../src/jobs/sqlite-store.ts';
+import {
+  MAX_ATTEMPTS,
+  PG_SCHEMA_VERSION,
+  PgJobStore,
+  type PgJobStoreOptions,
+} from '../../src/jobs/pg-store.ts';
+import type { JobFilter, NewJob } from '../../src/jobs/store.ts';
+import { startPostgres, type PostgresServer } from '../helpers/postgres.ts';
+
+/** What only the shared store does: migrations, indexes, claims across instances, caps, leases. */
+
+let server: PostgresServer;
+let url: string;
+let open: PgJobStore[] = [];
+beforeAll(async () => {
+  server = await startPostgres();
+}, 60_000);
+afterAll(() => server.stop());
+afterEach(async () => {
+  await Promise.all(open.map((s) => s.close()));
+  open = [];
+});
+
+/** A store on a fresh database (or on the database of the last one, `same`). */
+async function store(options: Omit<PgJobStoreOptions, 'connection'> = {}, same = false): Promise<PgJobStore> {
+  if (!same) url = await server.createDatabase();
+  const s = await PgJobStore.open({ connection: url, ...options });
+  open.push(s);
+  return s;
+}
+
+async function sql<T extends pg.QueryResultRow>(text: string, params: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<T>(text, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+let n = 0;
+const newJob = (over: Partial<NewJob> = {}): NewJob => ({
+  id: `00000000-0000-4000-9000-${String(++n).padStart(12, '0')}`,
+  processId: 'p',
+  mode: 'async',
+  created: new Date(1_700_000_000_000 + n),
+  request: { processId: 'p', inputs: {}, outputs: {}, outputsSelected: false },
+  ...over,
+});
+const interrupted = { code: 'NoApplicableCode' as const, message: 'The node running the job stopped' };
+
+describe('PostgreSQL job store: schema', () => {
+  it('records applied migrations, applies them once when instances start together, refuses a newer schema', async () => {
+    const a = await store();
+    await Promise.all([store({}, true), store({}, true), store({}, true)]);
+    expect(await sql('SELECT version FROM gateway_schema ORDER BY version')).toEqual(
+      Array.from({ length: PG_SCHEMA_VERSION }, (_, i) => ({ version: i + 1 })),
+    );
+    await a.insert(newJob());
+    await sql('INSERT INTO gateway_schema (version) VALUES (99)');
+    await expect(PgJobStore.open({ connection: url })).rejects.toThrow(/schema version 99 is newer/);
+  });
+
+  it('every job-list filter, the queue and the counts are answered through an index (EXPLAIN)', async () => {
+    const s = await store();
+    for (let i = 0; i < 50; i++) await s.insert(newJob({ processId: `p${i % 5}` }));
+    const NOW = new Date();
+    const filters: Record<string, JobFilter> = {
+      none: {},
+      processID: { processIds: ['p1', 'p2'] },
+      status: { statuses: ['running', 'failed'] },
+      'datetime from': { createdFrom: new Date(0) },
+      'datetime interval': { createdFrom: new Date(0), createdTo: NOW },
+      minDuration: { minDurationMs: 1000 },
+      maxDuration: { maxDurationMs: 1000 },
+      'both durations': { minDurationMs: 1000, maxDurationMs: 5000 },
+      'finished durations': { statuses: ['successful', 'failed'], minDurationMs: 1000 },
+      'running durations': { statuses: ['running'], maxDurationMs: 1000 },
+    };
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      // A small table is cheaper to scan: forbid scans to see whether an index can answer at all.
+      await client.query('SET enable_seqscan = off');
+      const plan = async (query: string, params: unknown[]) =>
+        (await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${query}`, params)).rows
+          .map((r) => r['QUERY PLAN'])
+          .join('\n');
+      for (const [name, filter] of Object.entries(filters)) {
+        const { clause, params } = whereClause(filter, NOW)!;
+        let k = 0;
+        const where = clause.replace(/\?/g, () => `$${++k}`);
+        for (const query of [
+          `SELECT count(*) FROM jobs ${where}`,
+          `SELECT * FROM jobs ${where} ORDER BY created DESC, seq DESC LIMIT 10 OFFSET 20`,
+        ]) {
+          const p = await plan(query, params);
+          expect(p, `${name}: ${query}\n${p}`).not.toMatch(/Seq Scan/);
+          expect(p, name).toMatch(/Index/);
+        }
+      }
+      for (const query of [
+        "SELECT id FROM jobs WHERE status = 'accepted' ORDER BY created, seq LIMIT 1 FOR UPDATE SKIP LOCKED",
+        "SELECT count(*) FROM jobs WHERE status = 'running'",
+        "SELECT id FROM jobs WHERE status = 'running' AND lease_until < 5",
+      ]) {
+        expect(await plan(query, []), query).not.toMatch(/Seq Scan/);
+      }
+    } finally {
+      await client.end();
+    }
+  });
+});
+
+describe('PostgreSQL job store: the queue across instances', () => {
+  it('claims every job exactly once when several instances claim at once, oldest first', async () => {
+    const a = await store();
+    const others = await Promise.all([store({}, true), store({}, true)]);
+    const ids = [];
+    for (let i = 0; i < 60; i++) ids.push((await a.insert(newJob())).id);
+    const claimed: string[][] = [[], [], []];
+    await Promise.all(
+      [a, ...others].map(async (s, i) => {
+        for (;;) {
+          const job = await s.claimNext(new Date());
+          if (!job) return;
+          claimed[i]!.push(job.id);
+        }
+      }),
+    );
+    const all = claimed.flat();
+    expect(all.sort()).toEqual([...ids].sort());
+    expect(new Set(all).size).toBe(ids.length);
+    // Each instance got its jobs in queue order.
+    for (const mine of claimed) expect([...mine]).toEqual([...mine].sort());
+  });
+
+  it('holds a cluster-wide cap on running jobs under concurrent claims', async () => {
+    const a = await store({ maxRunning: 3 });
+    const b = await store({ maxRunning: 3 }, true);
+    for (let i = 0; i < 10; i++) await a.insert(newJob());
+    const got = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).claimNext(new Date())),
+    );
+    expect(got.filter(Boolean)).toHaveLength(3);
+    expect(await a.countByStatus('running')).toBe(3);
+    const first = got.find(Boolean)!;
+    await a.transition(first.id, 'successful', { finished: new Date() });
+    expect(await b.claimNext(new Date())).toBeDefined();
+    expect(await b.claimNext(new Date())).toBeUndefined();
+  });
+
+  it('bounds the queue of the whole cluster atomically: ServerBusy beyond it', async () => {
+    const a = await store({ maxQueued: 5 });
+    const b = await store({ maxQueued: 5 }, true);
+    const results = await Promise.allSettled(
+      Array.from({ length: 12 }, (_, i) => (i % 2 ? a : b).insert(newJob())),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(5);
+    const refused = results.filter((r) => r.status === 'rejected');
+    expect(refused).toHaveLength(7);
+    expect((refused[0] as PromiseRejectedResult).reason).toMatchObject({
+      code: 'ServerBusy',
+      message: expect.stringMatching(/0 jobs running and 5 waiting in the cluster/),
+    });
+    // A claimed job makes room in the queue (no cluster cap: only waiting jobs count).
+    await a.claimNext(new Date());
+    await expect(b.insert(newJob())).resolves.toMatchObject({ status: 'accepted' });
+  });
+});
+
+describe('PostgreSQL job store: leases', () => {
+  it('a heartbeat renews the leases of the jobs a node still owns and reports those it lost', async () => {
+    const a = await store({ leaseMs: 60_000, role: 'worker' });
+    const [x, y] = [await a.insert(newJob()), await a.insert(newJob())];
+    await a.claimNext(new Date());
+    await a.claimNext(new Date());
+    await a.transition(y.id, 'dismissed', { finished: new Date() });
+    expect([...(await a.renewLeases([x.id, y.id]))]).toEqual([x.id]);
+    const workers = await a.workers(10_000);
+    expect(workers).toMatchObject([{ id: a.nodeId, role: 'worker', pid: process.pid, running: 2 }]);
+  });
+
+  it('recovers expired leases: idempotent processes queued again (at most MAX_ATTEMPTS runs), others failed', async () => {
+    const dead = await store({ leaseMs: 50 });
+    const alive = await store({ leaseMs: 60_000 }, true);
+    const again = await dead.insert(newJob({ processId: 'idem' }));
+    const lost = await dead.insert(newJob({ processId: 'other' }));
+    const kept = await alive.insert(newJob({ processId: 'other' }));
+    await dead.claimNext(new Date());
+    await dead.claimNext(new Date());
+    await alive.claimNext(new Date());
+    expect(await alive.recoverExpired(['idem'], interrupted)).toEqual({ requeued: [], failed: [] });
+    await new Promise((r) => setTimeout(r, 100));
+    const recovered = await alive.recoverExpired(['idem'], interrupted);
+    expect(recovered).toEqual({ requeued: [again.id], failed: [lost.id] });
+    expect(await alive.get(again.id)).toMatchObject({ status: 'accepted', progress: 0 });
+    expect((await alive.get(again.id))?.started).toBeUndefined();
+    expect(await alive.get(lost.id)).toMatchObject({ status: 'failed', error: interrupted });
+    expect((await alive.get(kept.id))?.status).toBe('running');
+    // The node that lost them writes nothing any more: its late result is refused.
+    expect(await dead.transition(lost.id, 'successful', { finished: new Date() })).toBeUndefined();
+    expect((await alive.get(lost.id))?.status).toBe('failed');
+    // Run again by another node; the first one's late end cannot overwrite the second run.
+    expect((await alive.claimNext(new Date()))?.id).toBe(again.id);
+    expect(await dead.transition(again.id, 'successful', { finished: new Date() })).toBeUndefined();
+    expect(await dead.report(again.id, { progress: 50 })).toBeUndefined();
+    expect((await alive.transition(again.id, 'successful', { finished: new Date() }))?.status).toBe(
+      'successful',
+    );
+  });
+
+  it(`a job that took ${MAX_ATTEMPTS} nodes down is failed, not queued again`, async () => {
+    const s = await store({ leaseMs: 1 });
+    const job = await s.insert(newJob({ processId: 'idem' }));
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      expect((await s.claimNext(new Date()))?.id).toBe(job.id);
+      await new Promise((r) => setTimeout(r, 10));
+      const { requeued, failed } = await s.recoverExpired(['idem'], interrupted);
+      expect(attempt < MAX_ATTEMPTS ? requeued : failed).toEqual([job.id]);
+    }
+    expect((await s.get(job.id))?.status).toBe('failed');
+  });
+});
