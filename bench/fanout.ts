@@ -11,7 +11,8 @@
  * machine shared with other work, wall time includes waiting for a core, CPU time does not.
  *
  * Prediction (Amdahl with a per-chunk cost): the split and merge are serial (S, wall time from the
- * status messages); the chunks' work W is the fanned-out job's CPU time less S, of which each chunk
+ * job's start to the split's end, input handling included, and of the merge, from the status
+ * messages); the chunks' work W is the children's CPU time between the two, of which each chunk
  * also pays a fixed cost c that does not shrink with more chunks (buffer: every chunk opens the
  * whole input, as the split does, so c ≈ the split's time; raster-stats: chunks read only their
  * rows, c ≈ 0). With p idle cores, p slots and p chunks: T(p) ≈ S + (W − 2c) / p + c.
@@ -93,8 +94,9 @@ let serverPid = 0;
 
 interface Run {
   seconds: number;
-  /** CPU seconds the server's children spent on the job. */
+  /** CPU seconds the server's children spent on the job, and on its chunks (fanned out). */
   cpu: number;
+  chunkCpu?: number;
   /** Fanned out: seconds from start to the end of the split, and to the start of the merge. */
   splitEnd?: number;
   mergeStart?: number;
@@ -120,6 +122,8 @@ async function run(base: string, processId: string, body: object, output: string
   const t0 = performance.now();
   let splitEnd: number | undefined;
   let mergeStart: number | undefined;
+  let cpuAtSplit = 0;
+  let cpuAtMerge = 0;
   for (;;) {
     const job = (await (await fetch(`${base}/jobs/${jobID}`)).json()) as {
       status: string;
@@ -128,8 +132,14 @@ async function run(base: string, processId: string, body: object, output: string
       finished?: string;
     };
     const at = (performance.now() - t0) / 1000;
-    if (splitEnd === undefined && /^split into|chunks done/.test(job.message ?? '')) splitEnd = at;
-    if (mergeStart === undefined && /^merging/.test(job.message ?? '')) mergeStart = at;
+    if (splitEnd === undefined && /^split into|chunks done/.test(job.message ?? '')) {
+      splitEnd = at;
+      cpuAtSplit = cpuSince(cpuBefore, childrenCpu(serverPid));
+    }
+    if (mergeStart === undefined && /^merging/.test(job.message ?? '')) {
+      mergeStart = at;
+      cpuAtMerge = cpuSince(cpuBefore, childrenCpu(serverPid));
+    }
     if (job.status === 'successful') {
       const seconds = (Date.parse(job.finished!) - Date.parse(job.started!)) / 1000;
       const cpu = cpuSince(cpuBefore, childrenCpu(serverPid));
@@ -149,6 +159,7 @@ async function run(base: string, processId: string, body: object, output: string
         ...kept,
         ...(splitEnd !== undefined ? { splitEnd } : {}),
         ...(mergeStart !== undefined ? { mergeStart } : {}),
+        ...(splitEnd !== undefined && mergeStart !== undefined ? { chunkCpu: cpuAtMerge - cpuAtSplit } : {}),
       };
     }
     if (job.status !== 'accepted' && job.status !== 'running')
@@ -168,8 +179,9 @@ function report(label: string, whole: Run[], fanned: Run[], same: string, perChu
   const split = median(fanned.map((r) => r.splitEnd ?? 0));
   const merge = median(fanned.map((r) => Math.max(0, r.seconds - (r.mergeStart ?? r.seconds))));
   const serial = split + merge;
-  // The chunks' CPU work: the fanned-out job's CPU less its serial steps (one core each).
-  const work = Math.max(0, fCpu - serial);
+  // The chunks' CPU work: the children's CPU between the end of the split and the start of the
+  // merge (sampled when the status messages are first seen, every 100 ms).
+  const work = median(fanned.map((r) => r.chunkCpu ?? Math.max(0, r.cpu - serial)));
   const fixed = perChunkOpen ? split : 0;
   const all = (runs: Run[], key: 'seconds' | 'cpu') => runs.map((r) => r[key].toFixed(2)).join(', ');
   console.log(`\n## ${label}\n`);
