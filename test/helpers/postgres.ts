@@ -56,9 +56,11 @@ async function freePort(): Promise<number> {
 }
 
 const asRoot = process.getuid?.() === 0;
+/** runuser lives in /usr/sbin, which a non-login shell's PATH may lack. */
+const RUNUSER = ['/usr/sbin/runuser', '/sbin/runuser'].find((p) => existsSync(p)) ?? 'runuser';
 /** The command line, as the postgres user when we are root. */
 const asPostgres = (bin: string, args: string[]): [string, string[]] =>
-  asRoot ? ['runuser', ['-u', 'postgres', '--', bin, ...args]] : [bin, args];
+  asRoot ? [RUNUSER, ['-u', 'postgres', '--', bin, ...args]] : [bin, args];
 
 let databases = 0;
 

@@ -46,6 +46,8 @@ let port = 0;
 let originUrl = '';
 const hits = new Map<string, number>();
 const hitsOf = (p: string) => hits.get(p) ?? 0;
+/** What loopback socket buffers may hold beyond what a client read (send + receive, autotuned). */
+const SOCKET_SLACK = 16 * 1024 * 1024;
 /** Bytes /endless wrote, and whether its connection has been closed, per request. */
 const endless: Array<{ sent: number; closed: boolean }> = [];
 const sockets = new Set<Socket>();
@@ -349,7 +351,7 @@ describe.each(protocols)('reference policy through $name', ({ run, tooLarge }) =
     expect(Date.now() - t0).toBeLessThan(1000); // not the 1 s timeout: the cap
     await expect.poll(() => endless[before]?.closed, { timeout: 5000 }).toBe(true);
     // What the origin managed to push into socket buffers, not what the server kept.
-    expect(endless[before]!.sent).toBeLessThan(CAP + 4 * 1024 * 1024);
+    expect(endless[before]!.sent).toBeLessThan(CAP + SOCKET_SLACK);
   });
 
   it('a server that does not answer, or answers too slowly, is given up after the timeout', async () => {
@@ -541,7 +543,9 @@ describe('callback policy (OGC API subscriber)', () => {
       await outcome(logs, job);
       expect(logs.find((l) => l.job === job)).toMatchObject({ msg: 'callback delivered', status: 200 });
       await expect.poll(() => endless[before]?.closed, { timeout: 5000 }).toBe(true);
-      expect(endless[before]!.sent).toBeLessThan(4 * 1024 * 1024);
+      // What the server could write is what the client read plus the loopback socket buffers (a few
+      // MiB when the kernel autotunes them on a loaded machine): an endless read would be gigabytes.
+      expect(endless[before]!.sent).toBeLessThan(SOCKET_SLACK);
     } finally {
       stop();
     }
