@@ -1,4 +1,4 @@
-import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { OwsError } from '../core/errors.ts';
 import type { JobInputs } from '../core/values.ts';
@@ -12,6 +12,31 @@ export function storageError(error: unknown, what: string): unknown {
     return new OwsError('NotEnoughStorage', `Not enough storage on the server for ${what}`);
   }
   return error;
+}
+
+/** Characters of a text written at a time: each piece is encoded on its own (about 1 MB of bytes). */
+const TEXT_PIECE = 1 << 20;
+
+/**
+ * Writes a text as UTF-8 in pieces, so that a 30 MB text costs a piece's bytes, not a 30 MB copy
+ * (writeFile encodes the whole string first). A piece never ends between the halves of a surrogate pair.
+ */
+export async function writeText(file: string, text: string): Promise<void> {
+  const handle = await open(file, 'w');
+  try {
+    for (let at = 0; at < text.length;) {
+      let end = Math.min(at + TEXT_PIECE, text.length);
+      const last = text.charCodeAt(end - 1);
+      if (end < text.length && last >= 0xd800 && last <= 0xdbff) end--;
+      const bytes = Buffer.from(text.slice(at, end), 'utf8');
+      for (let done = 0; done < bytes.length;) {
+        done += (await handle.write(bytes, done, bytes.length - done)).bytesWritten;
+      }
+      at = end;
+    }
+  } finally {
+    await handle.close();
+  }
 }
 
 const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -70,7 +95,8 @@ export class JobFiles {
           const file = path.join(dir, 'inputs', `${id}-${i}`);
           try {
             await (created ??= mkdir(path.join(dir, 'inputs'), { recursive: true }));
-            await writeFile(file, value.bytes ?? value.text ?? '');
+            if (value.bytes) await writeFile(file, value.bytes);
+            else await writeText(file, value.text ?? '');
           } catch (error) {
             throw storageError(error, `input '${id}'`);
           }
