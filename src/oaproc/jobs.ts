@@ -10,7 +10,7 @@ import { BoundedJsonError, parseBoundedJson } from '../util/bounded-json.ts';
 import { cacheDirectives } from '../http/cache-control.ts';
 import { checkSubscriber, checkSubscriberHosts } from './callbacks.ts';
 import { HttpProblem } from './exceptions.ts';
-import { toRawExecuteRequest } from './execute-request.ts';
+import { DEFERRED_VALUES, toRawExecuteRequest } from './execute-request.ts';
 import { parseJobListQuery } from './job-list-query.ts';
 import { apiUrl, type Link } from './links.ts';
 import { negotiate, REPRESENTATIONS, wantsHtml } from './negotiate.ts';
@@ -49,8 +49,9 @@ async function readJsonBody(ctx: Context, limit: number): Promise<unknown> {
     }
   }
   try {
-    // Depth and member count are bounded before JSON.parse builds anything.
-    return parseBoundedJson(text);
+    // Depth and member count are bounded before JSON.parse builds anything; large input values
+    // stay text (a slice of the body, not a tree of it).
+    return parseBoundedJson(text, {}, DEFERRED_VALUES);
   } catch (error) {
     const message =
       error instanceof BoundedJsonError && error.limit !== 'syntax'
