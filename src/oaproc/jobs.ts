@@ -3,7 +3,7 @@ import type { Context } from 'koa';
 import { OwsError } from '../core/errors.ts';
 import { isTerminal, type Job } from '../core/job.ts';
 import type { Gateway } from '../gateway.ts';
-import { BodyTextError, jsonBodyText, readBodyBytes } from '../http/body-text.ts';
+import { BodyTextError, jsonBodyText, readBodyBytes, releaseBytes } from '../http/body-text.ts';
 import { LayerConverter, type LayerRole } from '../html/layer-geojson.ts';
 import type { ResultDelivery } from '../results/delivery.ts';
 import { BoundedJsonError, parseBoundedJson } from '../util/bounded-json.ts';
@@ -35,7 +35,12 @@ async function readJsonBody(ctx: Context, limit: number): Promise<unknown> {
       { contentLength: ctx.get('Content-Length'), contentEncoding: ctx.get('Content-Encoding') },
       limit,
     );
-    text = jsonBodyText(bytes, ctx.request.charset || undefined);
+    try {
+      text = jsonBodyText(bytes, ctx.request.charset || undefined);
+    } finally {
+      // The text is what is read from here on: the bytes are freed now, not at the next collection.
+      releaseBytes(bytes);
+    }
   } catch (error) {
     if (!(error instanceof BodyTextError)) throw error;
     switch (error.kind) {
