@@ -78,7 +78,7 @@ const unreadable = (message: string) =>
  * and each chunk is released once copied: a 30 MB body costs about 30 MB, not chunks plus their
  * concatenation (as raw-body's Buffer.concat did). Call releaseBytes on the result when done.
  */
-export function readBodyBytes(
+export async function readBodyBytes(
   req: IncomingMessage,
   headers: { contentLength?: string; contentEncoding?: string },
   limit: number,
@@ -86,13 +86,13 @@ export function readBodyBytes(
   assertIdentityCoding(headers.contentEncoding);
   const declared = headers.contentLength ? Number(headers.contentLength) : undefined;
   if (declared !== undefined && !(Number.isSafeInteger(declared) && declared >= 0)) {
-    return Promise.reject(unreadable('invalid Content-Length'));
+    throw unreadable('invalid Content-Length');
   }
   const tooLarge = () =>
     new BodyTextError('too-large', `The request is larger than the allowed ${limit} bytes`);
-  if (declared !== undefined && declared > limit) return Promise.reject(tooLarge());
-  if (!req.readable) return Promise.reject(unreadable('stream is not readable'));
-  return new Promise<Buffer>((resolve, reject) => {
+  if (declared !== undefined && declared > limit) throw tooLarge();
+  if (!req.readable) throw unreadable('stream is not readable');
+  return await new Promise<Buffer>((resolve, reject) => {
     let target = Buffer.allocUnsafeSlow(declared ?? Math.min(limit, 16 * 1024));
     let received = 0;
     const finish = (error?: BodyTextError) => {
