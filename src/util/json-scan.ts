@@ -7,7 +7,7 @@
  *
  * Libraries were considered: the SAX-style tokenizers on npm (clarinet, @streamparser/json,
  * stream-json) make a JavaScript value for every token and report no source offsets of values,
- * which is what this has to avoid; a scanner that only checks is about 200 lines.
+ * which is what this has to avoid; a scanner that only checks is small.
  */
 
 /** Why the text is not JSON, with the offset of the first character that cannot be read. */
