@@ -6,8 +6,8 @@
  * that a caller keeps as text instead of building them (see `DeferOptions`).
  *
  * Libraries were considered: the SAX-style tokenizers on npm (clarinet, @streamparser/json,
- * stream-json) make a JavaScript value for every token and report no source offsets of values,
- * which is what this has to avoid; a scanner that only checks is small.
+ * stream-json) make a JavaScript value (a string, a number) for every token, millions for a large
+ * GeoJSON, which is what this has to avoid; a scanner that only checks is small.
  */
 
 /** Why the text is not JSON, with the offset of the first character that cannot be read. */
