@@ -1,4 +1,4 @@
-import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { OwsError } from '../core/errors.ts';
 import type { JobInputs } from '../core/values.ts';
@@ -12,6 +12,34 @@ export function storageError(error: unknown, what: string): unknown {
     return new OwsError('NotEnoughStorage', `Not enough storage on the server for ${what}`);
   }
   return error;
+}
+
+/** Characters of a text encoded at a time: at most 3 bytes each, so a piece fits PIECE_BYTES. */
+const TEXT_PIECE = 256 * 1024;
+const PIECE_BYTES = 3 * TEXT_PIECE;
+
+/**
+ * Writes a text as UTF-8 through one reused buffer of 768 KB, so that a 30 MB text costs that
+ * buffer, neither a 30 MB copy (writeFile encodes the whole string first) nor 30 MB of pieces
+ * waiting for the garbage collector. A piece never ends between the halves of a surrogate pair.
+ */
+export async function writeText(file: string, text: string): Promise<void> {
+  const handle = await open(file, 'w');
+  try {
+    const buffer = Buffer.allocUnsafeSlow(Math.min(PIECE_BYTES, 3 * text.length));
+    for (let at = 0; at < text.length;) {
+      let end = Math.min(at + TEXT_PIECE, text.length);
+      const last = text.charCodeAt(end - 1);
+      if (end < text.length && last >= 0xd800 && last <= 0xdbff) end--;
+      const length = buffer.write(text.slice(at, end), 0, 'utf8');
+      for (let done = 0; done < length;) {
+        done += (await handle.write(buffer, done, length - done)).bytesWritten;
+      }
+      at = end;
+    }
+  } finally {
+    await handle.close();
+  }
 }
 
 const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -70,7 +98,8 @@ export class JobFiles {
           const file = path.join(dir, 'inputs', `${id}-${i}`);
           try {
             await (created ??= mkdir(path.join(dir, 'inputs'), { recursive: true }));
-            await writeFile(file, value.bytes ?? value.text ?? '');
+            if (value.bytes) await writeFile(file, value.bytes);
+            else await writeText(file, value.text ?? '');
           } catch (error) {
             throw storageError(error, `input '${id}'`);
           }

@@ -10,6 +10,7 @@ import type {
 } from '../core/model.ts';
 import type { RawInputs, RawInputValue } from '../core/values.ts';
 import { decodeBase64 } from '../core/base64.ts';
+import { BoundedJsonError, JsonText, parseBoundedJson, type DeferOptions } from '../util/bounded-json.ts';
 
 export type ResponseType = 'raw' | 'document';
 
@@ -78,6 +79,41 @@ export function parsePrefer(header: string | undefined, description: ProcessDesc
 }
 
 // ---- Inputs ---------------------------------------------------------------------------------------
+
+/**
+ * Where the execute body's large JSON values are kept as text (JsonText) rather than built: an
+ * input's value (`inputs.id`, unless it is a qualified value or a reference), a qualified value's
+ * `value`, and the same for each value of a list. 64 KB and more: above that, complex data goes to
+ * a file anyway (the jobs' inline limit), and the text is what is written.
+ */
+export const DEFERRED_VALUES: DeferOptions = {
+  minLength: 64 * 1024,
+  maxDepth: 4,
+  at: (path, kind) => {
+    if (path[0] !== 'inputs') return false;
+    const listed = typeof path[2] === 'number';
+    if (path.length === 2) return kind === 'object';
+    if (path.length === 3) return listed || path[2] === 'value';
+    return path.length === 4 && listed && path[3] === 'value';
+  },
+  unlessKeys: ['value', 'href'],
+};
+
+/** A kept text built after all, where something other than complex data is expected (bounded as the body is). */
+function built(v: JsonText, locator: string): unknown {
+  try {
+    return parseBoundedJson(v.text);
+  } catch (error) {
+    if (!(error instanceof BoundedJsonError)) throw error;
+    throw bad(locator, `Input '${locator}': ${error.message}`);
+  }
+}
+
+/** JSON text of a value that may hold kept texts (built back in: only for values nested unusually). */
+const stringify = (v: unknown): string =>
+  v instanceof JsonText
+    ? v.text
+    : JSON.stringify(v, (_key, x: unknown) => (x instanceof JsonText ? JSON.parse(x.text) : x));
 
 const QUALIFIED_KEYS = new Set(['value', 'mediaType', 'encoding', 'schema', 'format', 'uom']);
 
@@ -188,7 +224,7 @@ function boundingBox(v: unknown, input: InputDescription | undefined, locator: s
 function complex(v: unknown, input: InputDescription | undefined, locator: string): RawInputValue {
   const formats = input?.kind === 'complex' ? input.formats : [];
   const defaultFormat = formats[0];
-  if (isObject(v) && isQualified(v)) {
+  if (isObject(v) && !(v instanceof JsonText) && isQualified(v)) {
     const fields = formatFields(v, locator, 'mediaType');
     const value = v.value;
     if (typeof value === 'string') {
@@ -206,7 +242,7 @@ function complex(v: unknown, input: InputDescription | undefined, locator: strin
     if (mimeType !== undefined && !isJsonMimeType(mimeType)) {
       throw bad(locator, `Input '${locator}': a JSON value needs a JSON media type, not ${mimeType}`);
     }
-    return { type: 'complex', data: JSON.stringify(value), ...fields };
+    return { type: 'complex', data: stringify(value), ...fields };
   }
   if (typeof v === 'string') {
     // A plain string is data in the default format; binary formats travel as base64.
@@ -216,13 +252,16 @@ function complex(v: unknown, input: InputDescription | undefined, locator: strin
   const json = formats.find((f) => isJsonMimeType(f.mimeType));
   return {
     type: 'complex',
-    data: JSON.stringify(v),
+    data: stringify(v),
     mimeType: json?.mimeType ?? 'application/json',
     ...(json?.schema ? { schema: json.schema } : {}),
   };
 }
 
-function inputValue(v: unknown, input: InputDescription | undefined, locator: string): RawInputValue {
+function inputValue(value: unknown, input: InputDescription | undefined, locator: string): RawInputValue {
+  if (value instanceof JsonText && (input === undefined || input.kind === 'complex'))
+    return complex(value, input, locator);
+  const v = value instanceof JsonText ? built(value, locator) : value;
   if (v === null || v === undefined) throw bad(locator, `Input '${locator}': null is not a value`);
   if (isObject(v) && 'href' in v) return reference(v, locator);
   switch (input?.kind) {

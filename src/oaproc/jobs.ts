@@ -3,14 +3,14 @@ import type { Context } from 'koa';
 import { OwsError } from '../core/errors.ts';
 import { isTerminal, type Job } from '../core/job.ts';
 import type { Gateway } from '../gateway.ts';
-import { BodyTextError, jsonBodyText, readBodyBytes } from '../http/body-text.ts';
+import { BodyTextError, jsonBodyText, readBodyBytes, releaseBytes } from '../http/body-text.ts';
 import { LayerConverter, type LayerRole } from '../html/layer-geojson.ts';
 import type { ResultDelivery } from '../results/delivery.ts';
 import { BoundedJsonError, parseBoundedJson } from '../util/bounded-json.ts';
 import { cacheDirectives } from '../http/cache-control.ts';
 import { checkSubscriber, checkSubscriberHosts } from './callbacks.ts';
 import { HttpProblem } from './exceptions.ts';
-import { toRawExecuteRequest } from './execute-request.ts';
+import { DEFERRED_VALUES, toRawExecuteRequest } from './execute-request.ts';
 import { parseJobListQuery } from './job-list-query.ts';
 import { apiUrl, type Link } from './links.ts';
 import { negotiate, REPRESENTATIONS, wantsHtml } from './negotiate.ts';
@@ -35,7 +35,12 @@ async function readJsonBody(ctx: Context, limit: number): Promise<unknown> {
       { contentLength: ctx.get('Content-Length'), contentEncoding: ctx.get('Content-Encoding') },
       limit,
     );
-    text = jsonBodyText(bytes, ctx.request.charset || undefined);
+    try {
+      text = jsonBodyText(bytes, ctx.request.charset || undefined);
+    } finally {
+      // The text is what is read from here on: the bytes are freed now, not at the next collection.
+      releaseBytes(bytes);
+    }
   } catch (error) {
     if (!(error instanceof BodyTextError)) throw error;
     switch (error.kind) {
@@ -49,8 +54,9 @@ async function readJsonBody(ctx: Context, limit: number): Promise<unknown> {
     }
   }
   try {
-    // Depth and member count are bounded before JSON.parse builds anything.
-    return parseBoundedJson(text);
+    // Depth and member count are bounded before JSON.parse builds anything; large input values
+    // stay text (a slice of the body, not a tree of it).
+    return parseBoundedJson(text, {}, DEFERRED_VALUES);
   } catch (error) {
     const message =
       error instanceof BoundedJsonError && error.limit !== 'syntax'

@@ -5,7 +5,7 @@ import type { Context } from 'koa';
 import { BUSY_RETRY_AFTER_SECONDS, OwsError } from '../core/errors.ts';
 import { wpsPrefix } from '../config/public-url.ts';
 import type { Gateway } from '../gateway.ts';
-import { BodyTextError, readBodyBytes, xmlBodyText } from '../http/body-text.ts';
+import { BodyTextError, readBodyBytes, releaseBytes, xmlBodyText } from '../http/body-text.ts';
 import { cacheDirectives } from '../http/cache-control.ts';
 import type { ResultDelivery } from '../results/delivery.ts';
 import { sendLanding } from './landing.ts';
@@ -53,7 +53,12 @@ async function readBody(ctx: Context, limit: number): Promise<string> {
       { contentLength: ctx.get('Content-Length'), contentEncoding: ctx.get('Content-Encoding') },
       limit,
     );
-    return xmlBodyText(bytes, ctx.request.charset || undefined);
+    try {
+      return xmlBodyText(bytes, ctx.request.charset || undefined);
+    } finally {
+      // The text is what is read from here on: the bytes are freed now, not at the next collection.
+      releaseBytes(bytes);
+    }
   } catch (error) {
     if (!(error instanceof BodyTextError)) throw error;
     if (error.kind === 'too-large') throw new OwsError('FileSizeExceeded', error.message, 'request');

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { OwsError } from '../core/errors.ts';
 
@@ -191,11 +192,71 @@ function decodeReferences(text: string): string {
   });
 }
 
+/** Runs of character data this long are kept out of fast-xml-parser (see liftTextRuns). */
+const LIFTED_RUN = 64 * 1024;
+
+/** Long runs of character data lifted out of a document: `marker + index` stands in for each. */
+interface LiftedRuns {
+  marker: string;
+  runs: string[];
+}
+
+/** The end of the markup (tag, comment, CDATA section, processing instruction) starting at `lt`; -1 if unclosed. */
+function markupEnd(text: string, lt: number): number {
+  const closing = (open: string, close: string) => {
+    const at = text.indexOf(close, lt + open.length);
+    return at < 0 ? -1 : at + close.length;
+  };
+  if (text.startsWith('<!--', lt)) return closing('<!--', '-->');
+  if (text.startsWith('<![CDATA[', lt)) return closing('<![CDATA[', ']]>');
+  if (text.startsWith('<?', lt)) return closing('<?', '?>');
+  // A tag: its attribute values may hold '>'.
+  let quote = 0;
+  for (let i = lt + 1; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (quote !== 0) {
+      if (c === quote) quote = 0;
+    } else if (c === 0x22 || c === 0x27) quote = c;
+    else if (c === 0x3e) return i + 1;
+  }
+  return -1;
+}
+
+/**
+ * Replaces each run of character data of LIFTED_RUN characters or more by a CDATA section holding
+ * a marker no client can guess, and keeps the run aside (a slice of the text, no copy). fast-xml-parser
+ * builds character data one character at a time, a string node each: a 30 MB base64 value took
+ * about 1 GB and 4 s; a CDATA section it takes as one slice. `build` puts the runs back as text.
+ * The text has been checked well-formed before.
+ */
+function liftTextRuns(text: string): { text: string; lifted: LiftedRuns | undefined } {
+  let lifted: LiftedRuns | undefined;
+  const parts: string[] = [];
+  let copied = 0;
+  for (let i = 0; i < text.length;) {
+    const lt = text.indexOf('<', i);
+    const end = lt < 0 ? text.length : lt;
+    if (end - i >= LIFTED_RUN) {
+      lifted ??= { marker: `gw-lifted-text-${randomUUID()}-`, runs: [] };
+      parts.push(text.slice(copied, i), `<![CDATA[${lifted.marker}${lifted.runs.length}]]>`);
+      lifted.runs.push(text.slice(i, end));
+      copied = end;
+    }
+    if (lt < 0) break;
+    i = markupEnd(text, lt);
+    if (i < 0) break;
+  }
+  if (!lifted) return { text, lifted };
+  parts.push(text.slice(copied));
+  return { text: parts.join(''), lifted };
+}
+
 function build(
   raw: Raw,
   parentScope: NamespaceScope,
   depth: number,
   limits: XmlLimits,
+  lifted?: LiftedRuns,
 ): XmlElement | undefined {
   const key = Object.keys(raw).find((k) => k !== ':@');
   if (!key || key.startsWith('?') || key === '#comment' || key === '#text' || key === '#cdata')
@@ -234,9 +295,14 @@ function build(
     if ('#text' in child) element.children.push({ text: decodeReferences(String(child['#text'])) });
     else if ('#cdata' in child) {
       const parts = child['#cdata'] as Array<{ '#text'?: unknown }>;
-      element.children.push({ cdata: parts.map((p) => String(p['#text'] ?? '')).join('') });
+      const cdata = parts.map((p) => String(p['#text'] ?? '')).join('');
+      const run =
+        lifted && cdata.startsWith(lifted.marker)
+          ? lifted.runs[Number(cdata.slice(lifted.marker.length))]
+          : undefined;
+      element.children.push(run !== undefined ? { text: decodeReferences(run) } : { cdata });
     } else {
-      const sub = build(child, scope, depth + 1, limits);
+      const sub = build(child, scope, depth + 1, limits, lifted);
       if (sub) element.children.push(sub);
     }
   }
@@ -252,10 +318,13 @@ export function parseXml(text: string, limits: XmlLimits = XML_LIMITS): XmlEleme
   if (/<!DOCTYPE|<!ENTITY/i.test(text))
     throw malformed('XML with a DTD or entity declarations is not accepted');
   let parsed: Raw[];
+  let lifted: LiftedRuns | undefined;
   try {
     const valid = XMLValidator.validate(text);
     if (valid !== true) throw malformed(`Malformed XML (line ${valid.err.line}): ${valid.err.msg}`);
-    parsed = parserFor(limits).parse(text) as Raw[];
+    const reduced = liftTextRuns(text);
+    lifted = reduced.lifted;
+    parsed = parserFor(limits).parse(reduced.text) as Raw[];
   } catch (error) {
     if (error instanceof OwsError) throw error;
     const message = error instanceof Error ? error.message : String(error);
@@ -264,7 +333,7 @@ export function parseXml(text: string, limits: XmlLimits = XML_LIMITS): XmlEleme
     throw malformed(`Malformed XML: ${message}`);
   }
   const roots = parsed
-    .map((r) => build(r, EMPTY_SCOPE, 1, limits))
+    .map((r) => build(r, EMPTY_SCOPE, 1, limits, lifted))
     .filter((e): e is XmlElement => e !== undefined);
   if (roots.length !== 1) throw malformed('The XML document must have exactly one root element');
   return roots[0]!;

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { OwsError } from '../../src/core/errors.ts';
 import type { ProcessDescription } from '../../src/core/model.ts';
-import { parsePrefer, toRawExecuteRequest } from '../../src/oaproc/execute-request.ts';
+import { DEFERRED_VALUES, parsePrefer, toRawExecuteRequest } from '../../src/oaproc/execute-request.ts';
+import { parseBoundedJson } from '../../src/util/bounded-json.ts';
 
 const occurs = { minOccurs: 0, maxOccurs: 1, validation: 'SIMPLE' } as const;
 const process: ProcessDescription = {
@@ -320,5 +321,51 @@ describe('outputs, response and subscriber', () => {
     rejects({ subscriber: { successUri: 'not a uri' } }, 'subscriber.successUri', /http/);
     rejects({ subscriber: { failedUri: 'ftp://h/x' } }, 'subscriber.failedUri', /http/);
     rejects({ subscriber: { inProgressUri: 5 } }, 'subscriber.inProgressUri', /http/);
+  });
+});
+
+describe('large JSON values of the execute body stay text', () => {
+  const big = (n: number) =>
+    `{"type": "FeatureCollection",  "features": [${Array.from({ length: n }, (_, i) => `{"type":"Feature","properties":{"v":1.0,"i":${i}},"geometry":null}`).join(', ')}]}`;
+  const doc = big(2000); // about 120 KB, 10,000 members
+  const translate = (text: string) =>
+    toRawExecuteRequest(parseBoundedJson(text, { maxMembers: 1000 }, DEFERRED_VALUES), process).request
+      .inputs;
+
+  it('as written (no tree, no re-serialization), as the value or the qualified value of a complex input', () => {
+    expect(doc.length).toBeGreaterThan(64 * 1024);
+    const plain = translate(`{"inputs": {"doc": ${doc}}}`);
+    expect(plain.doc).toEqual([
+      { type: 'complex', data: doc, mimeType: 'application/geo+json', schema: 'http://geojson.org/x.json' },
+    ]);
+    const qualified = translate(
+      `{"inputs": {"doc": {"value": ${doc}, "mediaType": "application/geo+json"}}}`,
+    );
+    expect(qualified.doc).toEqual([{ type: 'complex', data: doc, mimeType: 'application/geo+json' }]);
+  });
+
+  it('a value nested where it is not kept whole is built back, with the same JSON as before', () => {
+    // A Feature with a foreign member `value` is no qualified value: its `value` was kept, then built back.
+    const feature = `{"type": "Feature", "value": ${doc}, "geometry": null}`;
+    const inputs = translate(`{"inputs": {"doc": ${feature}}}`);
+    expect(JSON.parse((inputs.doc![0] as { data: string }).data)).toEqual(JSON.parse(feature));
+  });
+
+  it('a large object for a literal or bounding box input is built, within the bounds, and refused as before', () => {
+    const error = (() => {
+      try {
+        translate(`{"inputs": {"text": ${doc}}}`);
+      } catch (e) {
+        return e as OwsError;
+      }
+    })();
+    expect(error).toBeInstanceOf(OwsError);
+    expect(error!.locator).toBe('text');
+    expect(error!.message).toMatch(/expected a literal value/);
+  });
+
+  it('members outside the kept values still count', () => {
+    const many = `[${Array.from({ length: 2000 }, () => '"x"').join(',')}]`;
+    expect(() => translate(`{"inputs": {"many": ${many}}}`)).toThrow(/more than 1000 members/);
   });
 });

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { innerXml, isElement, parseXml, textOf, type XmlElement } from '../../src/wps/xml.ts';
+
+const LONG = 64 * 1024;
+const first = (el: XmlElement, local: string): XmlElement =>
+  el.children.find((c): c is XmlElement => isElement(c) && c.local === local)!;
+
+describe('long character data (kept out of the XML parser, put back as text)', () => {
+  it('reads as text, references decoded, exactly as short text is read', () => {
+    const body = 'AbC+/'.repeat(LONG / 5 + 10);
+    for (const [raw, expected] of [
+      [body, body],
+      [`${body}&amp;&lt;&#x41;&#66;]]&gt;`, `${body}&<AB]]>`],
+      [`\n  ${body}\n`, `\n  ${body}\n`],
+    ]) {
+      const root = parseXml(`<?xml version="1.0"?><a xmlns="urn:x"><b enc="x>y">${raw}</b><!-- c --></a>`);
+      const b = first(root, 'b');
+      expect(b.children).toEqual([{ text: expected }]);
+      expect(textOf(b)).toBe(expected);
+    }
+  });
+
+  it('keeps its place among elements, CDATA sections and comments, and serializes as escaped text', () => {
+    const long = 'x'.repeat(LONG + 1);
+    const xml = `<a xmlns="urn:x"><b/>${long}&amp;<![CDATA[<c/>]]><?pi ${'p'.repeat(10)}?><!-- ${'m'.repeat(LONG)} --><d>${long}</d></a>`;
+    const root = parseXml(xml);
+    expect(root.children.map((c) => (isElement(c) ? c.local : 'text' in c ? 'text' : 'cdata'))).toEqual([
+      'b',
+      'text',
+      'cdata',
+      'd',
+    ]);
+    expect(root.children[1]).toEqual({ text: `${long}&` });
+    expect(textOf(first(root, 'd'))).toBe(long);
+    expect(innerXml(root)).toContain(`${long}&amp;<![CDATA[<c/>]]>`);
+  });
+
+  it('a CDATA section that looks like a lifted run stays CDATA (the marker cannot be guessed)', () => {
+    const root = parseXml(
+      `<a><![CDATA[gw-lifted-text-00000000-0000-0000-0000-000000000000-0]]>${'t'.repeat(LONG)}</a>`,
+    );
+    expect(root.children[0]).toEqual({ cdata: 'gw-lifted-text-00000000-0000-0000-0000-000000000000-0' });
+    expect(root.children[1]).toEqual({ text: 't'.repeat(LONG) });
+  });
+
+  it('a bad reference in long text is still malformed', () => {
+    expect(() => parseXml(`<a>${'t'.repeat(LONG)}&nbsp;</a>`)).toThrow(/not declared|Malformed/);
+  });
+
+  it('a 30 MB base64 value in 76-character lines parses in well under a second', () => {
+    const b64 = Buffer.alloc(22 << 20, 7)
+      .toString('base64')
+      .replace(/.{76}/g, '$&\n');
+    const t0 = performance.now();
+    const root = parseXml(`<a xmlns="urn:x"><b>${b64}</b></a>`);
+    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(textOf(first(root, 'b')).length).toBe(b64.length);
+  });
+});
