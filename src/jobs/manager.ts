@@ -83,6 +83,9 @@ export interface JobManagerOptions {
  */
 export type SyncTimeoutPolicy = 'cancel' | 'detach';
 
+/** Who recorded a job update: this instance, or another instance of the cluster. */
+export type JobUpdateOrigin = 'here' | 'elsewhere';
+
 export interface JobManagerDeps {
   store: JobStore;
   runner: TaskRunner;
@@ -188,6 +191,8 @@ export class JobManager {
   #sweeping: Promise<number> | undefined;
   #redispatchTimer: NodeJS.Timeout | undefined;
   #admission: Promise<unknown> = Promise.resolve();
+  /** The dispatcher's claim under way, if any (a job it claims is started as soon as it settles). */
+  #claiming: Promise<unknown> | undefined;
   #dispatching = false;
   #redispatch = false;
   #closing = false;
@@ -237,14 +242,19 @@ export class JobManager {
     this.#dispatch();
   }
 
-  /** Subscribes to job updates; returns the unsubscribe function. */
-  onUpdate(listener: (job: Job) => void): () => void {
+  /**
+   * Subscribes to job updates; returns the unsubscribe function. `origin` says whether this
+   * instance recorded the change ('here') or another instance of a cluster did ('elsewhere': only
+   * announced here, for those waiting here). Whatever must happen once per change (callbacks) acts
+   * on 'here' only.
+   */
+  onUpdate(listener: (job: Job, origin: JobUpdateOrigin) => void): () => void {
     this.#events.on('update', listener);
     return () => this.#events.off('update', listener);
   }
 
-  #emit(job: Job | undefined): void {
-    if (job) this.#events.emit('update', job);
+  #emit(job: Job | undefined, origin: JobUpdateOrigin = 'here'): void {
+    if (job) this.#events.emit('update', job, origin);
   }
 
   /**
@@ -270,7 +280,6 @@ export class JobManager {
     if (hit) return hit;
     const admit = async (): Promise<Job> => {
       if (this.#closing) throw new OwsError('ServerBusy', 'The server is shutting down');
-      await this.#options.processLimits?.admit(this.#store, raw.processId);
       // The store's counts, not this process's: exact even while a claimed job is being started.
       const [waiting, running] = await Promise.all([
         this.#store.countByStatus('accepted'),
@@ -286,6 +295,7 @@ export class JobManager {
         );
       }
       const id = randomUUID();
+      const processBound = this.#options.processLimits?.bound(raw.processId);
       try {
         const placed = await this.#files.prepare(id, inputs, this.#options.inlineLimit);
         const request = {
@@ -301,6 +311,7 @@ export class JobManager {
           mode,
           created: new Date(),
           request: raw.binding ? { ...request, binding: raw.binding } : request,
+          ...(processBound ? { processBound } : {}),
         });
         this.#emit(job);
         return job;
@@ -485,14 +496,13 @@ export class JobManager {
         finished: new Date(),
       });
     } finally {
-      // Started meanwhile: stop it. Never claimed (no start time): no claim will come.
-      const started = this.#active.get(id);
-      if (started) {
-        started.controller.abort(error);
-        this.#cancelled.delete(id);
-      } else if (!failed || failed.started === undefined) {
-        this.#cancelled.delete(id);
-      }
+      // A claim of the job by this instance's dispatcher can only be one under way now: once it
+      // settles, the job is started here (and #start took the mark) or it runs elsewhere (another
+      // node of the cluster, which the store's notification stops) or never runs. Either way the
+      // mark has done its work.
+      await this.#claiming?.catch(() => undefined);
+      this.#active.get(id)?.controller.abort(error);
+      this.#cancelled.delete(id);
     }
     this.#emit(failed);
   }
@@ -511,9 +521,13 @@ export class JobManager {
     this.#active.get(id)?.controller.abort(error);
   }
 
-  /** Announces a job changed by another instance to this one's listeners (waiters, callbacks). */
-  announce(job: Job): void {
-    this.#emit(job);
+  /**
+   * Announces a job change to this instance's listeners: one recorded by another instance (for the
+   * synchronous clients waiting here), or, with `recordedHere`, one this instance's cluster node
+   * recorded itself (a job of a dead node it failed), which fires its callbacks here.
+   */
+  announce(job: Job, recordedHere = false): void {
+    this.#emit(job, recordedHere ? 'here' : 'elsewhere');
   }
 
   /** Claims queued jobs now (notified of new ones, or polling). */
@@ -533,7 +547,9 @@ export class JobManager {
         do {
           this.#redispatch = false;
           while (!this.#closing && this.running < this.#options.parallel) {
-            const job = await this.#store.claimNext(new Date(), this.#options.processLimits?.caps);
+            const claiming = this.#store.claimNext(new Date(), this.#options.processLimits?.caps);
+            this.#claiming = claiming;
+            const job = await claiming;
             if (!job) break;
             this.#emit(job);
             this.#start(job);

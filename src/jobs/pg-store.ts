@@ -11,6 +11,7 @@ import {
   type JobStatus,
 } from '../core/job.ts';
 import { decode, encode } from './codec.ts';
+import { processBusy } from './process-limits.ts';
 import type { StoreFault } from './resilient-store.ts';
 import { whereClause } from './sqlite-store.ts';
 import type { CacheEntry, ExpiryRule, JobFilter, JobPatch, JobReport, JobStore, NewJob } from './store.ts';
@@ -99,6 +100,8 @@ const LOCK_CLAIM = 7_013_002;
 const LOCK_ADMIT = 7_013_003;
 /** A job whose worker died this many times is failed instead of run again (a job that kills its worker). */
 export const MAX_ATTEMPTS = 3;
+/** A node not seen for this many leases is gone: recovery deletes its row from the workers table. */
+export const FORGET_NODE_LEASES = 10;
 
 /** The database's clock in milliseconds: leases are set and checked on one clock, whatever the nodes' clocks say. */
 const DB_NOW = `(extract(epoch from clock_timestamp()) * 1000)::bigint`;
@@ -328,8 +331,21 @@ export class PgJobStore implements JobStore {
       // its job need not wait for the disk (an asynchronous one is committed durably).
       if (job.mode !== 'async') await c.query('SET LOCAL synchronous_commit = off');
       const bound = this.#options.maxQueued;
-      if (bound !== undefined) {
+      // One lock orders the bounded inserts of all instances: the counts below and the insert are
+      // one step for the whole cluster.
+      if (bound !== undefined || job.processBound) {
         await c.query('SELECT pg_advisory_xact_lock($1)', [LOCK_ADMIT]);
+      }
+      if (job.processBound) {
+        const { rows } = await c.query<{ waiting: number; running: number }>(
+          `SELECT count(*) FILTER (WHERE status = $1) AS waiting, count(*) FILTER (WHERE status = 'running') AS running
+           FROM jobs WHERE status IN ($1, 'running') AND process_id = $2`,
+          [QUEUED_STATUS, job.processId],
+        );
+        const busy = processBusy(job.processId, job.processBound, rows[0]!.waiting, rows[0]!.running);
+        if (busy) throw busy;
+      }
+      if (bound !== undefined) {
         const { rows } = await c.query<{ waiting: number; running: number }>(
           `SELECT count(*) FILTER (WHERE status = $1) AS waiting, count(*) FILTER (WHERE status = 'running') AS running
            FROM jobs WHERE status IN ($1, 'running')`,
@@ -592,13 +608,19 @@ export class PgJobStore implements JobStore {
   /**
    * Jobs whose lease ran out (their node died or lost the database): those of `idempotent` processes
    * go back to the queue (at their place: by creation time) unless they already took
-   * {@link MAX_ATTEMPTS} nodes down; the others fail with `error`. Safe to run on every node at once.
+   * {@link MAX_ATTEMPTS} nodes down; the others fail with `error`. Nodes not seen for
+   * {@link FORGET_NODE_LEASES} leases are deleted from the workers table. Safe to run on every node
+   * at once.
    */
   async recoverExpired(
     idempotent: readonly string[],
     error: OwsErrorJson,
-  ): Promise<{ requeued: string[]; failed: string[] }> {
+  ): Promise<{ requeued: string[]; failed: string[]; forgotten: string[] }> {
     const t = Date.now();
+    const gone = await this.pool.query<{ id: string }>(
+      `DELETE FROM workers WHERE seen < ${DB_NOW} - $1 RETURNING id`,
+      [FORGET_NODE_LEASES * this.#options.leaseMs],
+    );
     const { rows } = await this.pool.query<{ id: string; status: JobStatus }>(
       `WITH expired AS (
          SELECT id, process_id = ANY($1) AND attempts < $2 AS again FROM jobs
@@ -617,6 +639,7 @@ export class PgJobStore implements JobStore {
     return {
       requeued: rows.filter((r) => r.status === QUEUED_STATUS).map((r) => r.id),
       failed: rows.filter((r) => r.status === 'failed').map((r) => r.id),
+      forgotten: gone.rows.map((r) => r.id),
     };
   }
 

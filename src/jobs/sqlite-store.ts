@@ -15,6 +15,7 @@ import {
 import { decode, encode } from './codec.ts';
 import { lockInstance, type InstanceLock } from './instance-lock.ts';
 import type { StoreFault } from './resilient-store.ts';
+import { processBusy } from './process-limits.ts';
 import { RESULT_CACHE_SCHEMA, SqliteResultCache } from './sqlite-result-cache.ts';
 import {
   JOB_TYPE,
@@ -298,8 +299,22 @@ export class SqliteJobStore implements JobStore {
 
   async insert(job: NewJob): Promise<Job> {
     const t = job.created.getTime();
-    const insert = () =>
-      returning(
+    const bound = job.processBound;
+    // The process's queue bound is counted and the job inserted in one transaction.
+    const admit = () => {
+      if (!bound) return;
+      const { waiting, running } = this.#db
+        .prepare(
+          `SELECT count(*) FILTER (WHERE status = ?) AS waiting, count(*) FILTER (WHERE status = 'running') AS running
+           FROM jobs WHERE status IN (?, 'running') AND process_id = ?`,
+        )
+        .get(QUEUED_STATUS, QUEUED_STATUS, job.processId) as { waiting: number; running: number };
+      const busy = processBusy(job.processId, bound, waiting, running);
+      if (busy) throw busy;
+    };
+    const insert = this.#db.transaction(() => {
+      admit();
+      return returning(
         this.#db.prepare(
           `INSERT INTO jobs (id, process_id, status, mode, progress, created, updated, request)
            VALUES (?, ?, ?, ?, 0, ?, ?, ?) RETURNING *`,
@@ -312,6 +327,7 @@ export class SqliteJobStore implements JobStore {
         t,
         encode(job.request),
       )!;
+    });
     // An asynchronous client is given the job's id to come back with: it must survive a power loss.
     // A synchronous client waits on the connection, and has no answer if the server goes down.
     if (job.mode !== 'async') return toJob(insert());

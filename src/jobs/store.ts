@@ -2,6 +2,7 @@ import type { OwsErrorJson } from '../core/errors.ts';
 import type { ExecuteRequest, ExecutionMode } from '../core/execute.ts';
 import type { Job, JobExecution, JobStatus } from '../core/job.ts';
 import type { StoredOutputs } from '../core/values.ts';
+import type { ProcessBound } from './process-limits.ts';
 
 export interface NewJob {
   id: string;
@@ -9,6 +10,12 @@ export interface NewJob {
   mode: ExecutionMode;
   request: ExecuteRequest;
   created: Date;
+  /**
+   * The process's queue bound (src/jobs/process-limits.ts): the insert counts the process's jobs
+   * and refuses with ServerBusy beyond it, atomically with the insert (for the whole cluster on a
+   * shared store).
+   */
+  processBound?: ProcessBound;
 }
 
 /** What changes with a status change (the status itself is the transition's target). */
