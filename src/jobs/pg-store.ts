@@ -14,7 +14,16 @@ import { decode, encode } from './codec.ts';
 import { processBusy } from './process-limits.ts';
 import type { StoreFault } from './resilient-store.ts';
 import { whereClause } from './sqlite-store.ts';
-import type { CacheEntry, ExpiryRule, JobFilter, JobPatch, JobReport, JobStore, NewJob } from './store.ts';
+import type {
+  CacheClaim,
+  CacheEntry,
+  ExpiryRule,
+  JobFilter,
+  JobPatch,
+  JobReport,
+  JobStore,
+  NewJob,
+} from './store.ts';
 
 /**
  * The schema, one migration per version, applied in order in one transaction each under an
@@ -89,8 +98,19 @@ const MIGRATIONS: Record<number, string> = {
     CREATE INDEX result_cache_job ON result_cache (job_id);
     CREATE INDEX result_cache_expires ON result_cache (expires);
   `,
+  // Keys of the result cache being computed, with the job computing each: concurrent identical
+  // requests on any instances run once.
+  3: `
+    CREATE TABLE result_cache_pending (
+      key         text PRIMARY KEY,
+      process_id  text NOT NULL,
+      job_id      text NOT NULL,
+      created     bigint NOT NULL
+    );
+    CREATE INDEX result_cache_pending_job ON result_cache_pending (job_id);
+  `,
 };
-export const PG_SCHEMA_VERSION = 2;
+export const PG_SCHEMA_VERSION = 3;
 /** The channel the jobs table announces changes on: `{id, status, mode, worker}` as JSON. */
 export const JOBS_CHANNEL = 'gateway_jobs';
 
@@ -492,8 +512,12 @@ export class PgJobStore implements JobStore {
 
   // ---- ResultCacheStore ----
 
-  async cacheGet(key: string, now: Date): Promise<CacheEntry | undefined> {
-    const { rows } = await this.pool.query<CacheRow>(
+  async cacheGet(
+    key: string,
+    now: Date,
+    client: pg.ClientBase = this.#client(),
+  ): Promise<CacheEntry | undefined> {
+    const { rows } = await client.query<CacheRow>(
       'SELECT * FROM result_cache WHERE key = $1 AND expires > $2',
       [key, now.getTime()],
     );
@@ -509,8 +533,77 @@ export class PgJobStore implements JobStore {
     };
   }
 
+  #client(): pg.ClientBase {
+    return this.pool as unknown as pg.ClientBase;
+  }
+
+  /**
+   * One transaction: the pending mark is inserted (or found and locked) first, and the entry read
+   * after; the leader's cachePut writes the entry and removes its mark in one transaction, so a
+   * claim that finds no mark of the leader finds its entry (each statement sees what was committed
+   * before it began).
+   */
+  async cacheClaim(
+    key: string,
+    claim: { processId: string; jobId: string; now: Date; takeHit: boolean },
+  ): Promise<CacheClaim> {
+    return this.#tx(async (c) => {
+      const t = claim.now.getTime();
+      for (;;) {
+        const inserted = await c.query(
+          `INSERT INTO result_cache_pending (key, process_id, job_id, created) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (key) DO NOTHING`,
+          [key, claim.processId, claim.jobId, t],
+        );
+        const hit = claim.takeHit ? await this.cacheGet(key, claim.now, c) : undefined;
+        if (hit) {
+          if (inserted.rowCount) {
+            await c.query('DELETE FROM result_cache_pending WHERE key = $1 AND job_id = $2', [
+              key,
+              claim.jobId,
+            ]);
+          }
+          return { hit };
+        }
+        if (inserted.rowCount) return { leader: true };
+        const { rows } = await c.query<{ job_id: string }>(
+          'SELECT job_id FROM result_cache_pending WHERE key = $1 FOR UPDATE',
+          [key],
+        );
+        const holder = rows[0]?.job_id;
+        if (holder === undefined) continue; // released meanwhile: claim it afresh
+        if (holder !== claim.jobId) {
+          const job = await c.query<{ status: JobStatus }>('SELECT status FROM jobs WHERE id = $1', [holder]);
+          const status = job.rows[0]?.status;
+          if (status !== undefined && !TERMINAL_STATUSES.includes(status)) return { waitFor: holder };
+        }
+        // Its own mark (run again after its node died), or that of a job that ended without filling
+        // the entry (or is gone): taken over.
+        await c.query(
+          'UPDATE result_cache_pending SET job_id = $2, process_id = $3, created = $4 WHERE key = $1',
+          [key, claim.jobId, claim.processId, t],
+        );
+        return { leader: true };
+      }
+    });
+  }
+
+  async cacheRelease(key: string, jobId: string): Promise<void> {
+    await this.pool.query('DELETE FROM result_cache_pending WHERE key = $1 AND job_id = $2', [key, jobId]);
+  }
+
   async cachePut(entry: CacheEntry): Promise<void> {
-    await this.pool.query(
+    await this.#tx(async (c) => {
+      await this.#cachePut(c, entry);
+      await c.query('DELETE FROM result_cache_pending WHERE key = $1 AND job_id = $2', [
+        entry.key,
+        entry.jobId,
+      ]);
+    });
+  }
+
+  async #cachePut(c: pg.ClientBase, entry: CacheEntry): Promise<void> {
+    await c.query(
       `INSERT INTO result_cache (key, process_id, job_id, results, created, expires) VALUES ($1, $2, $3, $4, $5, $6)
        ON CONFLICT (key) DO UPDATE SET process_id = EXCLUDED.process_id, job_id = EXCLUDED.job_id,
          results = EXCLUDED.results, created = EXCLUDED.created, expires = EXCLUDED.expires`,
@@ -536,6 +629,7 @@ export class PgJobStore implements JobStore {
       removed +=
         (await this.pool.query('DELETE FROM result_cache WHERE job_id = ANY($1)', [[...rule.jobIds]]))
           .rowCount ?? 0;
+      await this.pool.query('DELETE FROM result_cache_pending WHERE job_id = ANY($1)', [[...rule.jobIds]]);
     }
     return removed;
   }

@@ -16,9 +16,14 @@ import { decode, encode } from './codec.ts';
 import { lockInstance, type InstanceLock } from './instance-lock.ts';
 import type { StoreFault } from './resilient-store.ts';
 import { processBusy } from './process-limits.ts';
-import { RESULT_CACHE_SCHEMA, SqliteResultCache } from './sqlite-result-cache.ts';
+import {
+  RESULT_CACHE_PENDING_SCHEMA,
+  RESULT_CACHE_SCHEMA,
+  SqliteResultCache,
+} from './sqlite-result-cache.ts';
 import {
   JOB_TYPE,
+  type CacheClaim,
   type CacheEntry,
   type ExpiryRule,
   type JobFilter,
@@ -28,7 +33,7 @@ import {
   type NewJob,
 } from './store.ts';
 
-const SCHEMA_VERSION = 3;
+const SCHEMA_VERSION = 4;
 
 const MIGRATIONS: Record<number, string> = {
   1: `
@@ -62,6 +67,8 @@ const MIGRATIONS: Record<number, string> = {
     CREATE INDEX jobs_status_process ON jobs (status, process_id);
     ${RESULT_CACHE_SCHEMA}
   `,
+  // Keys of the result cache being computed (concurrent identical requests run once).
+  4: RESULT_CACHE_PENDING_SCHEMA,
 };
 
 interface Row {
@@ -426,6 +433,17 @@ export class SqliteJobStore implements JobStore {
 
   async cacheGet(key: string, now: Date): Promise<CacheEntry | undefined> {
     return this.#cache.get(key, now);
+  }
+
+  async cacheClaim(
+    key: string,
+    claim: { processId: string; jobId: string; now: Date; takeHit: boolean },
+  ): Promise<CacheClaim> {
+    return this.#cache.claim(key, claim);
+  }
+
+  async cacheRelease(key: string, jobId: string): Promise<void> {
+    this.#cache.release(key, jobId);
   }
 
   async cachePut(entry: CacheEntry): Promise<void> {

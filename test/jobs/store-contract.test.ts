@@ -156,6 +156,72 @@ describe.each(STORE_KINDS)('$name job store', (kind: StoreKind) => {
       expect(await store.cacheGet('k2', created)).toBeUndefined();
     });
 
+    it('result cache: the first claim of a key leads, later ones wait for it, take its entry or take over when it ended', async () => {
+      const results = { n: { kind: 'literal' as const, value: 1 } };
+      const now = new Date(1_700_000_000_000);
+      const [a, b, c] = [
+        await store.insert(newJob()),
+        await store.insert(newJob()),
+        await store.insert(newJob()),
+      ];
+      const claim = (jobId: string, takeHit = true) =>
+        store.cacheClaim('k', { processId: 'p', jobId, now, takeHit });
+      expect(await claim(a.id)).toEqual({ leader: true });
+      expect(await claim(b.id)).toEqual({ waitFor: a.id });
+      expect(await claim(c.id)).toEqual({ waitFor: a.id });
+      // A job run again (its node died) gets its own mark back.
+      expect(await claim(a.id)).toEqual({ leader: true });
+      // The leader fills the entry (and gives up its mark): the waiters take the entry.
+      const expires = new Date(now.getTime() + 60_000);
+      await store.cachePut({ key: 'k', processId: 'p', jobId: a.id, results, created: now, expires });
+      expect(await claim(b.id)).toEqual({
+        hit: { key: 'k', processId: 'p', jobId: a.id, results, created: now, expires },
+      });
+      // Without taking hits (no-cache), the key is computed again: one job at a time.
+      expect(await claim(b.id, false)).toEqual({ leader: true });
+      expect(await claim(c.id, false)).toEqual({ waitFor: b.id });
+      // A leader that gives up (failed, dismissed) lets the next one lead.
+      await store.cacheRelease('k', b.id);
+      expect(await claim(c.id, false)).toEqual({ leader: true });
+      // A leader that ended without releasing (its node died) is taken over; so is one that is gone.
+      await store.claimNext(new Date());
+      await store.claimNext(new Date());
+      await store.claimNext(new Date());
+      expect(await store.cacheClaim('k2', { processId: 'p', jobId: a.id, now, takeHit: true })).toEqual({
+        leader: true,
+      });
+      expect(await store.cacheClaim('k2', { processId: 'p', jobId: b.id, now, takeHit: true })).toEqual({
+        waitFor: a.id,
+      });
+      await store.transition(a.id, 'failed', { finished: new Date() });
+      expect(await store.cacheClaim('k2', { processId: 'p', jobId: b.id, now, takeHit: true })).toEqual({
+        leader: true,
+      });
+      await store.transition(b.id, 'successful', { finished: new Date() });
+      await store.delete(b.id);
+      expect(await store.cacheClaim('k2', { processId: 'p', jobId: c.id, now, takeHit: true })).toEqual({
+        leader: true,
+      });
+      // Marks go with their jobs.
+      await store.cacheDelete({ jobIds: [c.id] });
+      expect(await store.cacheClaim('k2', { processId: 'p', jobId: a.id, now, takeHit: true })).toEqual({
+        leader: true,
+      });
+    });
+
+    it('result cache: of many concurrent claims of a key, exactly one leads', async () => {
+      const jobs = await Promise.all(Array.from({ length: 12 }, () => store.insert(newJob())));
+      const claims = await Promise.all(
+        jobs.map((j) =>
+          store.cacheClaim('c', { processId: 'p', jobId: j.id, now: new Date(), takeHit: true }),
+        ),
+      );
+      const leaders = claims.filter((c) => 'leader' in c);
+      expect(leaders).toHaveLength(1);
+      const leader = jobs[claims.indexOf(leaders[0]!)]!.id;
+      for (const c of claims) if (!('leader' in c)) expect(c).toEqual({ waitFor: leader });
+    });
+
     it('a cache hit is inserted successful at once, never seen queued', async () => {
       const results = {
         o: { kind: 'complex' as const, format: { mimeType: 'text/plain' }, file: 'o.txt', size: 3 },
