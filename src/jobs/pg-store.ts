@@ -458,7 +458,6 @@ export class PgJobStore implements JobStore {
   }
 
   async claimNext(now: Date, caps: Readonly<Record<string, number>> = {}): Promise<Job | undefined> {
-    const t = now.getTime();
     const cap = this.#options.maxRunning;
     const capped = Object.keys(caps).length > 0;
     // Per-process caps: a capped process's job is passed over while that many of its jobs run.
@@ -467,7 +466,9 @@ export class PgJobStore implements JobStore {
            (SELECT count(*) FROM jobs r WHERE r.status = 'running' AND r.process_id = q.process_id)
              < (($5::jsonb) ->> q.process_id)::int)`
       : '';
-    const claim = async (c: pg.ClientBase) => {
+    // The start time is taken when the claim is made (after waiting for the claim lock): a job's
+    // timestamps must not overlap the jobs whose end it waited for.
+    const claim = async (c: pg.ClientBase, t: number) => {
       const { rows } = await c.query<Row>(
         `WITH next AS (
            SELECT id FROM jobs q WHERE q.status = $1 ${capClause}
@@ -491,9 +492,9 @@ export class PgJobStore implements JobStore {
               );
               if (rows[0]!.n >= cap) return undefined;
             }
-            return claim(c);
+            return claim(c, Math.max(now.getTime(), Date.now()));
           })
-        : await claim(this.pool as unknown as pg.ClientBase);
+        : await claim(this.pool as unknown as pg.ClientBase, now.getTime());
     if (!row) return undefined;
     this.#mine.add(row.id);
     return toJob(row);
