@@ -527,6 +527,11 @@ export class JobManager {
    * recorded itself (a job of a dead node it failed), which fires its callbacks here.
    */
   announce(job: Job, recordedHere = false): void {
+    // A job of a dead node that this instance failed: its work folder (inputs placed there) goes, as
+    // at a restart of a single server.
+    if (recordedHere && isTerminal(job.status) && !this.#active.has(job.id)) {
+      void this.#files.removeWork(job.id).catch(() => undefined);
+    }
     this.#emit(job, recordedHere ? 'here' : 'elsewhere');
   }
 
