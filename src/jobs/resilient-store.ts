@@ -72,6 +72,8 @@ export class ResilientStore implements JobStore {
           delete this.#failed[kind];
           return result;
         } catch (error) {
+          // A refusal by the store's own rules (a full queue, a bound of a process): the store works.
+          if (error instanceof OwsError) throw error;
           const fault = this.#options.fault(error);
           if (fault === 'busy' && Date.now() - t0 < this.#options.retryForMs) {
             if (!waiting) {
