@@ -185,6 +185,11 @@ export class JobManager {
   readonly #active = new Map<string, { controller: AbortController; done: Promise<void> }>();
   /** Jobs failed on a sync timeout while a claim of them may be under way: never started. */
   readonly #cancelled = new Map<string, OwsError>();
+  /**
+   * Jobs dismissed while they run, until their processor has stopped (job id → process id): the
+   * store no longer counts them as running, but they still hold their process's share of its cap.
+   */
+  readonly #lingering = new Map<string, string>();
   /** Jobs that ended but whose end the store has not taken yet (it is tried again). */
   readonly #unrecorded = new Set<string>();
   #endedSinceSweep = 0;
@@ -470,6 +475,7 @@ export class JobManager {
     });
     if (!dismissed) return this.dismiss(id); // it finished in the meantime
     this.#emit(dismissed);
+    if (this.#active.has(id)) this.#lingering.set(id, job.processId);
     this.#active
       .get(id)
       ?.controller.abort(new OwsError('NoApplicableCode', 'The job was dismissed', undefined, 'cancelled'));
@@ -552,7 +558,7 @@ export class JobManager {
         do {
           this.#redispatch = false;
           while (!this.#closing && this.running < this.#options.parallel) {
-            const claiming = this.#store.claimNext(new Date(), this.#options.processLimits?.caps);
+            const claiming = this.#store.claimNext(new Date(), this.#caps());
             this.#claiming = claiming;
             const job = await claiming;
             if (!job) break;
@@ -572,6 +578,17 @@ export class JobManager {
     })();
   }
 
+  /** The per-process caps for the store's claim, less the dismissed jobs still stopping here. */
+  #caps(): Readonly<Record<string, number>> | undefined {
+    const caps = this.#options.processLimits?.caps;
+    if (!caps || this.#lingering.size === 0) return caps;
+    const adjusted = { ...caps };
+    for (const processId of this.#lingering.values()) {
+      if (adjusted[processId] !== undefined) adjusted[processId] = Math.max(0, adjusted[processId] - 1);
+    }
+    return adjusted;
+  }
+
   #start(job: Job): void {
     const controller = new AbortController();
     const cancelled = this.#cancelled.get(job.id);
@@ -583,11 +600,15 @@ export class JobManager {
     const done = this.#run(job, controller)
       .then((final) => {
         this.#active.delete(job.id);
+        this.#lingering.delete(job.id);
         this.#emit(final);
         this.#jobEnded();
         this.#dispatch();
       })
-      .catch((error: unknown) => this.#log.error({ err: error, job: job.id }, 'job end handling failed'));
+      .catch((error: unknown) => {
+        this.#lingering.delete(job.id);
+        this.#log.error({ err: error, job: job.id }, 'job end handling failed');
+      });
     this.#active.set(job.id, { controller, done });
   }
 

@@ -1,5 +1,7 @@
 import { OwsError } from '../core/errors.ts';
-import type { StoredOutputs } from '../core/values.ts';
+import type { OutputRequest } from '../core/execute.ts';
+import type { ComplexOutputDescription, Format, OutputDescription } from '../core/model.ts';
+import type { OutputValue, ProcessOutputs, StoredOutputs } from '../core/values.ts';
 import type { RemoteProvider } from '../providers/provider.ts';
 import { storageError } from './files.ts';
 import { storeOutputs } from './outputs.ts';
@@ -73,8 +75,11 @@ export class RemoteRunner implements TaskRunner {
       throw OwsError.from(error);
     }
     control.signal.throwIfAborted();
+    const checked = declaredOutputs(produced, task.outputDescriptions, task.outputs, target, (m) =>
+      control.onLog('warn', m),
+    );
     try {
-      return await storeOutputs(produced, task.outputDescriptions, task.outputs, task.outputDir, task.limits);
+      return await storeOutputs(checked, task.outputDescriptions, task.outputs, task.outputDir, task.limits);
     } catch (error) {
       throw storageError(error, 'the job');
     }
@@ -83,4 +88,74 @@ export class RemoteRunner implements TaskRunner {
   close(): Promise<void> {
     return Promise.resolve();
   }
+}
+
+/** A media type safe to store and to serve in a header: type/subtype, parameters without control characters. */
+// eslint-disable-next-line no-control-regex -- control characters are what is refused
+const MEDIA_TYPE = /^[\w.+-]+\/[\w.+-]+(?:[ \t]*;[^\u0000-\u001f\u007f]*)?$/;
+// eslint-disable-next-line no-control-regex -- control characters are what is refused
+const CONTROL = /[\u0000-\u001f\u007f]/;
+const baseType = (mimeType: string) => mimeType.split(';')[0]!.trim().toLowerCase();
+
+/**
+ * What a remote returned, held to what its description promised: every requested output present
+ * (a remote that says "succeeded" without them failed), and complex data in a format the output
+ * declares. A media type the output does not declare (or that is not a media type at all: a
+ * header injection) is replaced by the format the client asked for (else the default), and logged.
+ */
+export function declaredOutputs(
+  produced: ProcessOutputs,
+  descriptions: readonly OutputDescription[],
+  requested: Record<string, OutputRequest>,
+  target: { provider: string; remoteId: string },
+  warn: (message: string) => void,
+): ProcessOutputs {
+  const checked: ProcessOutputs = {};
+  for (const id of Object.keys(requested)) {
+    const value = produced[id];
+    if (value === undefined || value === null) {
+      throw new OwsError(
+        'NoApplicableCode',
+        `Provider '${target.provider}', process '${target.remoteId}': the remote returned no output '${id}'`,
+      );
+    }
+    const description = descriptions.find((d) => d.id === id);
+    checked[id] =
+      description?.kind === 'complex' ? complexFormat(value, description, requested[id], warn) : value;
+  }
+  return checked;
+}
+
+function complexFormat(
+  value: OutputValue,
+  description: ComplexOutputDescription,
+  request: OutputRequest | undefined,
+  warn: (message: string) => void,
+): OutputValue {
+  if (typeof value !== 'object' || value instanceof Date || value.kind !== 'complex' || !value.format)
+    return value;
+  const given = value.format;
+  const fallback: Format = request?.format ?? description.formats[0]!;
+  const declared = MEDIA_TYPE.test(given.mimeType)
+    ? (description.formats.find((f) => f.mimeType.toLowerCase() === given.mimeType.toLowerCase()) ??
+      description.formats.find((f) => baseType(f.mimeType) === baseType(given.mimeType)))
+    : undefined;
+  if (declared) {
+    const clean = (v: string | undefined) => (v !== undefined && !CONTROL.test(v) ? v : undefined);
+    const schema = clean(given.schema) ?? declared.schema;
+    const encoding = clean(given.encoding);
+    return {
+      ...value,
+      format: {
+        mimeType: declared.mimeType,
+        ...(schema ? { schema } : {}),
+        ...(encoding ? { encoding } : {}),
+      },
+    };
+  }
+  warn(
+    `output '${description.id}': the remote returned the media type ${JSON.stringify(given.mimeType)}, which the output does not declare; stored as ${fallback.mimeType}`,
+  );
+  const { encoding: _encoding, ...rest } = fallback;
+  return { ...value, format: rest };
 }

@@ -42,13 +42,28 @@ function canonicalJson(value: unknown): string {
   );
 }
 
+/**
+ * A literal as JSON keeps it apart from every other: JSON writes NaN, INF and -INF all as null and
+ * -0 as 0, so those are keyed by their XML Schema spelling instead.
+ */
+const numberKey = (v: string | number | boolean): string | number | boolean =>
+  typeof v !== 'number' || (Number.isFinite(v) && !Object.is(v, -0))
+    ? v
+    : Number.isNaN(v)
+      ? 'NaN'
+      : v === Infinity
+        ? 'INF'
+        : v === -Infinity
+          ? '-INF'
+          : '-0';
+
 async function canonicalValue(value: JobInputValue): Promise<unknown> {
   switch (value.kind) {
     case 'literal':
       return {
         k: 'l',
         t: value.value instanceof Date ? 'date' : typeof value.value,
-        v: value.value instanceof Date ? value.value.toISOString() : value.value,
+        v: value.value instanceof Date ? value.value.toISOString() : numberKey(value.value),
         u: value.uom,
       };
     case 'bbox':

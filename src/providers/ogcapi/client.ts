@@ -109,6 +109,19 @@ export class OgcApiClient {
     );
   }
 
+  /**
+   * An id as one path segment. `.` and `..` would be resolved as dot segments (the URL of another
+   * resource of the remote, its landing page), whatever the escaping: refused.
+   */
+  #segment(id: string, what: string): string {
+    if (id === '.' || id === '..' || id === '')
+      throw new OwsError(
+        'NoApplicableCode',
+        `Provider '${this.#provider}': the ${what} '${id}' is not usable in a URL`,
+      );
+    return encodeURIComponent(id);
+  }
+
   #get(url: URL, signal?: AbortSignal): Promise<RemoteAnswer> {
     return this.#http.request(url, { accept: 'application/json', ...(signal ? { signal } : {}) });
   }
@@ -137,12 +150,12 @@ export class OgcApiClient {
   }
 
   async describe(id: string, signal?: AbortSignal): Promise<unknown> {
-    return this.#json(await this.#get(this.url(`/processes/${encodeURIComponent(id)}`), signal));
+    return this.#json(await this.#get(this.url(`/processes/${this.#segment(id, 'process id')}`), signal));
   }
 
   /** Sends an execute request; asks for an asynchronous job when `async`. */
   async execute(id: string, body: unknown, async: boolean, signal?: AbortSignal): Promise<ExecuteOutcome> {
-    const url = this.url(`/processes/${encodeURIComponent(id)}/execution`);
+    const url = this.url(`/processes/${this.#segment(id, 'process id')}/execution`);
     const answer = await this.#http.request(url, {
       method: 'POST',
       body: JSON.stringify(body),
@@ -159,6 +172,7 @@ export class OgcApiClient {
         : undefined;
       const jobId = status?.jobId ?? (fromLocation ? decodeURIComponent(fromLocation) : undefined);
       if (!jobId) throw this.#error(url, 'created a job but named no job id');
+      this.#segment(jobId, 'job id');
       return { kind: 'job', jobId, ...(status ? { status } : {}) };
     }
     if (answer.status !== 200) throw this.#failure(answer);
@@ -167,18 +181,18 @@ export class OgcApiClient {
   }
 
   async status(jobId: string, signal?: AbortSignal): Promise<RemoteStatus> {
-    const url = this.url(`/jobs/${encodeURIComponent(jobId)}`);
+    const url = this.url(`/jobs/${this.#segment(jobId, 'job id')}`);
     return readStatus(this.#json(await this.#get(url, signal)), url, this.#provider);
   }
 
   /** The results document of a successful job. */
   async results(jobId: string, signal?: AbortSignal): Promise<unknown> {
-    return this.#json(await this.#get(this.url(`/jobs/${encodeURIComponent(jobId)}/results`), signal));
+    return this.#json(await this.#get(this.url(`/jobs/${this.#segment(jobId, 'job id')}/results`), signal));
   }
 
   /** Dismisses a remote job; one the remote no longer has counts as dismissed. */
   async dismiss(jobId: string, signal?: AbortSignal): Promise<void> {
-    const url = this.url(`/jobs/${encodeURIComponent(jobId)}`);
+    const url = this.url(`/jobs/${this.#segment(jobId, 'job id')}`);
     const answer = await this.#http.request(url, {
       method: 'DELETE',
       accept: 'application/json',
