@@ -22,7 +22,7 @@ import type { JobFiles } from './files.ts';
 import { hasPendingReferences, resolveReferences } from './references.ts';
 import type { TaskRunner } from './pool.ts';
 import type { StoreHealth } from './resilient-store.ts';
-import type { JobFilter, JobPatch, JobStore } from './store.ts';
+import type { JobFilter, JobPatch, JobReport, JobStore } from './store.ts';
 import type { ProcessLimits } from './process-limits.ts';
 import type { CacheTicket, ResultCache } from './result-cache.ts';
 import { backoffMs, isTransient, NO_RETRY, type RetryPolicy } from './retry.ts';
@@ -703,6 +703,24 @@ export class JobManager {
     const log = this.#log.child({ job: job.id, process: job.processId });
     const entry = this.#registry.find(job.processId);
     let ticket: CacheTicket | undefined;
+    // Progress reports are written one at a time, in order, the newest replacing any still waiting,
+    // and all are written before the attempt ends: a late one never overwrites what comes after it
+    // (the retry message, the end). Progress is best effort: a store that cannot take it now does not
+    // stop the job.
+    let latest: JobReport | undefined;
+    let writing: Promise<void> | undefined;
+    const flush = async () => {
+      while (latest) {
+        const report = latest;
+        latest = undefined;
+        try {
+          this.#emit(await this.#store.report(job.id, report));
+        } catch (error) {
+          log.warn({ err: error }, 'could not record progress');
+        }
+      }
+      writing = undefined;
+    };
     const timer = setTimeout(
       () =>
         controller.abort(
@@ -754,13 +772,8 @@ export class JobManager {
               text !== undefined && attempt.number > 1
                 ? `Attempt ${attempt.number} of ${attempt.of}: ${text}`
                 : text;
-            // Progress is best effort: a store that cannot take it now does not stop the job.
-            this.#store
-              .report(job.id, message === undefined ? { progress: percent } : { progress: percent, message })
-              .then(
-                (j) => this.#emit(j),
-                (error: unknown) => log.warn({ err: error }, 'could not record progress'),
-              );
+            latest = message === undefined ? { progress: percent } : { progress: percent, message };
+            writing ??= flush();
           },
           onLog: (level, message) => log[level](message),
         },
@@ -788,6 +801,7 @@ export class JobManager {
         patch: { message: error.message, error: error.toJSON(), finished: new Date() },
       };
     } finally {
+      await writing;
       if (ticket && !ticket.hit) ticket.release();
       clearTimeout(timer);
       if (this.#options.cleanTempDir) await this.#files.removeWork(job.id).catch(() => undefined);
