@@ -576,10 +576,11 @@ export class PgJobStore implements JobStore {
         if (holder !== claim.jobId) {
           const job = await c.query<{ status: JobStatus }>('SELECT status FROM jobs WHERE id = $1', [holder]);
           const status = job.rows[0]?.status;
-          if (status !== undefined && !TERMINAL_STATUSES.includes(status)) return { waitFor: holder };
+          if (status === 'running') return { waitFor: holder };
         }
-        // Its own mark (run again after its node died), or that of a job that ended without filling
-        // the entry (or is gone): taken over.
+        // Its own mark (run again after its node died); that of a job that ended without filling
+        // the entry, or is gone; or of one queued again (its node died: waiting for it could hold
+        // every slot while it waits for one): taken over.
         await c.query(
           'UPDATE result_cache_pending SET job_id = $2, process_id = $3, created = $4 WHERE key = $1',
           [key, claim.jobId, claim.processId, t],

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { decode, encode } from './codec.ts';
-import { isTerminal, type JobStatus } from '../core/job.ts';
+import type { JobStatus } from '../core/job.ts';
 import type { CacheClaim, CacheEntry } from './store.ts';
 
 /** The schema of the result cache (a migration of src/jobs/sqlite-store.ts). */
@@ -70,7 +70,8 @@ export class SqliteResultCache {
       if (pending && pending.job_id !== c.jobId) {
         const holder = this.#db.prepare('SELECT status FROM jobs WHERE id = ?').get(pending.job_id) as
           { status: JobStatus } | undefined;
-        if (holder && !isTerminal(holder.status)) return { waitFor: pending.job_id };
+        // Only a job computing it now is waited for (see the PostgreSQL store's cacheClaim).
+        if (holder?.status === 'running') return { waitFor: pending.job_id };
       }
       this.#db
         .prepare(

@@ -133,9 +133,9 @@ export interface ResultCacheStore {
   cacheGet(key: string, now: Date): Promise<CacheEntry | undefined>;
   /**
    * Atomically: the entry under `key` (when `takeHit` and it has not expired by `now`); else, when
-   * no job holds the key's pending mark, or the job holding it has ended (or is gone) without
-   * filling the entry, the mark becomes `jobId`'s (leader); else the job holding it (wait for it,
-   * then claim again). A job that already holds the mark (run again after its node died) gets it
+   * no job holds the key's pending mark, or the job holding it is not running (it ended without
+   * filling the entry, is gone, or was queued again when its node died), the mark becomes `jobId`'s
+   * (leader); else the running job holding it (wait for it, then claim again). A job that already holds the mark (run again after its node died) gets it
    * again. Concurrent identical requests of any instance sharing the store thus run once.
    */
   cacheClaim(
