@@ -198,6 +198,8 @@ export class JobManager {
   #admission: Promise<unknown> = Promise.resolve();
   /** The dispatcher's claim under way, if any (a job it claims is started as soon as it settles). */
   #claiming: Promise<unknown> | undefined;
+  /** Jobs being inserted by this instance, until they are announced as accepted. */
+  readonly #announcing = new Map<string, Promise<void>>();
   #dispatching = false;
   #redispatch = false;
   #closing = false;
@@ -301,6 +303,10 @@ export class JobManager {
       }
       const id = randomUUID();
       const processBound = this.#options.processLimits?.bound(raw.processId);
+      // A shared store may hand the job to this instance's dispatcher (notified at commit) before
+      // the insert returns here: it is started only once it has been announced as accepted.
+      let announced!: () => void;
+      this.#announcing.set(id, new Promise<void>((resolve) => (announced = resolve)));
       try {
         const placed = await this.#files.prepare(id, inputs, this.#options.inlineLimit);
         const request = {
@@ -323,6 +329,9 @@ export class JobManager {
       } catch (error) {
         await this.#files.removeWork(id).catch(() => undefined);
         throw error;
+      } finally {
+        this.#announcing.delete(id);
+        announced();
       }
     };
     const admitted = this.#admission.then(admit, admit);
@@ -558,7 +567,10 @@ export class JobManager {
         do {
           this.#redispatch = false;
           while (!this.#closing && this.running < this.#options.parallel) {
-            const claiming = this.#store.claimNext(new Date(), this.#caps());
+            const claiming = this.#store.claimNext(new Date(), this.#caps()).then(async (job) => {
+              if (job) await this.#announcing.get(job.id);
+              return job;
+            });
             this.#claiming = claiming;
             const job = await claiming;
             if (!job) break;

@@ -109,8 +109,15 @@ const MIGRATIONS: Record<number, string> = {
     );
     CREATE INDEX result_cache_pending_job ON result_cache_pending (job_id);
   `,
+  // A job ended by another node (dismissed, failed on a sync timeout) keeps its lease until its own
+  // node has stopped it: it still holds its slot in the caps meanwhile (see STOPPING).
+  4: `
+    UPDATE jobs SET lease_until = NULL WHERE status <> 'running' AND lease_until IS NOT NULL;
+    CREATE INDEX jobs_stopping ON jobs (process_id, lease_until)
+      WHERE lease_until IS NOT NULL AND status <> 'running';
+  `,
 };
-export const PG_SCHEMA_VERSION = 3;
+export const PG_SCHEMA_VERSION = 4;
 /** The channel the jobs table announces changes on: `{id, status, mode, worker}` as JSON. */
 export const JOBS_CHANNEL = 'gateway_jobs';
 
@@ -125,6 +132,15 @@ export const FORGET_NODE_LEASES = 10;
 
 /** The database's clock in milliseconds: leases are set and checked on one clock, whatever the nodes' clocks say. */
 const DB_NOW = `(extract(epoch from clock_timestamp()) * 1000)::bigint`;
+
+/**
+ * The jobs that hold a slot (of the cluster cap and of their process's cap), with a table alias
+ * prefix: running ones, and those another node ended (dismissed, failed on a sync timeout) whose
+ * processor is still stopping on their node. Such a job keeps its lease until that node has stopped
+ * it (then the node clears it) or, if that node died, until the lease runs out (it is not renewed).
+ */
+const holdsSlot = (t = '') =>
+  `(${t}status = 'running' OR (${t}lease_until IS NOT NULL AND ${t}status <> 'running' AND ${t}lease_until > ${DB_NOW}))`;
 
 interface Row {
   id: string;
@@ -427,6 +443,16 @@ export class PgJobStore implements JobStore {
       params.push(key === 'status' ? value : PATCH_COLUMNS[key](value));
       sets.push(`${key} = $${params.length}`);
     }
+    // Whether the job gives up its slot (see holdsSlot): a successful end, and a failure its own node
+    // records, come when its processor has stopped; a dismissal (by any node), or a failure another
+    // node records (a sync timeout), while it may still run: the slot is given up when its node
+    // records the end of the run (refused then, see below) or when the lease runs out.
+    if (patch.status === 'successful') {
+      sets.push('lease_until = NULL');
+    } else if (patch.status === 'failed') {
+      params.push(this.nodeId);
+      sets.push(`lease_until = CASE WHEN worker = $${params.length} THEN NULL ELSE lease_until END`);
+    }
     params.push(id, [...from]);
     let guard = '';
     // A status change of a job this node claimed, and any progress report (only the node running a
@@ -446,6 +472,15 @@ export class PgJobStore implements JobStore {
     if (owned && patch.status !== undefined && (!row || TERMINAL_STATUSES.includes(row.status))) {
       this.#mine.delete(id);
     }
+    if (!row && patch.status !== undefined && TERMINAL_STATUSES.includes(patch.status)) {
+      // The end of a run that another node ended meanwhile: its processor has stopped here, so the
+      // job gives up the slot it held.
+      await this.pool.query(
+        `UPDATE jobs SET lease_until = NULL
+         WHERE id = $1 AND worker = $2 AND status <> 'running' AND lease_until IS NOT NULL`,
+        [id, this.nodeId],
+      );
+    }
     return row && toJob(row);
   }
 
@@ -463,7 +498,7 @@ export class PgJobStore implements JobStore {
     // Per-process caps: a capped process's job is passed over while that many of its jobs run.
     const capClause = capped
       ? `AND (NOT jsonb_exists($5::jsonb, q.process_id) OR
-           (SELECT count(*) FROM jobs r WHERE r.status = 'running' AND r.process_id = q.process_id)
+           (SELECT count(*) FROM jobs r WHERE r.process_id = q.process_id AND ${holdsSlot('r.')})
              < (($5::jsonb) ->> q.process_id)::int)`
       : '';
     // The start time is taken when the claim is made (after waiting for the claim lock): a job's
@@ -488,7 +523,7 @@ export class PgJobStore implements JobStore {
             await c.query('SELECT pg_advisory_xact_lock($1)', [LOCK_CLAIM]);
             if (cap > 0) {
               const { rows } = await c.query<{ n: number }>(
-                "SELECT count(*) AS n FROM jobs WHERE status = 'running'",
+                `SELECT count(*) AS n FROM jobs WHERE ${holdsSlot()}`,
               );
               if (rows[0]!.n >= cap) return undefined;
             }

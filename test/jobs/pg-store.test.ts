@@ -107,6 +107,7 @@ describe('PostgreSQL job store: schema', () => {
       for (const query of [
         "SELECT id FROM jobs WHERE status = 'accepted' ORDER BY created, seq LIMIT 1 FOR UPDATE SKIP LOCKED",
         "SELECT count(*) FROM jobs WHERE status = 'running'",
+        "SELECT count(*) FROM jobs WHERE lease_until IS NOT NULL AND status <> 'running' AND lease_until > 5 AND process_id = 'p1'",
         "SELECT id FROM jobs WHERE status = 'running' AND lease_until < 5",
       ]) {
         expect(await plan(query, []), query).not.toMatch(/Seq Scan/);
@@ -243,6 +244,39 @@ describe('PostgreSQL job store: leases', () => {
     const { forgotten } = await alive.recoverExpired([], interrupted);
     expect(forgotten).toEqual([gone.nodeId]);
     expect((await sql<{ id: string }>('SELECT id FROM workers')).map((r) => r.id)).toEqual([alive.nodeId]);
+  });
+});
+
+describe('PostgreSQL job store: a job ended by another node while it runs', () => {
+  it('holds its slot in the caps until its own node has stopped it, or its lease ran out', async () => {
+    const caps = { c: 1 };
+    const x = await store({ leaseMs: 60_000, maxRunning: 2 });
+    const y = await store({ leaseMs: 60_000, maxRunning: 2 }, true);
+    const [a, b] = [await x.insert(newJob({ processId: 'c' })), await x.insert(newJob({ processId: 'c' }))];
+    expect((await x.claimNext(new Date(), caps))?.id).toBe(a.id);
+    // Dismissed through the other node while its processor runs on x: the process's cap stays taken.
+    expect((await y.transition(a.id, 'dismissed', { finished: new Date() }))?.status).toBe('dismissed');
+    expect(await y.claimNext(new Date(), caps)).toBeUndefined();
+    // x has stopped it: its own end is refused, and the slot is given up.
+    expect(await x.transition(a.id, 'failed', { finished: new Date() })).toBeUndefined();
+    expect((await y.claimNext(new Date(), caps))?.id).toBe(b.id);
+    // Dismissed by its own node: the same until the end of its run is recorded (refused).
+    const c = await x.insert(newJob({ processId: 'c' }));
+    await y.transition(b.id, 'dismissed', { finished: new Date() });
+    expect(await y.claimNext(new Date(), caps)).toBeUndefined();
+    expect(await y.transition(b.id, 'failed', { finished: new Date() })).toBeUndefined();
+    expect((await x.claimNext(new Date(), caps))?.id).toBe(c.id);
+    // A job ended by its own node frees its slot at once.
+    expect((await x.transition(c.id, 'failed', { finished: new Date() }))?.status).toBe('failed');
+    // The cluster cap too; and a dead node's stopping job frees its slot when its lease runs out.
+    const z = await store({ leaseMs: 100, maxRunning: 2 }, true);
+    const [d, e, f] = [await z.insert(newJob()), await z.insert(newJob()), await z.insert(newJob())];
+    expect((await z.claimNext(new Date()))?.id).toBe(d.id);
+    expect((await z.claimNext(new Date()))?.id).toBe(e.id);
+    await y.transition(d.id, 'dismissed', { finished: new Date() });
+    expect(await y.claimNext(new Date())).toBeUndefined();
+    await new Promise((r) => setTimeout(r, 150)); // z died: its lease runs out
+    expect((await y.claimNext(new Date()))?.id).toBe(f.id);
   });
 });
 
