@@ -3,7 +3,7 @@ import type * as Gdal from 'gdal-async';
 import { first, type Processor } from '../src/core/processor.ts';
 import { vectorInput } from './_gdal/descriptions.ts';
 import { loadGdal } from './_gdal/gdal.ts';
-import { features, openVector } from './_gdal/vector.ts';
+import { eachFeature, openVector } from './_gdal/vector.ts';
 
 const WGS84 = geodesic.Geodesic.WGS84;
 
@@ -61,10 +61,10 @@ const processor: Processor = {
     const source = await openVector(first(inputs, 'data', 'complex')!, 'data', ctx);
     const geographic = source.srs.isGeographic();
     let total = 0;
-    for await (const feature of features(source, ctx)) {
+    await eachFeature(source, ctx, (feature) => {
       const geometry = feature.getGeometry();
       if (geometry) total += areaOf(geometry, gdal, geographic);
-    }
+    });
     return { area: total };
   },
 };

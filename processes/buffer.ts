@@ -1,7 +1,10 @@
 import { first, literal, type Processor } from '../src/core/processor.ts';
 import { vectorInput, vectorOutput } from './_gdal/descriptions.ts';
 import { loadGdal } from './_gdal/gdal.ts';
-import { addFeature, features, memoryLayer, openVector, writeVector } from './_gdal/vector.ts';
+import { eachFeature, openVector, vectorSink } from './_gdal/vector.ts';
+
+/** GDAL's own default (OGR_G_Buffer, ogr2ogr, PyWPS on osgeo.ogr): 30 segments per quarter circle. */
+const QUADSEGS = 30;
 
 const processor: Processor = {
   runtime: 'gdal',
@@ -25,9 +28,11 @@ const processor: Processor = {
         id: 'quadsegs',
         kind: 'literal',
         title: 'Segments per quarter circle',
+        abstract:
+          "How finely curves are drawn: a point becomes a polygon of 4 × quadsegs sides. Default 30, GDAL's own default.",
         dataType: 'integer',
         minOccurs: 0,
-        defaultValue: 8,
+        defaultValue: QUADSEGS,
         allowedValues: { ranges: [{ minimum: 1, maximum: 64 }] },
       },
     ],
@@ -37,20 +42,14 @@ const processor: Processor = {
     const gdal = await loadGdal();
     const source = await openVector(first(inputs, 'data', 'complex')!, 'data', ctx);
     const distance = Number(literal(inputs, 'distance'));
-    const quadsegs = Number(literal(inputs, 'quadsegs') ?? 8);
-    const out = await memoryLayer('buffered', source.srs, gdal.wkbMultiPolygon, source.layer);
-    for await (const feature of features(source, ctx)) {
+    const quadsegs = Number(literal(inputs, 'quadsegs') ?? QUADSEGS);
+    const out = await vectorSink('buffered', source.srs, gdal.wkbMultiPolygon, ctx, source.layer);
+    await eachFeature(source, ctx, (feature) => {
       const geometry = feature.getGeometry();
-      if (!geometry) continue;
-      await addFeature(out.layer, {
-        geometry: await geometry.bufferAsync(distance, quadsegs),
-        properties: feature.fields.toObject(),
-      });
-    }
+      if (geometry) out.add(geometry.buffer(distance, quadsegs), feature);
+    });
     ctx.progress(95, 'writing');
-    return {
-      buffered: await writeVector(out, 'buffered', ctx),
-    };
+    return { buffered: await out.finish() };
   },
 };
 

@@ -1,7 +1,7 @@
 import { first, type Processor } from '../src/core/processor.ts';
 import { vectorInput, vectorOutput } from './_gdal/descriptions.ts';
 import { loadGdal } from './_gdal/gdal.ts';
-import { addFeature, features, memoryLayer, openVector, writeVector } from './_gdal/vector.ts';
+import { eachFeature, openVector, vectorSink } from './_gdal/vector.ts';
 
 const processor: Processor = {
   runtime: 'gdal',
@@ -18,18 +18,12 @@ const processor: Processor = {
   async execute(inputs, ctx) {
     const gdal = await loadGdal();
     const source = await openVector(first(inputs, 'data', 'complex')!, 'data', ctx);
-    const out = await memoryLayer('centroids', source.srs, gdal.wkbPoint, source.layer);
-    for await (const feature of features(source, ctx)) {
+    const out = await vectorSink('centroids', source.srs, gdal.wkbPoint, ctx, source.layer);
+    await eachFeature(source, ctx, (feature) => {
       const geometry = feature.getGeometry();
-      if (geometry)
-        await addFeature(out.layer, {
-          geometry: await geometry.centroidAsync(),
-          properties: feature.fields.toObject(),
-        });
-    }
-    return {
-      centroids: await writeVector(out, 'centroids', ctx),
-    };
+      if (geometry) out.add(geometry.centroid(), feature);
+    });
+    return { centroids: await out.finish() };
   },
 };
 

@@ -1,7 +1,7 @@
 import { first, type Processor } from '../src/core/processor.ts';
 import { vectorInput, vectorOutput } from './_gdal/descriptions.ts';
 import { loadGdal } from './_gdal/gdal.ts';
-import { addFeature, features, memoryLayer, openVector, writeVector } from './_gdal/vector.ts';
+import { eachFeature, openVector, vectorSink } from './_gdal/vector.ts';
 
 const processor: Processor = {
   runtime: 'gdal',
@@ -18,13 +18,13 @@ const processor: Processor = {
     const gdal = await loadGdal();
     const source = await openVector(first(inputs, 'data', 'complex')!, 'data', ctx);
     const all = new gdal.GeometryCollection();
-    for await (const feature of features(source, ctx)) {
+    await eachFeature(source, ctx, (feature) => {
       const geometry = feature.getGeometry();
       if (geometry) all.children.add(geometry);
-    }
-    const out = await memoryLayer('hull', source.srs, gdal.wkbPolygon);
-    await addFeature(out.layer, { geometry: await all.convexHullAsync() });
-    return { hull: await writeVector(out, 'hull', ctx) };
+    });
+    const out = await vectorSink('hull', source.srs, gdal.wkbPolygon, ctx);
+    out.add(all.convexHull());
+    return { hull: await out.finish() };
   },
 };
 

@@ -17,7 +17,7 @@ const processor: Processor = {
   async execute(inputs, ctx) {
     const source = await openVector(first(inputs, 'data', 'complex')!, 'data', ctx);
     ctx.progress(50, 'counting');
-    const count = await source.layer.features.countAsync(true);
+    const count = source.layer.features.count(true);
     return { count };
   },
 };

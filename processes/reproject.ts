@@ -3,7 +3,7 @@ import { invalidParameter } from '../src/core/errors.ts';
 import { first, literal, type Processor } from '../src/core/processor.ts';
 import { vectorInput, vectorOutput } from './_gdal/descriptions.ts';
 import { loadGdal } from './_gdal/gdal.ts';
-import { addFeature, features, memoryLayer, openVector, writeVector } from './_gdal/vector.ts';
+import { eachFeature, openVector, vectorSink } from './_gdal/vector.ts';
 
 const processor: Processor = {
   runtime: 'gdal',
@@ -43,17 +43,15 @@ const processor: Processor = {
     const transformation = new gdal.CoordinateTransformation(source.srs, target);
     // GDAL transforms into the authority's axis order; layers keep x = easting/longitude.
     const swap = target.EPSGTreatsAsLatLong() || target.EPSGTreatsAsNorthingEasting();
-    const out = await memoryLayer('reprojected', target, source.layer.geomType, source.layer);
-    for await (const feature of features(source, ctx)) {
+    const out = await vectorSink('reprojected', target, source.layer.geomType, ctx, source.layer);
+    await eachFeature(source, ctx, (feature) => {
       const geometry = feature.getGeometry();
-      if (!geometry) continue;
-      await geometry.transformAsync(transformation);
-      if (swap) await geometry.swapXYAsync();
-      await addFeature(out.layer, { geometry, properties: feature.fields.toObject() });
-    }
-    return {
-      reprojected: await writeVector(out, 'reprojected', ctx),
-    };
+      if (!geometry) return;
+      geometry.transform(transformation);
+      if (swap) geometry.swapXY();
+      out.add(geometry, feature);
+    });
+    return { reprojected: await out.finish() };
   },
 };
 

@@ -5,6 +5,7 @@ import { ConfigError, loadConfig, type LoadedConfig } from './config/load.ts';
 import { withPublicUrl } from './config/public-url.ts';
 import { createGateway, loadConfiguredRegistry } from './gateway.ts';
 import { StoreInUseError } from './jobs/instance-lock.ts';
+import { StoreOpenError } from './jobs/pg-store.ts';
 import { isRole, type Role } from './jobs/cluster/roles.ts';
 import { DescriptionError } from './registry/registry.ts';
 import { listen } from './server.ts';
@@ -159,7 +160,12 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 });
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  if (error instanceof ConfigError || error instanceof DescriptionError || error instanceof StoreInUseError)
+  if (
+    error instanceof ConfigError ||
+    error instanceof DescriptionError ||
+    error instanceof StoreInUseError ||
+    error instanceof StoreOpenError
+  )
     fail(error.message);
   if (error instanceof TypeError && (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))
     fail(`${error.message}\n${USAGE}`, 2);

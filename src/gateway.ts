@@ -110,6 +110,7 @@ export async function createGateway(
   const store = new ResilientStore(overrides.store ?? pgStore ?? new SqliteJobStore(storeConfig.path), {
     fault: pgStore ? pgFault : sqliteFault,
     retryForMs: STORE_RETRY_MS,
+    ...(pgStore ? { busy: 'unreachable or busy (PostgreSQL: down, restarting or out of connections)' } : {}),
   });
   const files = new JobFiles(config.server.workDir, config.server.outputPath);
   // Remote providers: their processes join the registry before queued jobs are dispatched again.
@@ -135,7 +136,10 @@ export async function createGateway(
     ...referencePolicy(config.server),
     logger: logger.child({ component: 'references' }),
   };
-  const policies = jobPolicies(config.jobs, registry);
+  const policies = jobPolicies(config.jobs, registry, {
+    remotePrefixes: (config.providers ?? []).map((p) => p.idPrefix),
+    warn: (message) => logger.warn(message),
+  });
   const jobs = new JobManager(
     { store, runner, registry, files, logger, storeHealth: () => store.health() },
     {
@@ -160,6 +164,9 @@ export async function createGateway(
         concurrency: REFERENCE_CONCURRENCY,
         // All references of a job together: as much as the largest single input may be.
         budgetBytes: Math.max(config.server.maxRequestSize, config.server.maxSingleInputSize),
+        ...(providers
+          ? { forward: (id: string) => providers.provider(id)?.config.forwardReferences ?? false }
+          : {}),
       },
       schemaCheckers: [...DEFAULT_SCHEMA_CHECKERS, xsdSchemaChecker(schemas)],
       processLimits: policies.limits,
@@ -168,7 +175,7 @@ export async function createGateway(
         ? { resultCache: new ResultCache({ store, files, logger }, policies.cache) }
         : {}),
       runJobs: runsJobs(role),
-      ...(pgStore ? { maxPending: Infinity } : {}),
+      ...(pgStore ? { maxPending: Infinity, waitPollMs: clusterConfig.pollSeconds * 1000 } : {}),
     },
   );
   await jobs.start();

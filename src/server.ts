@@ -43,10 +43,13 @@ export function createApp(gateway: Gateway, options: AppOptions = {}): { app: Ko
 
   router.get('/health', async (ctx) => {
     // Counting reads the store: a store that cannot answer is reported, not a 500.
-    const counts = await Promise.all([
-      gateway.jobs.list({ statuses: ['accepted'], limit: 0 }),
-      gateway.jobs.list({ statuses: ['running'], limit: 0 }),
-    ]).then(
+    // A store that waits (locked, unreachable) is reported after HEALTH_STORE_MS, not waited for.
+    const counts = await within(
+      Promise.all([
+        gateway.jobs.list({ statuses: ['accepted'], limit: 0 }),
+        gateway.jobs.list({ statuses: ['running'], limit: 0 }),
+      ]),
+    ).then(
       ([accepted, running]) => ({ accepted: accepted.total, running: running.total }),
       (error: unknown) => error as Error,
     );
@@ -60,7 +63,8 @@ export function createApp(gateway: Gateway, options: AppOptions = {}): { app: Ko
       if (p.state === 'down') problems.push(`provider '${p.id}' is down: ${p.error ?? 'unknown error'}`);
     }
     // A cluster on a shared store: this node, the queue of all, the workers seen recently.
-    const cluster = await gateway.cluster?.health().catch((error: unknown) => error as Error);
+    const cluster =
+      gateway.cluster && (await within(gateway.cluster.health()).catch((error: unknown) => error as Error));
     if (cluster instanceof Error) problems.push(`cluster: ${cluster.message}`);
     else if (cluster) problems.push(...cluster.problems);
     const degraded = needsRestart || problems.length > 0;
@@ -105,6 +109,21 @@ export function createApp(gateway: Gateway, options: AppOptions = {}): { app: Ko
     app,
     stop: options.callbacks === false ? () => undefined : startOaprocCallbacks(gateway, delivery),
   };
+}
+
+/** How long /health waits for the job store before it reports it as not answering. */
+const HEALTH_STORE_MS = 2000;
+
+/** `promise`, or an error once it took longer than HEALTH_STORE_MS. */
+function within<T>(promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`the job store did not answer within ${HEALTH_STORE_MS / 1000} s`)),
+      HEALTH_STORE_MS,
+    );
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
 /** The cluster part of /health: its problems are listed with the others. */

@@ -10,6 +10,7 @@ import { archiveSizeRefusal } from './archive.ts';
 import { DRIVERS, VECTOR_FORMATS, vectorKind, type VectorKind } from './formats.ts';
 import { loadGdal } from './gdal.ts';
 import { geojsonRefusal } from './geojson-guard.ts';
+import { geojsonWriter } from './geojson-writer.ts';
 import { stageInput } from './sandbox.ts';
 
 export interface VectorSource {
@@ -119,56 +120,104 @@ function archiveRefusal(gdal: typeof Gdal, archive: string): string | undefined 
   return undefined;
 }
 
-/** The geometries of a layer with their attributes, reporting progress per batch and stopping when aborted. */
-export async function* features(
+/**
+ * How long a synchronous feature loop runs before it gives the event loop a turn: Node frees the
+ * memory of buffers GDAL returned (WKB) only then, so a long turn holds more of it.
+ */
+const TURN_MS = 10;
+
+/**
+ * Visits every feature of a layer, in order, with synchronous GDAL calls: a GDAL job has its child
+ * process to itself (src/jobs/child-runner.ts), so a synchronous call blocks nothing else and saves
+ * the thread-pool round trip of its async form (which cost more than the work for small features).
+ * Reports progress in 20 steps, gives the event loop a turn every 10 ms (an abort from the parent
+ * comes in, progress goes out, buffers are freed) and stops with the abort reason when aborted.
+ */
+export async function eachFeature(
   source: VectorSource,
   ctx: ProcessContext,
+  visit: (feature: Gdal.Feature) => void,
   progress: { from: number; to: number; label: string } = { from: 0, to: 90, label: 'features' },
-): AsyncGenerator<Gdal.Feature> {
-  const total = await source.layer.features.countAsync();
+): Promise<void> {
+  const features = source.layer.features;
+  const total = features.count();
   const step = Math.max(1, Math.ceil(total / 20));
   let done = 0;
-  for (let f = await source.layer.features.firstAsync(); f; f = await source.layer.features.nextAsync()) {
-    ctx.signal.throwIfAborted();
-    yield f;
+  let turn = performance.now();
+  ctx.signal.throwIfAborted();
+  for (let f = features.first(); f; f = features.next()) {
+    visit(f);
     if (++done % step === 0 || done === total) {
       ctx.progress(
         progress.from + ((progress.to - progress.from) * done) / Math.max(total, 1),
         `${done} of ${total} ${progress.label}`,
       );
     }
+    if (done % 16 === 0 && performance.now() - turn > TURN_MS) {
+      await new Promise(setImmediate);
+      ctx.signal.throwIfAborted();
+      turn = performance.now();
+    }
   }
+  ctx.signal.throwIfAborted();
 }
 
-export interface OutputFeature {
-  geometry: Gdal.Geometry;
-  /** Attribute values by field name (copied from the input where it makes sense). */
-  properties?: Record<string, unknown>;
+/** Where a processor writes its output features, one at a time. */
+export interface VectorSink {
+  /** Adds a feature with `geometry` and the attributes of `from` (a feature of `fieldsFrom`), if given. */
+  add(geometry: Gdal.Geometry, from?: Gdal.Feature): void;
+  /** Closes the output and returns it as complex output `name`. */
+  finish(): Promise<ComplexResult>;
 }
 
-/** Copies the field definitions of `from` (if any) into a new in-memory layer. */
-export async function memoryLayer(
+/**
+ * A layer for output `name`, with the fields of `fieldsFrom` (if any), in the format the client
+ * asked for (else the first vector format). GeoJSON, the default, is written straight to its file
+ * as the features come, by geojson-writer.ts (else, for field types it leaves to GDAL, by GDAL's
+ * driver); the other formats go through an in-memory layer translated at the end (`writeVector`:
+ * KML is reprojected, WKT is one geometry).
+ */
+export async function vectorSink(
   name: string,
   srs: Gdal.SpatialReference,
   geometryType: number,
-  from?: Gdal.Layer,
-): Promise<{ dataset: Gdal.Dataset; layer: Gdal.Layer }> {
+  ctx: ProcessContext,
+  fieldsFrom?: Gdal.Layer,
+): Promise<VectorSink> {
   const gdal = await loadGdal();
-  const dataset = gdal.open(name, 'w', 'Memory');
-  const layer = await dataset.layers.createAsync(name, srs, geometryType);
-  if (from) for (const field of from.fields) layer.fields.add(field);
-  return { dataset, layer };
-}
-
-export async function addFeature(layer: Gdal.Layer, out: OutputFeature): Promise<void> {
-  const gdal = await loadGdal();
-  const feature = new gdal.Feature(layer);
-  feature.setGeometry(out.geometry);
-  if (out.properties) {
-    for (const [k, v] of Object.entries(out.properties))
-      if (v !== null && v !== undefined) feature.fields.set(k, v as never);
+  const format: Format = ctx.outputs[name]?.format ?? VECTOR_FORMATS[0]!;
+  const direct = vectorKind(format.mimeType) === 'geojson';
+  const file = path.join(ctx.workDir, `${name}.${DRIVERS.geojson.extension}`);
+  const writer = direct ? geojsonWriter(gdal, file, name, srs, fieldsFrom) : undefined;
+  if (writer) {
+    return {
+      add: (geometry, from) => writer.add(geometry, from),
+      finish: () => {
+        writer.close();
+        return Promise.resolve({ kind: 'complex', format, file });
+      },
+    };
   }
-  await layer.features.addAsync(feature);
+  const dataset = direct ? gdal.open(file, 'w', DRIVERS.geojson.write) : gdal.open(name, 'w', 'Memory');
+  const layer = dataset.layers.create(name, srs, geometryType);
+  if (fieldsFrom) for (const field of fieldsFrom.fields) layer.fields.add(field);
+  return {
+    add(geometry, from) {
+      const feature = new gdal.Feature(layer);
+      feature.setGeometry(geometry);
+      // Null attributes are left unset, as geojson-writer.ts leaves them out.
+      if (from) {
+        for (const [k, v] of Object.entries(from.fields.toObject()))
+          if (v !== null && v !== undefined) feature.fields.set(k, v as never);
+      }
+      layer.features.add(feature);
+    },
+    async finish() {
+      if (!direct) return writeVector({ dataset, layer }, name, ctx);
+      dataset.close();
+      return { kind: 'complex', format, file };
+    },
+  };
 }
 
 /**
@@ -186,7 +235,7 @@ export async function writeVector(
   const kind: VectorKind = vectorKind(format.mimeType) ?? 'geojson';
   if (kind === 'wkt') {
     const geometries: Gdal.Geometry[] = [];
-    for (let f = await source.layer.features.firstAsync(); f; f = await source.layer.features.nextAsync()) {
+    for (let f = source.layer.features.first(); f; f = source.layer.features.next()) {
       const g = f.getGeometry();
       if (g) geometries.push(g);
     }
@@ -197,7 +246,7 @@ export async function writeVector(
       for (const g of geometries) collection.children.add(g);
       geometry = collection;
     }
-    return { kind: 'complex', format, text: await geometry.toWKTAsync() };
+    return { kind: 'complex', format, text: geometry.toWKT() };
   }
   const driver = DRIVERS[kind];
   const file = path.join(ctx.workDir, `${name}.${driver.extension}`);

@@ -5,6 +5,7 @@
  *   resources.<id>.max_running_jobs, max_queued_jobs,
  *   resources.<id>.retry.{max_attempts, backoff_seconds, max_backoff_seconds, jitter},
  *   resources.<id>.cache.{enabled, ttl_seconds, immutable_urls}   (`cache: true|false` for short)
+ *   A resource with these keys and no `processor` sets the policy of a remote provider's process.
  *
  * INI (PyWPS), one section per process: `[process:<id>]` with max_running, max_queued,
  *   retry_max_attempts, retry_backoff, retry_max_backoff, retry_jitter, cache, cache_ttl,
@@ -22,6 +23,16 @@ const RETRY_KEYS = {
   max_backoff_seconds: 'maxBackoffSeconds',
   jitter: 'jitter',
 } as const;
+
+/** The policy keys of a YAML process resource. */
+const POLICY_KEYS = ['max_running_jobs', 'max_queued_jobs', 'retry', 'cache'];
+
+/**
+ * Whether a resource sets a policy: one without `processor` that does is a policy for a process of
+ * a remote provider (`resources.<provider>.<remote id>`), published when the provider is read.
+ */
+export const hasPolicyKeys = (resource: Node): boolean =>
+  POLICY_KEYS.some((k) => resource[k] !== undefined && resource[k] !== null);
 
 /** Reads the policy keys of one YAML process resource (other keys are the caller's). */
 export function readResourcePolicy(id: string, resource: Node, draft: Draft): void {

@@ -13,6 +13,7 @@
  *       headers: {Authorization: Bearer abc}
  *       id_prefix: pywps.               # default `<id>.`
  *       pass_through_references: false
+ *       forward_references: false
  *       allowed_hosts: [127.0.0.1]      # private/loopback hosts this provider may reach
  *
  * INI (one section per provider, PyWPS style):
@@ -27,6 +28,7 @@
  *             X-Other: value
  *   id_prefix = pywps.
  *   pass_through_references = false
+ *   forward_references = false
  *   allowed_hosts = 127.0.0.1
  */
 import type { Draft } from './draft.ts';
@@ -46,6 +48,7 @@ const KEYS: Array<[string, string, string, ((v: unknown, d: Draft, k: string) =>
   ['headers', 'headers', 'headers', parseHeaders],
   ['id_prefix', 'id_prefix', 'idPrefix', (v) => String(v)],
   ['pass_through_references', 'pass_through_references', 'passThroughReferences', parseBoolean],
+  ['forward_references', 'forward_references', 'forwardReferences', parseBoolean],
   ['allowed_hosts', 'allowed_hosts', 'allowedHosts', (v) => parseList(v).map((h) => h.toLowerCase())],
 ];
 

@@ -2,7 +2,7 @@ import { parse } from 'yaml';
 import { LIMIT_KEYS } from '../core/limits.ts';
 import { Draft, logLevel, parseBoolean, parseList, parseOrigins, parseSize } from './draft.ts';
 import { readYamlProviders } from './providers.ts';
-import { readResourcePolicy } from './job-policies.ts';
+import { hasPolicyKeys, readResourcePolicy } from './job-policies.ts';
 
 type Node = Record<string, unknown>;
 const isNode = (v: unknown): v is Node => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -188,6 +188,11 @@ function readResources(resources: unknown, draft: Draft): void {
       continue;
     }
     const processor = resource.processor;
+    if (processor === undefined && hasPolicyKeys(resource)) {
+      // Policies only, for a process published by a remote provider (src/jobs/job-policies.ts).
+      readResourcePolicy(id, resource, draft);
+      continue;
+    }
     if (!isNode(processor) || typeof processor.name !== 'string') {
       throw draft.error(`resources.${id}.processor.name`, 'a process resource needs processor.name');
     }

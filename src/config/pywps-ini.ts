@@ -1,3 +1,4 @@
+import { redactUrl } from '../util/redact.ts';
 import { interpolate, IniError, parseIni, type IniSections } from './configparser.ts';
 import { LIMIT_KEYS } from '../core/limits.ts';
 import { Draft, logLevel, parseBoolean, parseList, parseOrigins, parseSize } from './draft.ts';
@@ -108,7 +109,7 @@ function setDatabase(draft: Draft, value: string, key: string): void {
   if (!m)
     throw draft.error(
       key,
-      `expected a SQLite ('sqlite:///path/to/jobs.sqlite') or PostgreSQL ('postgresql://user@host/database') job store, got '${value}'`,
+      `expected a SQLite ('sqlite:///path/to/jobs.sqlite') or PostgreSQL ('postgresql://user@host/database') job store, got '${redactUrl(value)}'`,
     );
   const file = m[1] === '' || m[1] === ':memory:' ? ':memory:' : m[1]!;
   if (file === ':memory:') draft.warnings.push(`${key}: an in-memory job store loses every job at restart`);

@@ -26,6 +26,11 @@ export type ErrorReason =
   | 'sync-timeout'
   | 'cancelled'
   | 'interrupted'
+  /**
+   * A cluster node lost a job it ran (its lease ran out: paused, cut off from the store): the job is
+   * recovered by another node, so this run records nothing and leaves the job's shared files alone.
+   */
+  | 'lease-lost'
   /** An input was refused once its job fetched it (a reference): the client's fault, not the process's. */
   | 'input-rejected'
   /** The request itself is unreadable (malformed XML, an empty body): a client error with no better code. */

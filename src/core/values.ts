@@ -114,5 +114,17 @@ export interface StoredComplex {
   size: number;
 }
 
-export type StoredOutput = LiteralValue | BoundingBox | StoredComplex;
+/**
+ * An output held by another server: the URL a remote provider gave for it, handed to clients as is
+ * (a provider's `pass_through_references`, for an output the client asked by reference). Nothing
+ * of it is stored here: the remote's URL must stay reachable for clients.
+ */
+export interface StoredReference {
+  kind: 'reference';
+  /** An absolute http(s) URL. */
+  href: string;
+  format: Format;
+}
+
+export type StoredOutput = LiteralValue | BoundingBox | StoredComplex | StoredReference;
 export type StoredOutputs = Record<string, StoredOutput>;

@@ -15,6 +15,8 @@ export interface ChildProcessRunnerOptions {
   cancelGraceMs: number;
   /** Variables added to the children's environment (after the proxy variables are removed). */
   env?: Readonly<Record<string, string>>;
+  /** Node flags of the children, after those inherited from this process. */
+  nodeFlags?: readonly string[];
   /** libuv threads of each child (one task per child needs few). Default 2. */
   threadPoolSize?: number;
   /** How long an idle child is kept warm. Default 5 minutes. */
@@ -70,7 +72,10 @@ export function childEnvironment(
  * back-off, and reported unavailable after a few failures in a row.
  */
 export class ChildProcessRunner implements TaskRunner {
-  readonly #options: Required<Omit<ChildProcessRunnerOptions, 'env'>> & { env: Record<string, string> };
+  readonly #options: Required<Omit<ChildProcessRunnerOptions, 'env' | 'nodeFlags'>> & {
+    env: Record<string, string>;
+    nodeFlags: readonly string[];
+  };
   readonly #idle: Child[] = [];
   readonly #all = new Set<Child>();
   /** Tasks waiting for a slot (the job manager's cap normally keeps this empty). */
@@ -88,6 +93,7 @@ export class ChildProcessRunner implements TaskRunner {
       startTimeoutMs: 30_000,
       ...options,
       env: { ...options.env },
+      nodeFlags: options.nodeFlags ?? [],
     };
   }
 
@@ -175,7 +181,7 @@ export class ChildProcessRunner implements TaskRunner {
     }
     const proc = fork(HOST, [], {
       execPath: process.execPath,
-      execArgv: process.execArgv.filter((flag) => INHERITED_FLAG.test(flag)),
+      execArgv: [...process.execArgv.filter((flag) => INHERITED_FLAG.test(flag)), ...this.#options.nodeFlags],
       env: childEnvironment(process.env, this.#options.env, this.#options.threadPoolSize),
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       serialization: 'advanced',

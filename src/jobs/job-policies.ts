@@ -15,25 +15,54 @@ export interface JobPolicies {
   cache: Map<string, CachePolicy>;
 }
 
-/** Throws when the configuration sets a policy for a process that is not published. */
-export function jobPolicies(jobs: JobsConfig, registry: ProcessRegistry): JobPolicies {
+export interface JobPolicyOptions {
+  /**
+   * The id prefixes of the configured remote providers: a policy for an id under one of them may
+   * name a process that is not published yet (its provider is down at start-up, or has not been
+   * read yet); it applies once the process appears, and only a warning is given now.
+   */
+  remotePrefixes?: readonly string[];
+  /** Where that warning goes. */
+  warn?: (message: string) => void;
+}
+
+/**
+ * Throws when the configuration sets a policy for a process that is not published (a typo), unless
+ * its id lies under a remote provider's prefix: then it is kept for when the process appears.
+ */
+export function jobPolicies(
+  jobs: JobsConfig,
+  registry: ProcessRegistry,
+  options: JobPolicyOptions = {},
+): JobPolicies {
+  const prefixes = options.remotePrefixes ?? [];
+  const pending: string[] = [];
   for (const id of Object.keys(jobs.processes)) {
-    if (!registry.find(id)) throw new Error(`Job policy for process '${id}', which is not published`);
+    if (registry.find(id)) continue;
+    if (!prefixes.some((p) => id.startsWith(p) && id.length > p.length))
+      throw new Error(`Job policy for process '${id}', which is not published`);
+    pending.push(id);
   }
+  if (pending.length > 0) {
+    options.warn?.(
+      `Job policies for ${pending.map((id) => `'${id}'`).join(', ')}: not published now (remote provider down or not read yet); they apply once the process appears`,
+    );
+  }
+  // Policies are looked up by process id when a job runs: those of remote processes that appear
+  // later apply to them then.
+  const ids = new Set([...registry.list().map((e) => e.description.id), ...Object.keys(jobs.processes)]);
   const retries = new Map(
-    registry.list().map((e) => {
-      const id = e.description.id;
-      return [id, retryPolicy(jobs.retry, jobs.processes[id]?.retry)] as const;
-    }),
+    [...ids].map((id) => [id, retryPolicy(jobs.retry, jobs.processes[id]?.retry)] as const),
   );
   const fallback = retryPolicy(jobs.retry);
   const cache = new Map<string, CachePolicy>();
-  for (const { description } of registry.list()) {
-    const own = jobs.processes[description.id]?.cache;
-    const enabled = own?.enabled ?? (description.deterministic === true || own?.ttlSeconds !== undefined);
+  for (const id of ids) {
+    const description = registry.find(id)?.description;
+    const own = jobs.processes[id]?.cache;
+    const enabled = own?.enabled ?? (description?.deterministic === true || own?.ttlSeconds !== undefined);
     if (!enabled) continue;
-    const ttlSeconds = own?.ttlSeconds ?? description.cacheTtlSeconds ?? jobs.cacheTtlSeconds;
-    cache.set(description.id, { ttlMs: ttlSeconds * 1000, immutableUrls: own?.immutableUrls ?? [] });
+    const ttlSeconds = own?.ttlSeconds ?? description?.cacheTtlSeconds ?? jobs.cacheTtlSeconds;
+    cache.set(id, { ttlMs: ttlSeconds * 1000, immutableUrls: own?.immutableUrls ?? [] });
   }
   return {
     limits: new ProcessLimits(jobs.processes),

@@ -10,8 +10,14 @@ import {
 } from '../core/execute.ts';
 import { isTerminal, type Job, type JobAttempt } from '../core/job.ts';
 import type { ResourceLimits } from '../core/limits.ts';
-import type { ProcessDescription } from '../core/model.ts';
-import type { JobInputs, ProcessInputs, StoredOutputs } from '../core/values.ts';
+import type { InputDescription, ProcessDescription } from '../core/model.ts';
+import type {
+  InputValue,
+  JobInputs,
+  PendingReference,
+  ProcessInputs,
+  StoredOutputs,
+} from '../core/values.ts';
 import type { ContentChecker } from '../core/content-checks.ts';
 import type { SchemaChecker } from '../core/schema-checks.ts';
 import { validateInputs, type InputValidationOptions } from '../core/validate.ts';
@@ -60,6 +66,11 @@ export interface JobManagerOptions {
     concurrency: number;
     /** Bytes all references of one job may bring in together. */
     budgetBytes: number;
+    /**
+     * Whether a remote provider gets the reference inputs of its processes' jobs as references,
+     * unfetched (its `forward_references`); default: they are fetched and sent by value.
+     */
+    forward?: (provider: string) => boolean;
   };
   /** Per-process caps on running and waiting jobs (src/jobs/process-limits.ts). */
   processLimits?: ProcessLimits;
@@ -74,6 +85,12 @@ export interface JobManagerOptions {
    * A shared store that bounds its queue for the whole cluster itself gets Infinity here.
    */
   maxPending?: number;
+  /**
+   * How often a synchronous client's wait looks at the store itself (a shared store: the job may end
+   * on another node, whose announcement can be missed while the notifications reconnect); default
+   * never (this process runs or announces every end it waits for).
+   */
+  waitPollMs?: number;
 }
 
 /**
@@ -145,6 +162,36 @@ function finalFailure(outcome: Outcome, error: OwsErrorJson, attempts?: JobAttem
       ...(attempts ? { execution: { attempts } } : {}),
     },
   };
+}
+
+/**
+ * Whether a reference may go to a remote provider unfetched: a plain GET of an http(s) URL (no
+ * headers or body, which not every protocol can pass on) of complex data that passes the outbound
+ * policy's precheck (the one of submission, checked again).
+ */
+function forwardable(ref: PendingReference, input: InputDescription, policy: ReferencePolicy): boolean {
+  if (input.kind !== 'complex' || !/^https?:/i.test(ref.href)) return false;
+  if ((ref.method ?? 'GET') !== 'GET' || ref.headers?.length || ref.body !== undefined) return false;
+  if (ref.bodyReference !== undefined) return false;
+  try {
+    precheckReference(ref.href, policy, input.id);
+    return true;
+  } catch {
+    return false; // fetched instead, where the refusal is reported as for any reference
+  }
+}
+
+/** Inputs with gaps where references are left (keeps positions: the cache key reads them by index). */
+function withoutReferences(inputs: JobInputs): ProcessInputs {
+  const values: ProcessInputs = {};
+  for (const [id, list] of Object.entries(inputs)) {
+    const kept: InputValue[] = [];
+    list.forEach((v, i) => {
+      if (v.kind !== 'reference') kept[i] = v;
+    });
+    values[id] = kept;
+  }
+  return values;
 }
 
 /** What /health says about the job system beyond the processors. */
@@ -427,6 +474,7 @@ export class JobManager {
     return new Promise<Job | undefined>((resolve, reject) => {
       const settle = (fn: () => void) => {
         clearTimeout(timer);
+        clearInterval(poll);
         unsubscribe();
         fn();
       };
@@ -434,6 +482,25 @@ export class JobManager {
         if (job.id === id && isTerminal(job.status)) settle(() => resolve(job));
       });
       const timer = setTimeout(() => settle(() => resolve(undefined)), timeoutMs);
+      // A shared store: the end may be announced on a connection that was down; look now and then.
+      let looking = false;
+      const every = this.#options.waitPollMs;
+      const poll =
+        every === undefined
+          ? undefined
+          : setInterval(() => {
+              if (looking) return;
+              looking = true;
+              this.#store
+                .get(id)
+                .then(
+                  (job) => {
+                    if (job && isTerminal(job.status)) settle(() => resolve(job));
+                  },
+                  () => undefined, // the store is away: the next look, or the time limit, decides
+                )
+                .finally(() => (looking = false));
+            }, every);
       this.#store.get(id).then(
         (job) => {
           if (!job) settle(() => reject(noSuchJob(id)));
@@ -647,9 +714,14 @@ export class JobManager {
   /** Runs a claimed job and records its end; returns the final job, or undefined if it was dismissed. */
   async #run(job: Job, controller: AbortController): Promise<Job | undefined> {
     const outcome = await this.#attempts(job, controller);
+    // A cluster node that lost the job records nothing: the node that recovers it decides its end.
+    if (outcome.patch.error?.reason === 'lease-lost') return undefined;
     const final = await this.#record(job.id, outcome);
     if (outcome.to === 'successful' && !final) {
-      await this.#files.removeOutputs(job.id).catch(() => undefined); // dismissed while it ran
+      // Dismissed while it ran: its outputs go. Recovered and run again by another node: they are
+      // that run's now (the folder is shared).
+      const now = await this.#store.get(job.id).catch(() => undefined);
+      if (!now || now.status === 'dismissed') await this.#files.removeOutputs(job.id).catch(() => undefined);
     }
     return final;
   }
@@ -733,6 +805,7 @@ export class JobManager {
       }
       writing = undefined;
     };
+    let lost = false;
     const timer = setTimeout(
       () =>
         controller.abort(
@@ -749,7 +822,15 @@ export class JobManager {
       controller.signal.throwIfAborted();
       if (!entry) throw new OwsError('NoApplicableCode', `Process '${job.processId}' is no longer published`);
       log.info('job started');
-      const inputs = await this.#resolveInputs(job, entry.description, controller.signal);
+      const location = entry.location;
+      const forward =
+        location.kind === 'remote' && (this.#options.references.forward?.(location.provider) ?? false);
+      const { inputs, remoteInputs } = await this.#resolveInputs(
+        job,
+        entry.description,
+        controller.signal,
+        forward,
+      );
       ticket = await this.#options.resultCache?.acquire(
         job.id,
         entry.description,
@@ -759,13 +840,18 @@ export class JobManager {
       );
       if (ticket?.hit) return cachedOutcome(ticket.hit.jobId, ticket.hit.results, new Date());
       await this.#files.ensureWork(job.id);
-      const location = entry.location;
       const results = await this.#runner.run(
         {
           jobId: job.id,
           modulePath: location.kind === 'local' ? location.modulePath : '',
           ...(location.kind === 'remote'
-            ? { remote: { provider: location.provider, remoteId: location.remoteId } }
+            ? {
+                remote: {
+                  provider: location.provider,
+                  remoteId: location.remoteId,
+                  ...(remoteInputs ? { inputs: remoteInputs } : {}),
+                },
+              }
             : {}),
           inputs,
           outputs: job.request.outputs,
@@ -807,7 +893,9 @@ export class JobManager {
       } else {
         log.warn({ code: error.code }, `job failed: ${error.message}`);
       }
-      await this.#files.removeOutputs(job.id).catch(() => undefined);
+      // A job this node lost is another node's now, with its (shared) folders.
+      if (error.reason === 'lease-lost') lost = true;
+      else await this.#files.removeOutputs(job.id).catch(() => undefined);
       return {
         to: 'failed',
         patch: { message: error.message, error: error.toJSON(), finished: new Date() },
@@ -816,28 +904,42 @@ export class JobManager {
       await writing;
       if (ticket && !ticket.hit) ticket.release();
       clearTimeout(timer);
-      if (this.#options.cleanTempDir) await this.#files.removeWork(job.id).catch(() => undefined);
+      if (this.#options.cleanTempDir && !lost) await this.#files.removeWork(job.id).catch(() => undefined);
     }
   }
 
   /**
    * The inputs a processor gets: references fetched (inside the job, so an asynchronous client had
-   * its answer long before), validated like inline data and placed in the work folder.
+   * its answer long before), validated like inline data and placed in the work folder. With
+   * `forward` (a remote provider's forward_references), http(s) references of complex inputs are
+   * left unfetched for the remote: `remoteInputs` holds them, and `inputs` has gaps in their places.
    */
   async #resolveInputs(
     job: Job,
     description: ProcessDescription,
     signal: AbortSignal,
-  ): Promise<ProcessInputs> {
+    forward = false,
+  ): Promise<{ inputs: ProcessInputs; remoteInputs?: JobInputs }> {
     const inputs = job.request.inputs;
-    if (!hasPendingReferences(inputs)) return inputs as ProcessInputs;
-    this.#emit(await this.#store.report(job.id, { message: 'Fetching referenced inputs' }));
-    let resolved: ProcessInputs;
+    if (!hasPendingReferences(inputs)) return { inputs: inputs as ProcessInputs };
+    const policy = this.#options.references.policy;
+    const keep = forward
+      ? (ref: PendingReference, input: InputDescription) => forwardable(ref, input, policy)
+      : undefined;
+    const fetching = Object.entries(inputs).some(([id, values]) =>
+      values.some((v) => {
+        const input = description.inputs.find((i) => i.id === id);
+        return v.kind === 'reference' && !(input && keep?.(v, input));
+      }),
+    );
+    if (fetching) this.#emit(await this.#store.report(job.id, { message: 'Fetching referenced inputs' }));
+    let resolved: JobInputs;
     try {
       resolved = await resolveReferences(inputs, description, {
         ...this.#options.references,
         validation: this.#validation(),
         signal,
+        ...(keep ? { keep } : {}),
       });
     } catch (thrown) {
       if (signal.aborted) throw signal.reason;
@@ -845,7 +947,9 @@ export class JobManager {
       if (error.reason === 'transient') throw error; // worth another attempt (see finalFailure)
       throw new OwsError(error.code, error.message, error.locator, 'input-rejected');
     }
-    return this.#files.prepare(job.id, resolved, this.#options.inlineLimit);
+    const placed = await this.#files.prepare(job.id, resolved, this.#options.inlineLimit);
+    if (!hasPendingReferences(placed)) return { inputs: placed as ProcessInputs };
+    return { inputs: withoutReferences(placed), remoteInputs: placed };
   }
 
   /** Counts ended jobs; every so many, the store is trimmed to its cap without waiting for the timer. */

@@ -10,6 +10,7 @@ import {
   type Job,
   type JobStatus,
 } from '../core/job.ts';
+import { redactUrl } from '../util/redact.ts';
 import { decode, encode } from './codec.ts';
 import { processBusy } from './process-limits.ts';
 import type { StoreFault } from './resilient-store.ts';
@@ -188,9 +189,17 @@ function toJob(row: Row): Job {
   return job;
 }
 
+/**
+ * PostgreSQL's text cannot hold NUL (U+0000), which JavaScript strings (and SQLite) can: no id or
+ * name in the store contains one, so a lookup with one finds nothing (instead of failing the
+ * query), and a job's message keeps the rest of its text (NUL shown as U+FFFD).
+ */
+const storable = (text: string): boolean => !text.includes('\0');
+const withoutNul = (text: string): string => text.replaceAll('\0', '\uFFFD');
+
 const PATCH_COLUMNS: Record<keyof JobPatch, (v: never) => unknown> = {
   progress: (v: number) => Math.max(0, Math.min(100, Math.round(v))),
-  message: (v: string) => v,
+  message: (v: string) => withoutNul(v),
   started: (v: Date) => v.getTime(),
   finished: (v: Date) => v.getTime(),
   results: (v: unknown) => encode(v),
@@ -252,6 +261,11 @@ export interface PgJobStoreOptions {
   poolSize?: number;
 }
 
+/** The shared job store cannot be opened at start-up (unreachable, refused, a newer schema). */
+export class StoreOpenError extends Error {
+  override name = 'StoreOpenError';
+}
+
 /** A node seen in the workers table. */
 export interface WorkerRow {
   id: string;
@@ -304,14 +318,23 @@ export class PgJobStore implements JobStore {
     this.pool.on('error', () => undefined);
   }
 
-  /** Connects and brings the schema up to date. */
+  /**
+   * Connects and brings the schema up to date; a store it cannot open is a {@link StoreOpenError}
+   * (what the connection string names, never its password).
+   */
   static async open(options: PgJobStoreOptions): Promise<PgJobStore> {
-    const store = new PgJobStore(options);
+    let store: PgJobStore | undefined;
     try {
+      store = new PgJobStore(options);
       await store.#migrate();
     } catch (error) {
-      await store.pool.end();
-      throw error;
+      await store?.pool.end().catch(() => undefined);
+      throw new StoreOpenError(
+        `Cannot open the PostgreSQL job store ${redactUrl(options.connection)}: ${
+          error instanceof Error ? error.message : String(error)
+        }`,
+        { cause: error },
+      );
     }
     return store;
   }
@@ -408,11 +431,17 @@ export class PgJobStore implements JobStore {
   }
 
   async get(id: string): Promise<Job | undefined> {
+    if (!storable(id)) return undefined;
     const { rows } = await this.pool.query<Row>('SELECT * FROM jobs WHERE id = $1', [id]);
     return rows[0] && toJob(rows[0]);
   }
 
   async list(filter: JobFilter, now = new Date()): Promise<{ jobs: Job[]; total: number }> {
+    if (filter.processIds?.length) {
+      const processIds = filter.processIds.filter(storable);
+      if (processIds.length === 0) return { jobs: [], total: 0 };
+      filter = { ...filter, processIds };
+    }
     const where = whereClause(filter, now);
     if (!where) return { jobs: [], total: 0 };
     const clause = numbered(where.clause);
@@ -435,7 +464,7 @@ export class PgJobStore implements JobStore {
     patch: JobPatch & { status?: JobStatus },
     from: readonly JobStatus[],
   ): Promise<Job | undefined> {
-    if (from.length === 0) return undefined;
+    if (from.length === 0 || !storable(id)) return undefined;
     const sets = ['updated = $1'];
     const params: unknown[] = [Date.now()];
     for (const [key, value] of Object.entries(patch) as Array<[keyof JobPatch | 'status', never]>) {
@@ -455,21 +484,26 @@ export class PgJobStore implements JobStore {
     }
     params.push(id, [...from]);
     let guard = '';
-    // A status change of a job this node claimed, and any progress report (only the node running a
-    // job reports): written only while the job is this node's, so a node that lost the job
-    // (recovered and claimed by another) changes nothing. A job put into `running` by hand has no
-    // worker.
-    const owned = this.#mine.has(id) || patch.status === undefined;
+    // The outcome of a run this node claimed (any status change but a client's dismissal): written
+    // only while the job still runs here under a lease that has not run out. A node that lost the
+    // job (paused, cut off from the store: recovered, queued again, maybe claimed by another node)
+    // records nothing, even once it notices (#mine keeps the job until its run's outcome is written
+    // or refused). A progress report (only the node running a job reports): only while the job is
+    // not another node's; a job put into `running` by hand has no worker.
+    const outcome = patch.status !== undefined && patch.status !== 'dismissed' && this.#mine.has(id);
+    const owned = outcome || patch.status === undefined;
     if (owned) {
       params.push(this.nodeId);
-      guard = ` AND (status <> 'running' OR worker IS NULL OR worker = $${params.length})`;
+      guard = outcome
+        ? ` AND status = 'running' AND worker = $${params.length} AND lease_until >= ${DB_NOW}`
+        : ` AND (status <> 'running' OR worker IS NULL OR worker = $${params.length})`;
     }
     const { rows } = await this.pool.query<Row>(
       `UPDATE jobs SET ${sets.join(', ')} WHERE id = $${params.length - (owned ? 2 : 1)} AND status = ANY($${params.length - (owned ? 1 : 0)})${guard} RETURNING *`,
       params,
     );
     const row = rows[0];
-    if (owned && patch.status !== undefined && (!row || TERMINAL_STATUSES.includes(row.status))) {
+    if (outcome || (row && patch.status !== undefined && TERMINAL_STATUSES.includes(row.status))) {
       this.#mine.delete(id);
     }
     if (!row && patch.status !== undefined && TERMINAL_STATUSES.includes(patch.status)) {
@@ -731,9 +765,18 @@ export class PgJobStore implements JobStore {
         [this.nodeId, this.#options.role, hostname(), process.pid, ids.length],
       ),
     ]);
-    const alive = new Set(renewed.rows.map((r) => r.id));
-    for (const id of ids) if (!alive.has(id)) this.#mine.delete(id);
-    return alive;
+    // The lost ones stay in #mine: the late outcome of their runs must still be refused.
+    return new Set(renewed.rows.map((r) => r.id));
+  }
+
+  /** The jobs among `ids` that another node took over or recovered (their `worker` is not this node). */
+  async takenOver(ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const { rows } = await this.pool.query<{ id: string }>(
+      'SELECT id FROM jobs WHERE id = ANY($1) AND worker IS DISTINCT FROM $2',
+      [[...ids], this.nodeId],
+    );
+    return new Set(rows.map((r) => r.id));
   }
 
   /**
@@ -813,14 +856,16 @@ export class PgJobStore implements JobStore {
   }
 
   async existing(ids: readonly string[]): Promise<Set<string>> {
-    if (ids.length === 0) return new Set();
+    const lookup = ids.filter(storable);
+    if (lookup.length === 0) return new Set();
     const { rows } = await this.pool.query<{ id: string }>('SELECT id FROM jobs WHERE id = ANY($1)', [
-      [...ids],
+      lookup,
     ]);
     return new Set(rows.map((r) => r.id));
   }
 
   async delete(id: string): Promise<boolean> {
+    if (!storable(id)) return false;
     return ((await this.pool.query('DELETE FROM jobs WHERE id = $1', [id])).rowCount ?? 0) > 0;
   }
 

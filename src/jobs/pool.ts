@@ -141,6 +141,14 @@ export class RuntimeRunner implements TaskRunner {
   }
 }
 
+/**
+ * Node flags of the GDAL children. A vector job turns every output geometry into text: with V8's
+ * default heap sizing a child grew by about 200 MB over a 30 MB buffer input (young generation and
+ * old-space slack), with --optimize-for-size by about 20 MB, for about 10 % more time (measured with
+ * 10,000 and 100,000 polygons; the GDAL work itself is native).
+ */
+export const GDAL_NODE_FLAGS: readonly string[] = ['--optimize-for-size'];
+
 export interface LocalRunnerOptions {
   /** Jobs at once (the job manager enforces it across runtimes; each pool is sized to it). */
   parallel: number;
@@ -164,6 +172,7 @@ export function createLocalRunner(options: LocalRunnerOptions): RuntimeRunner {
       label: 'GDAL',
       size: options.parallel,
       cancelGraceMs: options.cancelGraceMs,
+      nodeFlags: GDAL_NODE_FLAGS,
       ...(options.gdalEnv ? { env: options.gdalEnv } : {}),
     }),
     ...(options.remote ? { remote: options.remote } : {}),

@@ -1,14 +1,8 @@
 import { decodeBase64 } from '../core/base64.ts';
 import { OwsError } from '../core/errors.ts';
-import type { ProcessDescription } from '../core/model.ts';
+import type { InputDescription, ProcessDescription } from '../core/model.ts';
 import { validateInputValue, type InputValidationOptions } from '../core/validate.ts';
-import type {
-  InputValue,
-  JobInputs,
-  PendingReference,
-  ProcessInputs,
-  RawInputValue,
-} from '../core/values.ts';
+import type { InputValue, JobInputs, PendingReference, RawInputValue } from '../core/values.ts';
 import { fetchReference, type FetchBudget, type ReferencePolicy } from '../references/fetch.ts';
 
 export interface ReferenceResolution {
@@ -19,6 +13,11 @@ export interface ReferenceResolution {
   budgetBytes: number;
   validation: InputValidationOptions;
   signal?: AbortSignal;
+  /**
+   * References to leave as they are (not fetched): a remote provider with `forward_references`
+   * gets them as references. Undefined: every reference is fetched.
+   */
+  keep?: (reference: PendingReference, input: InputDescription) => boolean;
 }
 
 const decoder = new TextDecoder();
@@ -92,26 +91,33 @@ export const hasPendingReferences = (inputs: JobInputs): boolean =>
 /**
  * Fetches the references of a job under the reference policy (bounded concurrency, one byte budget
  * for the whole job) and validates the fetched data like inline data of the same input. Failures
- * are client errors (InvalidParameterValue, FileSizeExceeded) naming the input.
+ * are client errors (InvalidParameterValue, FileSizeExceeded) naming the input. References that
+ * `resolution.keep` keeps stay in the result as they are (then it is not all ProcessInputs).
  */
 export async function resolveReferences(
   inputs: JobInputs,
   description: ProcessDescription,
   resolution: ReferenceResolution,
-): Promise<ProcessInputs> {
+): Promise<JobInputs> {
   const budget: FetchBudget = { remaining: resolution.budgetBytes, total: resolution.budgetBytes };
   // One failure stops the fetches still under way.
   const stop = new AbortController();
   const signal = resolution.signal ? AbortSignal.any([resolution.signal, stop.signal]) : stop.signal;
-  const resolved: Record<string, Array<InputValue | undefined>> = {};
+  const resolved: Record<string, Array<InputValue | PendingReference | undefined>> = {};
   const tasks: Array<() => Promise<void>> = [];
   for (const [id, values] of Object.entries(inputs)) {
     const input = description.inputs.find((i) => i.id === id);
-    const slots = (resolved[id] = values.map((v) => (v.kind === 'reference' ? undefined : v)));
+    const slots: Array<InputValue | PendingReference | undefined> = (resolved[id] = values.map((v) =>
+      v.kind === 'reference' ? undefined : v,
+    ));
     values.forEach((value, index) => {
       if (value.kind !== 'reference') return;
       if (!input || input.kind === 'bbox') {
         throw new OwsError('InvalidParameterValue', `Input '${id}' cannot be given by reference`, id);
+      }
+      if (resolution.keep?.(value, input)) {
+        slots[index] = value;
+        return;
       }
       tasks.push(async () => {
         signal.throwIfAborted();
@@ -126,5 +132,5 @@ export async function resolveReferences(
     stop.abort(error);
     throw error;
   }
-  return resolved as ProcessInputs;
+  return resolved as JobInputs;
 }

@@ -1,8 +1,8 @@
 import { OwsError } from '../core/errors.ts';
 import type { OutputRequest } from '../core/execute.ts';
 import type { ComplexOutputDescription, Format, OutputDescription } from '../core/model.ts';
-import type { OutputValue, ProcessOutputs, StoredOutputs } from '../core/values.ts';
-import type { RemoteProvider } from '../providers/provider.ts';
+import type { ProcessOutputs, StoredOutputs, StoredReference } from '../core/values.ts';
+import type { RemoteOutputs, RemoteProvider } from '../providers/provider.ts';
 import { storageError } from './files.ts';
 import { storeOutputs } from './outputs.ts';
 import type { RunnerKind, TaskControl, TaskRunner } from './pool.ts';
@@ -22,7 +22,9 @@ export interface RemoteLookup {
  * Runs the jobs of remote providers' processes in the main thread: the work is the remote's, here
  * it is only I/O (requests, polling, downloads). The job manager's concurrency cap, time limit and
  * abort signal apply as to any job; the outputs the provider returns are stored like a local
- * processor's (same limits, same checks against the description).
+ * processor's (same limits, same checks against the description), except those it passes through
+ * as the remote's URLs, which are kept as such (checked: a complex output asked by reference, an
+ * absolute http(s) URL).
  */
 export class RemoteRunner implements TaskRunner {
   readonly #lookup: RemoteLookup;
@@ -52,9 +54,9 @@ export class RemoteRunner implements TaskRunner {
       (level: 'debug' | 'info' | 'warn' | 'error') =>
       (message: string): void =>
         control.onLog(level, message);
-    let produced;
+    let produced: RemoteOutputs;
     try {
-      produced = await provider.execute(target.remoteId, task.inputs, {
+      produced = await provider.execute(target.remoteId, target.inputs ?? task.inputs, {
         jobId: task.jobId,
         workDir: task.workDir,
         signal: control.signal,
@@ -78,11 +80,20 @@ export class RemoteRunner implements TaskRunner {
     const checked = declaredOutputs(produced, task.outputDescriptions, task.outputs, target, (m) =>
       control.onLog('warn', m),
     );
+    const { local, passed } = splitOutputs(checked, task.outputDescriptions, task.outputs, target.provider);
+    let stored: StoredOutputs;
     try {
-      return await storeOutputs(checked, task.outputDescriptions, task.outputs, task.outputDir, task.limits);
+      stored = await storeOutputs(local, task.outputDescriptions, task.outputs, task.outputDir, task.limits);
     } catch (error) {
       throw storageError(error, 'the job');
     }
+    // In the order the client asked for them.
+    const results: StoredOutputs = {};
+    for (const id of Object.keys(task.outputs)) {
+      const value = passed[id] ?? stored[id];
+      if (value) results[id] = value;
+    }
+    return results;
   }
 
   close(): Promise<void> {
@@ -104,13 +115,13 @@ const baseType = (mimeType: string) => mimeType.split(';')[0]!.trim().toLowerCas
  * header injection) is replaced by the format the client asked for (else the default), and logged.
  */
 export function declaredOutputs(
-  produced: ProcessOutputs,
+  produced: RemoteOutputs,
   descriptions: readonly OutputDescription[],
   requested: Record<string, OutputRequest>,
   target: { provider: string; remoteId: string },
   warn: (message: string) => void,
-): ProcessOutputs {
-  const checked: ProcessOutputs = {};
+): RemoteOutputs {
+  const checked: RemoteOutputs = {};
   for (const id of Object.keys(requested)) {
     const value = produced[id];
     if (value === undefined || value === null) {
@@ -127,12 +138,18 @@ export function declaredOutputs(
 }
 
 function complexFormat(
-  value: OutputValue,
+  value: RemoteOutputs[string],
   description: ComplexOutputDescription,
   request: OutputRequest | undefined,
   warn: (message: string) => void,
-): OutputValue {
-  if (typeof value !== 'object' || value instanceof Date || value.kind !== 'complex' || !value.format)
+): RemoteOutputs[string] {
+  // Complex data stored here and references passed through: both carry a media type clients see.
+  if (
+    typeof value !== 'object' ||
+    value instanceof Date ||
+    (value.kind !== 'complex' && value.kind !== 'reference') ||
+    !value.format
+  )
     return value;
   const given = value.format;
   const fallback: Format = request?.format ?? description.formats[0]!;
@@ -158,4 +175,44 @@ function complexFormat(
   );
   const { encoding: _encoding, ...rest } = fallback;
   return { ...value, format: rest };
+}
+
+const isReference = (value: RemoteOutputs[string]): value is StoredReference =>
+  typeof value === 'object' && !(value instanceof Date) && value.kind === 'reference';
+
+/**
+ * The outputs to store here, and those passed through as the remote's URLs. A URL is only passed
+ * through for a complex output the client asked for by reference, and only an absolute http(s) URL
+ * (clients follow it; nothing else may reach them).
+ */
+function splitOutputs(
+  produced: RemoteOutputs,
+  descriptions: readonly OutputDescription[],
+  requested: Record<string, OutputRequest>,
+  provider: string,
+): { local: ProcessOutputs; passed: Record<string, StoredReference> } {
+  const local: ProcessOutputs = {};
+  const passed: Record<string, StoredReference> = {};
+  for (const [id, value] of Object.entries(produced)) {
+    if (!isReference(value)) {
+      local[id] = value;
+      continue;
+    }
+    const output = descriptions.find((o) => o.id === id);
+    const url = URL.canParse(value.href) ? new URL(value.href) : undefined;
+    if (
+      output?.kind !== 'complex' ||
+      requested[id]?.transmission !== 'reference' ||
+      (url?.protocol !== 'http:' && url?.protocol !== 'https:')
+    ) {
+      throw new OwsError(
+        'NoApplicableCode',
+        `Provider '${provider}': output '${id}' cannot be passed through as '${value.href}'`,
+        id,
+        'permanent',
+      );
+    }
+    passed[id] = { kind: 'reference', href: url.href, format: value.format };
+  }
+  return { local, passed };
 }

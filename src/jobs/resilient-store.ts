@@ -24,6 +24,8 @@ export interface ResilientStoreOptions {
   /** First pause between retries (doubled up to `maxPauseMs`, with jitter). */
   firstPauseMs?: number;
   maxPauseMs?: number;
+  /** What a busy store is, in words: 'locked by another process' (the default, SQLite). */
+  busy?: string;
 }
 
 /** The state of the store as /health reports it. */
@@ -46,14 +48,14 @@ export class ResilientStore implements JobStore {
 
   constructor(inner: JobStore, options: ResilientStoreOptions) {
     this.#inner = inner;
-    this.#options = { firstPauseMs: 10, maxPauseMs: 250, ...options };
+    this.#options = { firstPauseMs: 10, maxPauseMs: 250, busy: 'locked by another process', ...options };
   }
 
   health(): StoreHealth {
     if (this.#waiting > 0) {
       return {
         ok: false,
-        reason: 'the job store is locked by another process; waiting for it',
+        reason: `the job store is ${this.#options.busy}; waiting for it`,
         since: this.#waitingSince ?? new Date(),
       };
     }
@@ -100,7 +102,7 @@ export class ResilientStore implements JobStore {
       case 'busy':
         return new OwsError(
           'ServerBusy',
-          `The job store stayed locked by another process for ${Math.round(this.#options.retryForMs / 1000)} s; try again later`,
+          `The job store stayed ${this.#options.busy} for ${Math.round(this.#options.retryForMs / 1000)} s; try again later`,
         );
       case 'full':
         return new OwsError('NotEnoughStorage', 'The disk of the job store is full');

@@ -3,7 +3,7 @@ import type { OwsErrorJson } from '../core/errors.ts';
 import type { OutputRequest } from '../core/execute.ts';
 import type { ResourceLimits } from '../core/limits.ts';
 import type { OutputDescription } from '../core/model.ts';
-import type { ProcessInputs, StoredOutputs } from '../core/values.ts';
+import type { JobInputs, ProcessInputs, StoredOutputs } from '../core/values.ts';
 
 /**
  * What the main thread sends a worker thread or child process to run one job (large data travels
@@ -13,8 +13,11 @@ export interface TaskSpec {
   jobId: string;
   /** The processor module of a local process ('' for a remote one). */
   modulePath: string;
-  /** The provider and remote id of a remote provider's process (src/providers/). */
-  remote?: { provider: string; remoteId: string };
+  /**
+   * The provider and remote id of a remote provider's process (src/providers/), and its inputs
+   * when references are forwarded to it unfetched (`inputs` then has gaps in their places).
+   */
+  remote?: { provider: string; remoteId: string; inputs?: JobInputs };
   inputs: ProcessInputs;
   outputs: Record<string, OutputRequest>;
   outputDescriptions: OutputDescription[];

@@ -36,6 +36,7 @@ const REASONS: Record<ErrorReason, true> = {
   'sync-timeout': true,
   cancelled: true,
   interrupted: true,
+  'lease-lost': true,
   'input-rejected': true,
   'malformed-request': true,
   transient: true,

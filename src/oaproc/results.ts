@@ -46,7 +46,8 @@ export function responseType(job: Job): ResponseType {
 
 /** An output in a results document (results.yaml: a value, a qualified value or a link). */
 async function documentValue(job: Job, output: DeliveredOutput, delivery: ResultDelivery): Promise<unknown> {
-  if (output.transmission === 'reference') {
+  if (output.transmission === 'reference' || output.kind === 'reference') {
+    // A remote server's URL when the job holds the output as one (a provider's pass-through).
     const ref = delivery.reference(job.id, output, BBOX_JSON.extension);
     return { href: ref.href, type: ref.format.mimeType };
   }

@@ -2,7 +2,7 @@ import { createWriteStream } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { OwsError } from '../core/errors.ts';
+import { OwsError, type ErrorReason, type OwsExceptionCode } from '../core/errors.ts';
 import { OutboundRefused, outboundRequest, type OutboundPolicy } from '../references/outbound.ts';
 
 /** An answer of a remote, read in full (at most the byte limit). Any HTTP status: the caller judges it. */
@@ -44,6 +44,29 @@ export interface RemoteHttpOptions {
   maxRedirects?: number;
 }
 
+/**
+ * Whether a remote failure is worth another attempt of the job (src/jobs/retry.ts), by the HTTP
+ * status the remote answered: a server error, 429 and 408 may pass ('transient'); any other client
+ * error will not ('permanent').
+ */
+export function statusReason(status: number): ErrorReason | undefined {
+  if (status >= 500 || status === 429 || status === 408) return 'transient';
+  if (status >= 400) return 'permanent';
+  return undefined;
+}
+
+/**
+ * The same, by the exception code a remote gave: its own failure (NoApplicableCode) is judged like
+ * a local processor's (by `status` when given, else left to the default), busy is transient, and
+ * every other code says the request is wrong (InvalidParameterValue, MissingParameterValue, …) and
+ * stays wrong: permanent.
+ */
+export function codeReason(code: OwsExceptionCode, status?: number): ErrorReason | undefined {
+  if (code === 'ServerBusy') return 'transient';
+  if (code !== 'NoApplicableCode') return 'permanent';
+  return status !== undefined && status >= 500 ? 'transient' : undefined;
+}
+
 /** Where a request went, for messages and logs: no query or fragment (they may carry a token). */
 export const where = (url: URL): string => `${url.origin}${url.pathname}`;
 
@@ -67,8 +90,13 @@ export class RemoteHttp {
     return this.#o.timeoutMs;
   }
 
-  #fail(url: URL, what: string): OwsError {
-    return new OwsError('NoApplicableCode', `Provider '${this.#o.providerId}': ${where(url)} ${what}`);
+  #fail(url: URL, what: string, reason?: ErrorReason): OwsError {
+    return new OwsError(
+      'NoApplicableCode',
+      `Provider '${this.#o.providerId}': ${where(url)} ${what}`,
+      undefined,
+      reason,
+    );
   }
 
   /** Sends a request and reads its answer whole; follows redirects of GET requests. */
@@ -79,7 +107,7 @@ export class RemoteHttp {
       const declared = Number(res.headers['content-length']);
       if (Number.isFinite(declared) && declared > maxBytes) {
         res.destroy();
-        throw this.#fail(url, `answered more than ${maxBytes} bytes`);
+        throw this.#fail(url, `answered more than ${maxBytes} bytes`, 'permanent');
       }
       const chunks: Buffer[] = [];
       let size = 0;
@@ -87,7 +115,7 @@ export class RemoteHttp {
         size += chunk.length;
         if (size > maxBytes) {
           res.destroy();
-          throw this.#fail(url, `answered more than ${maxBytes} bytes`);
+          throw this.#fail(url, `answered more than ${maxBytes} bytes`, 'permanent');
         }
         chunks.push(chunk);
       }
@@ -123,14 +151,14 @@ export class RemoteHttp {
         const status = res.statusCode ?? 0;
         if (status < 200 || status >= 300) {
           res.destroy();
-          throw this.#fail(url, `answered HTTP ${status}`);
+          throw this.#fail(url, `answered HTTP ${status}`, statusReason(status));
         }
         let size = 0;
         const limit = new Transform({
           transform: (chunk: Buffer, _enc, done) => {
             size += chunk.length;
             if (size > options.maxBytes)
-              done(this.#fail(url, `answered more than ${options.maxBytes} bytes`));
+              done(this.#fail(url, `answered more than ${options.maxBytes} bytes`, 'permanent'));
             else done(null, chunk);
           },
         });
@@ -155,6 +183,8 @@ export class RemoteHttp {
       throw new OwsError(
         'NoApplicableCode',
         `Provider '${this.#o.providerId}': '${String(target)}' is not an absolute URL`,
+        undefined,
+        'permanent',
       );
     }
     const timeout = AbortSignal.timeout(timeoutMs);
@@ -185,7 +215,8 @@ export class RemoteHttp {
         const location = res.headers.location;
         if (method === 'GET' && status >= 300 && status < 400 && location) {
           res.destroy();
-          if (hop >= (this.#o.maxRedirects ?? 5)) throw this.#fail(url, 'redirects too many times');
+          if (hop >= (this.#o.maxRedirects ?? 5))
+            throw this.#fail(url, 'redirects too many times', 'permanent');
           url = new URL(location, url);
           continue;
         }
@@ -193,9 +224,12 @@ export class RemoteHttp {
       } catch (error) {
         if (request.signal?.aborted) throw OwsError.from(request.signal.reason);
         if (error instanceof OwsError) throw error;
-        if (error instanceof OutboundRefused) throw this.#fail(url, `is refused: ${error.message}`);
-        if (timeout.aborted) throw this.#fail(url, `gave no complete answer within ${timeoutMs / 1000} s`);
-        throw this.#fail(url, `could not be reached (${(error as Error).message})`);
+        // The outbound policy stays as it is; a slow or unreachable remote may come back.
+        if (error instanceof OutboundRefused)
+          throw this.#fail(url, `is refused: ${error.message}`, 'permanent');
+        if (timeout.aborted)
+          throw this.#fail(url, `gave no complete answer within ${timeoutMs / 1000} s`, 'transient');
+        throw this.#fail(url, `could not be reached (${(error as Error).message})`, 'transient');
       }
     }
   }

@@ -15,7 +15,12 @@
  *   `generation` counter bumps on each change), each provider's state for /health.
  * - src/jobs/remote-runner.ts (RemoteRunner): runs a job of a remote process in the main process
  *   (it is I/O only), under the job's abort signal, time limit and the concurrency cap, and stores
- *   the outputs the provider returns like a local processor's.
+ *   the outputs the provider returns like a local processor's; an output passed through
+ *   (`passThroughReferences`) is kept as the remote's URL (core/values.ts StoredReference).
+ * - Reference inputs are fetched by the job manager before the run, unless the provider has
+ *   `forwardReferences`: then plain GET references of complex inputs reach `execute` unfetched.
+ * - Failures carry a retry class (src/jobs/retry.ts): 5xx, timeouts and refused connections are
+ *   'transient', 4xx and the remote's client error codes 'permanent' (src/providers/http.ts).
  * - src/providers/http.ts (RemoteHttp): every request to a remote goes through it: the outbound
  *   address policy, the provider's headers, a timeout per request and a bounded read of the answer.
  *
@@ -25,7 +30,7 @@ import type { OutputRequest } from '../core/execute.ts';
 import type { ResourceLimits } from '../core/limits.ts';
 import type { ProcessDescription } from '../core/model.ts';
 import type { ProcessLogger } from '../core/processor.ts';
-import type { ProcessInputs, ProcessOutputs } from '../core/values.ts';
+import type { JobInputs, OutputValue, StoredReference } from '../core/values.ts';
 import type { Logger } from '../util/logger.ts';
 import type { RemoteHttp } from './http.ts';
 
@@ -60,11 +65,20 @@ export interface ProviderConfig {
   /** Prefix of the local ids of the remote's processes: local id = idPrefix + remote id. Default `<id>.`. */
   idPrefix: string;
   /**
-   * When a client asks for an output by reference and the remote gives one, hand the client the
-   * remote's URL instead of fetching and storing the data (only when the remote's URLs are reachable
-   * by the gateway's clients). Default false: results are fetched and stored locally.
+   * When a client asks for a complex output by reference and the remote gives one (the provider asks
+   * the remote for it by reference whenever the remote can store outputs), hand the client the
+   * remote's URL instead of fetching and storing the data: the job's stored output is a
+   * {@link StoredReference}. Only for remotes whose URLs the gateway's clients can reach. Default
+   * false: results are fetched (within max_output_size) and stored locally.
    */
   passThroughReferences: boolean;
+  /**
+   * Send reference inputs (http(s) URLs of complex inputs that pass the outbound policy's precheck)
+   * to the remote as references, unfetched: the remote fetches them. Default false: the gateway
+   * fetches them (checked and bounded like any reference) and sends the data by value, which is
+   * safer (the remote may not reach the URL, and the gateway validates the data).
+   */
+  forwardReferences: boolean;
   /**
    * Hosts this provider's URLs (endpoint, status locations, result references) may reach at private
    * or loopback addresses, besides the server's `allowed_reference_hosts`. `localhost` / `127.0.0.1`
@@ -79,6 +93,7 @@ export const PROVIDER_DEFAULTS = {
   pollIntervalSeconds: 2,
   refreshIntervalSeconds: 300,
   passThroughReferences: false,
+  forwardReferences: false,
 } as const;
 
 /** One remote process, described in the core model under its REMOTE id (the set prefixes it). */
@@ -91,6 +106,13 @@ export interface RemoteProcess {
    */
   description: ProcessDescription;
 }
+
+/**
+ * What a provider's execution gives back, keyed by the remote's output ids: what a local processor
+ * returns, or for an output passed through (`passThroughReferences`, the client asked for it by
+ * reference) the remote's URL.
+ */
+export type RemoteOutputs = Record<string, OutputValue | StoredReference>;
 
 /** A remote process left out, and why (what the core model cannot express); logged once per process. */
 export interface SkippedProcess {
@@ -144,12 +166,15 @@ export interface RemoteProvider {
   discover(signal: AbortSignal): Promise<Discovery>;
   /**
    * Runs `remoteId` with validated inputs (complex values as text or as files in the job's work
-   * folder) and resolves with its outputs in the shape a local processor returns (src/core/values.ts
-   * ProcessOutputs, keyed by the remote's output ids): literals, bounding boxes, complex data as
-   * text, bytes or a file in `ctx.workDir`. Asynchronous on the remote whenever it supports it,
-   * polling every `pollIntervalSeconds` and mirroring progress; otherwise one synchronous request.
+   * folder; with `forwardReferences`, references of complex inputs still unfetched, to be sent as
+   * references) and resolves with its outputs in the shape a local processor returns
+   * (src/core/values.ts ProcessOutputs, keyed by the remote's output ids): literals, bounding
+   * boxes, complex data as text, bytes or a file in `ctx.workDir`; with `passThroughReferences`, a
+   * StoredReference for a complex output asked by reference that the remote gave by reference.
+   * Asynchronous on the remote whenever it supports it, polling every `pollIntervalSeconds` and
+   * mirroring progress; otherwise one synchronous request.
    */
-  execute(remoteId: string, inputs: ProcessInputs, ctx: RemoteExecuteContext): Promise<ProcessOutputs>;
+  execute(remoteId: string, inputs: JobInputs, ctx: RemoteExecuteContext): Promise<RemoteOutputs>;
 }
 
 /** What a provider implementation is built with. */

@@ -5,7 +5,7 @@ import type { Job } from '../core/job.ts';
 import { formatBytes } from '../core/limits.ts';
 import { literalText } from '../core/literal.ts';
 import type { Format, LiteralDataType, OutputDescription, TransmissionMode } from '../core/model.ts';
-import type { BoundingBox, LiteralValue, StoredComplex } from '../core/values.ts';
+import type { BoundingBox, LiteralValue, StoredComplex, StoredReference } from '../core/values.ts';
 import type { JobFiles } from '../jobs/files.ts';
 
 /** How a bounding box is served as a file; each protocol binding brings its own (ows:BoundingBox XML, OGC JSON). */
@@ -26,6 +26,8 @@ export type DeliveredOutput = Delivered &
     | { kind: 'literal'; value: LiteralValue; dataType: LiteralDataType; text: string }
     | { kind: 'bbox'; value: BoundingBox }
     | { kind: 'complex'; stored: StoredComplex; requested?: Format }
+    /** Held by a remote server (a provider's pass-through): only ever delivered by reference. */
+    | { kind: 'reference'; stored: StoredReference }
   );
 
 /** Inline content of a complex output: text as it is, anything binary (or asked for so) as base64. */
@@ -43,6 +45,14 @@ export interface ServedOutput {
 }
 
 const TEXT_PLAIN = 'text/plain; charset=utf-8';
+
+/** An output the job holds only as a remote server's URL cannot be served here, only pointed to. */
+const remoteOnly = (output: DeliveredOutput & { kind: 'reference' }) =>
+  new OwsError(
+    'NoApplicableCode',
+    `Output '${output.id}' is held by a remote server, not by this one: ask for it by reference, or download it from ${output.stored.href}`,
+    output.id,
+  );
 
 /** Media types a browser would run as a page or script: client content of these kinds is only ever downloaded. */
 const ACTIVE =
@@ -64,6 +74,32 @@ export function contentSafetyHeaders(
     'Content-Security-Policy': "default-src 'none'; sandbox",
     'Content-Disposition': `${kind}; filename="${fileName.replace(/[^\w.-]/g, '_')}"`,
   };
+}
+
+/** Output descriptions read off stored results: for the jobs of a process that is no longer published. */
+function storedDescriptions(results: NonNullable<Job['results']>): OutputDescription[] {
+  return Object.entries(results).map(([id, stored]): OutputDescription => {
+    switch (stored.kind) {
+      case 'literal': {
+        const v = stored.value;
+        const dataType: LiteralDataType =
+          v instanceof Date
+            ? 'dateTime'
+            : typeof v === 'number'
+              ? Number.isInteger(v)
+                ? 'integer'
+                : 'double'
+              : typeof v === 'boolean'
+                ? 'boolean'
+                : 'string';
+        return { id, title: id, kind: 'literal', dataType };
+      }
+      case 'bbox':
+        return { id, title: id, kind: 'bbox', crs: [stored.crs] };
+      default:
+        return { id, title: id, kind: 'complex', formats: [stored.format] };
+    }
+  });
 }
 
 /**
@@ -104,7 +140,8 @@ export class ResultDelivery {
   /** The outputs of a successful job, in the order of the process description (none otherwise). */
   outputs(job: Job): DeliveredOutput[] {
     if (job.status !== 'successful' || !job.results) return [];
-    const descriptions = this.#describe(job.processId) ?? [];
+    // A process no longer published (a remote provider dropped it) still has its jobs' results.
+    const descriptions = this.#describe(job.processId) ?? storedDescriptions(job.results);
     const delivered: DeliveredOutput[] = [];
     for (const description of descriptions) {
       const stored = job.results[description.id];
@@ -126,6 +163,8 @@ export class ResultDelivery {
         });
       } else if (stored.kind === 'bbox') {
         delivered.push({ ...base, kind: 'bbox', value: stored });
+      } else if (stored.kind === 'reference') {
+        delivered.push({ ...base, transmission: 'reference', kind: 'reference', stored });
       } else {
         delivered.push({
           ...base,
@@ -157,6 +196,8 @@ export class ResultDelivery {
       }
       case 'complex':
         return { href: this.href(jobId, output.stored.file), format: output.stored.format };
+      case 'reference':
+        return { href: output.stored.href, format: output.stored.format };
     }
   }
 
@@ -217,6 +258,8 @@ export class ResultDelivery {
           body: { file: this.file(jobId, output) },
           fileName: output.stored.file,
         };
+      case 'reference':
+        throw remoteOnly(output);
     }
   }
 

@@ -216,7 +216,7 @@ export class WpsService {
     const rendered: RenderedOutput[] = [];
     for (const output of this.#delivery.outputs(job)) {
       const { description } = output;
-      if (output.transmission === 'reference') {
+      if (output.transmission === 'reference' || output.kind === 'reference') {
         rendered.push({
           description,
           reference: this.#delivery.reference(job.id, output, BBOX_XML.extension),

@@ -209,7 +209,7 @@ describeWithChromium('HTML pages in Chromium', () => {
     // The script enabled the form, and filled the request with the default value of quadsegs.
     await expect.poll(() => buffer.page.locator('#execute-submit').isEnabled()).toBe(true);
     expect(JSON.parse(await buffer.page.locator('#execute-request').inputValue())).toMatchObject({
-      inputs: { quadsegs: 8 },
+      inputs: { quadsegs: 30 },
     });
     await browser.screenshot(buffer.page, 'page-process-buffer');
 

@@ -67,7 +67,7 @@ describe('geospatial processes over WPS', () => {
       text(one(quadsegs, 'MinimumValue')),
       text(one(quadsegs, 'MaximumValue')),
       text(one(quadsegs, 'DefaultValue')),
-    ]).toEqual(['1', '64', '8']);
+    ]).toEqual(['1', '64', '30']);
     expect(all(one(one(bbox!, 'BoundingBoxData'), 'Supported'), 'CRS').map(text)).toEqual([
       'EPSG:4326',
       'EPSG:3857',

@@ -22,6 +22,8 @@ export interface TestGatewayOptions {
   extraResources?: string[];
   server?: string;
   dir?: string;
+  /** The `logging:` entries, as YAML lines (default: level silent). */
+  logging?: string[];
 }
 
 /** YAML for a gateway whose files all live in `dir`, publishing the bundled and the fixture processes. */
@@ -49,7 +51,7 @@ export function testConfigYaml(dir: string, options: TestGatewayOptions = {}): s
     '  manager:',
     ...Object.entries(manager).map(([k, v]) => `    ${k}: ${String(v)}`),
     'logging:',
-    '  level: silent',
+    ...(options.logging ?? ['  level: silent']),
     'resources:',
     ...resources,
     ...(options.extraResources ?? []),

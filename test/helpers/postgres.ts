@@ -20,6 +20,8 @@ export interface PostgresServer {
   createDatabase(name?: string): Promise<string>;
   /** Fast shutdown by PID, then the folder is removed. */
   stop(): Promise<void>;
+  /** Fast shutdown (every session ends), `downMs` without a server, then the same server again. */
+  restart(downMs?: number): Promise<void>;
 }
 
 /** Where initdb and postgres are. */
@@ -100,10 +102,15 @@ export async function startPostgres(options: { durable?: boolean } = {}): Promis
       : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']),
   ];
   const [cmd, args] = asPostgres(path.join(bin, 'postgres'), ['-D', data, '-p', String(port), ...settings]);
-  const child: ChildProcess = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
-  child.stderr!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
-  const exited = new Promise((resolve) => child.once('exit', resolve));
+  let child: ChildProcess;
+  let exited: Promise<unknown>;
+  const launch = () => {
+    child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    child.stderr!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
+    exited = new Promise((resolve) => child.once('exit', resolve));
+  };
+  launch();
   const url = `postgresql://postgres@127.0.0.1:${port}/postgres`;
 
   /** The postmaster's own PID (runuser sits between it and us when we are root). */
@@ -114,7 +121,7 @@ export async function startPostgres(options: { durable?: boolean } = {}): Promis
       return undefined;
     }
   };
-  const stop = async () => {
+  const shutdown = async () => {
     const pid = postmasterPid();
     if (pid) {
       try {
@@ -126,26 +133,32 @@ export async function startPostgres(options: { durable?: boolean } = {}): Promis
       child.kill('SIGINT');
     }
     await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+  };
+  const stop = async () => {
+    await shutdown();
     rmSync(dir, { recursive: true, force: true });
   };
 
   // Ready when it accepts a connection.
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const client = new pg.Client({ connectionString: url });
-    try {
-      await client.connect();
-      await client.end();
-      break;
-    } catch (error) {
-      await client.end().catch(() => undefined);
-      if (child.exitCode !== null || Date.now() > deadline) {
-        await stop();
-        throw new Error(`PostgreSQL did not start: ${(error as Error).message}\n${log}`, { cause: error });
+  const ready = async () => {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const client = new pg.Client({ connectionString: url });
+      try {
+        await client.connect();
+        await client.end();
+        break;
+      } catch (error) {
+        await client.end().catch(() => undefined);
+        if (child.exitCode !== null || Date.now() > deadline) {
+          await stop();
+          throw new Error(`PostgreSQL did not start: ${(error as Error).message}\n${log}`, { cause: error });
+        }
+        await new Promise((r) => setTimeout(r, 100));
       }
-      await new Promise((r) => setTimeout(r, 100));
     }
-  }
+  };
+  await ready();
 
   return {
     url,
@@ -161,5 +174,11 @@ export async function startPostgres(options: { durable?: boolean } = {}): Promis
       return `postgresql://postgres@127.0.0.1:${port}/${name}`;
     },
     stop,
+    async restart(downMs = 0) {
+      await shutdown();
+      await new Promise((r) => setTimeout(r, downMs));
+      launch();
+      await ready();
+    },
   };
 }

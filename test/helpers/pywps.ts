@@ -4,7 +4,7 @@
  * runs asynchronous jobs in child processes; stopping the server stops them too).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,14 +16,23 @@ export interface PywpsServer {
   port: number;
   /** The WPS endpoint. */
   url: string;
+  /** Changes the processes the server offers from the next request on (all five by default). */
+  setProcesses(ids: string[]): void;
   /** Kills the server and its job processes at once (SIGKILL to the group), as a crash would. */
   kill(): void;
   close(): Promise<void>;
 }
 
-export async function startPywps(port = 0): Promise<PywpsServer> {
+export async function startPywps(port = 0, processes?: string[]): Promise<PywpsServer> {
   const dir = mkdtempSync(path.join(tmpdir(), 'gw-pywps-'));
-  const child: ChildProcess = spawn(PYTHON, [SERVER, dir, String(port)], {
+  const list = path.join(dir, 'processes.txt');
+  // Written whole, then renamed: the server never reads half a list.
+  const setProcesses = (ids: string[]) => {
+    writeFileSync(`${list}.new`, ids.join(','));
+    renameSync(`${list}.new`, list);
+  };
+  setProcesses(processes ?? ['say_hello', 'geojson', 'slow', 'fail', 'bbox']);
+  const child: ChildProcess = spawn(PYTHON, [SERVER, dir, String(port), list], {
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -55,6 +64,7 @@ export async function startPywps(port = 0): Promise<PywpsServer> {
   return {
     port: actual,
     url: `http://127.0.0.1:${actual}/wps`,
+    setProcesses,
     kill,
     async close() {
       if (child.exitCode === null && child.signalCode === null) {

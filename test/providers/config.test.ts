@@ -21,6 +21,7 @@ describe('provider configuration', () => {
         '    headers: {Authorization: Bearer abc}',
         '    id_prefix: ext_',
         '    pass_through_references: yes',
+        '    forward_references: true',
         '    colour: red',
       ].join('\n'),
       'gateway.yml',
@@ -38,6 +39,7 @@ describe('provider configuration', () => {
         pollIntervalSeconds: 2,
         refreshIntervalSeconds: 300,
         passThroughReferences: false,
+        forwardReferences: false,
       },
       {
         id: 'other',
@@ -51,6 +53,7 @@ describe('provider configuration', () => {
         pollIntervalSeconds: 0.5,
         refreshIntervalSeconds: 0,
         passThroughReferences: true,
+        forwardReferences: true,
       },
     ]);
     expect(warnings).toEqual(['providers[other].colour: unknown key, ignored']);
@@ -69,6 +72,8 @@ describe('provider configuration', () => {
         'headers = X-Api-Key: k1',
         '  Accept-Language: fr',
         'allowed_hosts = 127.0.0.1, LocalHost',
+        'pass_through_references = yes',
+        'forward_references = true',
       ].join('\n'),
       'pywps.cfg',
       {},
@@ -85,7 +90,8 @@ describe('provider configuration', () => {
         timeoutSeconds: 10,
         pollIntervalSeconds: 1,
         refreshIntervalSeconds: 60,
-        passThroughReferences: false,
+        passThroughReferences: true,
+        forwardReferences: true,
       },
     ]);
   });
@@ -105,5 +111,37 @@ describe('provider configuration', () => {
       ConfigError,
     );
     expect(ini.message).toMatch(/\[provider:p\] url/);
+  });
+
+  it('policies of remote processes: a YAML resource without processor, an INI [process:<id>] section', () => {
+    const yaml = parseConfig(
+      [
+        'resources:',
+        '  hello-world:',
+        '    type: process',
+        '    processor: {name: hello-world}',
+        '  pywps.slow:',
+        '    type: process',
+        '    max_running_jobs: 1',
+        '    retry: {max_attempts: 2}',
+        'providers:',
+        '  - {id: pywps, type: wps, url: http://127.0.0.1:5001/wps}',
+      ].join('\n'),
+      'gateway.yml',
+      {},
+    ).config;
+    expect(yaml.processes?.map((p) => p.id)).toEqual(['hello-world']);
+    expect(yaml.jobs.processes['pywps.slow']).toMatchObject({ maxRunning: 1, retry: { maxAttempts: 2 } });
+    const ini = parseConfig(
+      '[provider:pywps]\ntype = wps\nurl = http://127.0.0.1:5001/wps\n[process:pywps.slow]\nmax_running = 1\n',
+      'pywps.cfg',
+      {},
+    ).config;
+    expect(ini.jobs.processes['pywps.slow']).toMatchObject({ maxRunning: 1 });
+    // A resource with neither a processor nor a policy is still refused.
+    expect(
+      thrown(() => parseConfig('resources:\n  x:\n    type: process\n', 'gateway.yml', {}), ConfigError)
+        .message,
+    ).toMatch(/processor\.name/);
   });
 });

@@ -121,7 +121,7 @@ describe('Execute, synchronous', () => {
       'InvalidParameterValue',
       'bboxInput',
     );
-    // maxsingleinputsize (1 MiB by default) bounds inline data too.
+    // maxsingleinputsize (16 MiB by default) bounds inline data too.
     const small = await startWpsServer({ extraServer: ['  max_single_input_size: 1kb'] });
     try {
       expectException(

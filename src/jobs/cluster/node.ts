@@ -89,7 +89,13 @@ export class ClusterNode {
       } else if (isTerminal(event.status)) {
         // Ended while it runs here: by another node (dismissed, cancelled on a sync timeout) — stop
         // it; or by this node's own end being recorded — then stopping the finished run does nothing.
-        if (mine) member.abortJob(event.id, dismissedElsewhere());
+        // Ended by another node's run of it (this node lost it): stop, leaving its files alone.
+        if (mine) {
+          member.abortJob(
+            event.id,
+            event.worker === null || event.worker === this.#store.nodeId ? dismissedElsewhere() : leaseLost(),
+          );
+        }
         // A synchronous client may wait here for a job another node ran.
         else if (event.mode === 'sync') void this.#announce(event.id);
       }
@@ -133,22 +139,17 @@ export class ClusterNode {
     try {
       const alive = await this.#store.renewLeases(ids);
       this.#lastRenewal = sent;
-      for (const id of ids) {
-        if (!alive.has(id)) member.abortJob(id, dismissedElsewhere());
-      }
+      const lost = ids.filter((id) => !alive.has(id));
+      // Ended here (dismissed, cancelled): stop and clean up; recovered or taken over: stop only.
+      const taken = lost.length > 0 ? await this.#store.takenOver(lost) : new Set<string>();
+      for (const id of lost) member.abortJob(id, taken.has(id) ? leaseLost() : dismissedElsewhere());
     } catch (error) {
       // Fencing: past its lease (less one heartbeat, to stop in time) another node may take the
       // jobs over; they must not run twice at once, so they stop here.
       const silentMs = performance.now() - this.#lastRenewal;
       this.#log.warn({ err: error, silentMs }, 'heartbeat failed');
       if (silentMs >= this.#options.leaseMs - this.heartbeatMs) {
-        const error = new OwsError(
-          'NoApplicableCode',
-          'The job was interrupted: its node lost the job store for longer than its lease',
-          undefined,
-          'interrupted',
-        );
-        for (const id of member.activeJobIds()) member.abortJob(id, error);
+        for (const id of member.activeJobIds()) member.abortJob(id, leaseLost());
       }
     } finally {
       this.#heartbeating = false;
@@ -206,6 +207,16 @@ export class ClusterNode {
     this.#member = undefined;
     await this.#notifier.stop();
   }
+}
+
+/** This node lost the job (lease expired): its recovery decides the job's end, not this run. */
+function leaseLost(): OwsError {
+  return new OwsError(
+    'NoApplicableCode',
+    'The job was interrupted: its node lost its lease (cut off from the job store, or paused)',
+    undefined,
+    'lease-lost',
+  );
 }
 
 function dismissedElsewhere(): OwsError {

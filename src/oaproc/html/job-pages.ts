@@ -203,6 +203,16 @@ export async function outputsView(
         }
         break;
       }
+      case 'reference':
+        // Held by a remote server: a link to it, nothing read from it.
+        rows.push({
+          id: output.id,
+          kind: 'complex',
+          format: `${output.stored.format.mimeType}, on the remote server`,
+          href: ref.href,
+          linkText: 'remote result',
+        });
+        break;
     }
   }
   return { rows, layers };

@@ -8,7 +8,7 @@ import { OWS_EXCEPTION_CODES, OwsError, type OwsExceptionCode } from '../../core
 import type { JobStatus } from '../../core/job.ts';
 import { BodyTextError, jsonBodyText } from '../../http/body-text.ts';
 import { BoundedJsonError, parseBoundedJson } from '../../util/bounded-json.ts';
-import { where, type RemoteAnswer, type RemoteHttp } from '../http.ts';
+import { codeReason, statusReason, where, type RemoteAnswer, type RemoteHttp } from '../http.ts';
 
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -106,6 +106,8 @@ export class OgcApiClient {
     return new OwsError(
       code,
       `Provider '${this.#provider}': ${where(new URL(answer.url))} answered HTTP ${answer.status}${detail ? `: ${detail}` : ''}`,
+      undefined,
+      code === 'NoApplicableCode' ? statusReason(answer.status) : codeReason(code, answer.status),
     );
   }
 

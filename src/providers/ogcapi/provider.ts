@@ -9,13 +9,14 @@ import path from 'node:path';
 import { OwsError } from '../../core/errors.ts';
 import type { JobControlOption, TransmissionMode } from '../../core/model.ts';
 import { abortableDelay } from '../../core/processor.ts';
-import type { ProcessInputs, ProcessOutputs } from '../../core/values.ts';
+import type { JobInputs } from '../../core/values.ts';
 import type { RemoteHttp } from '../http.ts';
 import type {
   Discovery,
   ProviderConfig,
   ProviderFactory,
   RemoteExecuteContext,
+  RemoteOutputs,
   RemoteProvider,
   SkippedProcess,
 } from '../provider.ts';
@@ -100,16 +101,17 @@ export class OgcApiProvider implements RemoteProvider {
     };
   }
 
-  async execute(remoteId: string, inputs: ProcessInputs, ctx: RemoteExecuteContext): Promise<ProcessOutputs> {
+  async execute(remoteId: string, inputs: JobInputs, ctx: RemoteExecuteContext): Promise<RemoteOutputs> {
     const process = this.#processes.get(remoteId);
     if (!process) throw this.#fail(`the remote no longer offers process '${remoteId}'`);
-    // Outputs the remote only gives by reference are asked for so, and fetched.
-    const referenceOnly = new Set(
-      process.remoteTransmission.includes('reference') && !process.remoteTransmission.includes('value')
-        ? Object.keys(ctx.outputs)
-        : [],
+    // Outputs the remote only gives by reference are asked for so, and fetched; with pass-through,
+    // complex outputs the client wants by reference are asked by reference too, and not fetched.
+    const canRefer = process.remoteTransmission.includes('reference');
+    const referenceOnly = canRefer && !process.remoteTransmission.includes('value');
+    const byReference = new Set(
+      Object.keys(ctx.outputs).filter((id) => referenceOnly || (canRefer && this.#passesThrough(id, ctx))),
     );
-    const body = await executeRequestJson(process, inputs, ctx.outputs, { referenceOutputs: referenceOnly });
+    const body = await executeRequestJson(process, inputs, ctx.outputs, { referenceOutputs: byReference });
     const async = process.remoteJobControl.includes('async-execute');
     ctx.logger.debug(`executing ${remoteId} on ${this.config.url} (${async ? 'async' : 'sync'})`);
     const outcome = await this.#client.execute(remoteId, body, async, ctx.signal);
@@ -185,7 +187,7 @@ export class OgcApiProvider implements RemoteProvider {
       if (error instanceof OwsError && !signal.aborted) {
         // The exception of the results, with the status message when it says more.
         const extra = told && !error.message.includes(told) ? ` (${told})` : '';
-        return new OwsError(error.code, `${error.message}${extra}`);
+        return new OwsError(error.code, `${error.message}${extra}`, error.locator, error.reason);
       }
     }
     return this.#fail(`the remote job ${jobId} failed${told ? `: ${told}` : ''}`);
@@ -201,9 +203,21 @@ export class OgcApiProvider implements RemoteProvider {
     }
   }
 
-  /** Results given by link are fetched into the job's work folder (bounded by maxOutputSize). */
-  async #resolve(mapped: Record<string, MappedOutput>, ctx: RemoteExecuteContext): Promise<ProcessOutputs> {
-    const outputs: ProcessOutputs = {};
+  /** Whether output `id` is handed to the client as the remote's URL when the remote gives one. */
+  #passesThrough(id: string, ctx: RemoteExecuteContext): boolean {
+    return (
+      this.config.passThroughReferences &&
+      ctx.outputs[id]?.transmission === 'reference' &&
+      ctx.description.outputs.find((o) => o.id === id)?.kind === 'complex'
+    );
+  }
+
+  /**
+   * Results given by link are fetched into the job's work folder (bounded by maxOutputSize), or
+   * passed through as the remote's URL (pass_through_references, asked by reference).
+   */
+  async #resolve(mapped: Record<string, MappedOutput>, ctx: RemoteExecuteContext): Promise<RemoteOutputs> {
+    const outputs: RemoteOutputs = {};
     let n = 0;
     for (const [id, value] of Object.entries(mapped)) {
       if (typeof value !== 'object' || value instanceof Date || value.kind !== 'remote-reference') {
@@ -213,6 +227,15 @@ export class OgcApiProvider implements RemoteProvider {
       const description = ctx.description.outputs.find((o) => o.id === id);
       if (description?.kind !== 'complex')
         throw this.#fail(`the remote gave the ${description?.kind ?? ''} output '${id}' by reference`);
+      if (this.#passesThrough(id, ctx) && URL.canParse(value.href, this.config.url)) {
+        const format = ctx.outputs[id]?.format ?? description.formats[0]!;
+        outputs[id] = {
+          kind: 'reference',
+          href: new URL(value.href, this.config.url).href,
+          format: { ...format, mimeType: value.type ?? format.mimeType },
+        };
+        continue;
+      }
       const file = path.join(ctx.workDir, `remote-output-${n++}`);
       const fetched = await this.#http.download(value.href, file, {
         maxBytes: ctx.limits.maxOutputSize,

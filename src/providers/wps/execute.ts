@@ -9,7 +9,8 @@ import { isXmlMimeType } from '../../core/formats.ts';
 import { literalText } from '../../core/literal.ts';
 import type { Format, InputDescription, ProcessDescription } from '../../core/model.ts';
 import { complexBytes } from '../../core/processor.ts';
-import type { BoundingBox, InputValue, ProcessInputs } from '../../core/values.ts';
+import type { BoundingBox, InputValue, JobInputs, PendingReference } from '../../core/values.ts';
+import { codeReason } from '../http.ts';
 import { attr, child, children, innerXml, isElement, NS, textOf, type XmlElement } from '../../wps/xml.ts';
 
 const esc = (s: string) =>
@@ -72,6 +73,19 @@ async function dataXml(value: InputValue, input: InputDescription): Promise<stri
   return `${head(f.encoding)}${cdata(text)}</wps:ComplexData>`;
 }
 
+/**
+ * A reference input sent as a reference (the provider's forward_references, plain GET references
+ * only): the remote fetches it (wps:InputReferenceType).
+ */
+function referenceXml(ref: PendingReference): string {
+  return `<wps:Reference${attrs({
+    'xlink:href': ref.href,
+    mimeType: ref.mimeType,
+    encoding: ref.encoding,
+    schema: ref.schema,
+  })}/>`;
+}
+
 /** Text when the bytes are UTF-8 (without NUL); undefined for binary data (sent as base64). */
 function decodeUtf8(bytes: Uint8Array): string | undefined {
   try {
@@ -92,7 +106,7 @@ export interface ExecuteDocumentOptions {
 /** The Execute request document (XML, POST) for a remote process. */
 export async function executeDocument(
   description: ProcessDescription,
-  inputs: ProcessInputs,
+  inputs: JobInputs,
   outputs: Record<string, OutputRequest>,
   options: ExecuteDocumentOptions,
 ): Promise<string> {
@@ -101,9 +115,11 @@ export async function executeDocument(
     const input = description.inputs.find((i) => i.id === id);
     if (!input) continue;
     for (const value of values) {
-      parts.push(
-        `<wps:Input><ows:Identifier>${esc(id)}</ows:Identifier><wps:Data>${await dataXml(value, input)}</wps:Data></wps:Input>`,
-      );
+      const content =
+        value.kind === 'reference'
+          ? referenceXml(value)
+          : `<wps:Data>${await dataXml(value, input)}</wps:Data>`;
+      parts.push(`<wps:Input><ows:Identifier>${esc(id)}</ows:Identifier>${content}</wps:Input>`);
     }
   }
   const outs = Object.entries(outputs).map(([id, request]) => {
@@ -149,7 +165,7 @@ const asCode = (code: string | undefined): OwsExceptionCode =>
     : 'NoApplicableCode';
 
 /** An ows:ExceptionReport (or wps:ExceptionReport inside ProcessFailed) → the remote's error. */
-export function remoteException(report: XmlElement, prefix: string): OwsError {
+export function remoteException(report: XmlElement, prefix: string, httpStatus?: number): OwsError {
   const exception = report.children.find((c): c is XmlElement => isElement(c) && c.local === 'Exception');
   if (!exception) return new OwsError('NoApplicableCode', `${prefix}: the remote failed without saying why`);
   const code = attr(exception, 'exceptionCode');
@@ -164,6 +180,7 @@ export function remoteException(report: XmlElement, prefix: string): OwsError {
     known,
     `${prefix}: ${known === code ? '' : `${code ?? 'unknown'}: `}${detail}`,
     locator && locator !== 'None' ? locator : undefined,
+    codeReason(known, httpStatus),
   );
 }
 
@@ -230,9 +247,9 @@ function formatOf(el: XmlElement): Partial<Format> {
  * Reads an ExecuteResponse (or an ExceptionReport) into a status. Throws an Error for a document
  * that is neither (the caller reports it as malformed).
  */
-export function readExecuteResponse(root: XmlElement, prefix: string): RemoteStatus {
+export function readExecuteResponse(root: XmlElement, prefix: string, httpStatus?: number): RemoteStatus {
   if (root.local === 'ExceptionReport' && root.ns === NS.ows) {
-    return { state: 'failed', error: remoteException(root, prefix) };
+    return { state: 'failed', error: remoteException(root, prefix, httpStatus) };
   }
   if (root.ns !== NS.wps || root.local !== 'ExecuteResponse')
     throw new Error(`expected wps:ExecuteResponse, got ${root.name}`);

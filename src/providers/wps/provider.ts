@@ -5,15 +5,16 @@ import { OwsError } from '../../core/errors.ts';
 import { extensionFor } from '../../core/formats.ts';
 import type { Format, OutputDescription } from '../../core/model.ts';
 import { abortableDelay } from '../../core/processor.ts';
-import type { OutputValue, ProcessInputs, ProcessOutputs } from '../../core/values.ts';
+import type { JobInputs, OutputValue, StoredReference } from '../../core/values.ts';
 import { parseXml, type XmlElement } from '../../wps/xml.ts';
-import type { RemoteHttp } from '../http.ts';
+import { statusReason, type RemoteHttp } from '../http.ts';
 import type {
   Discovery,
   ProviderConfig,
   ProviderDeps,
   ProviderFactory,
   RemoteExecuteContext,
+  RemoteOutputs,
   RemoteProcess,
   RemoteProvider,
   SkippedProcess,
@@ -133,7 +134,7 @@ export class WpsProvider implements RemoteProvider {
     }
   }
 
-  async execute(remoteId: string, inputs: ProcessInputs, ctx: RemoteExecuteContext): Promise<ProcessOutputs> {
+  async execute(remoteId: string, inputs: JobInputs, ctx: RemoteExecuteContext): Promise<RemoteOutputs> {
     const description = ctx.description;
     const async = description.jobControlOptions.includes('async-execute');
     const byReference = description.outputTransmission.includes('reference');
@@ -202,12 +203,17 @@ export class WpsProvider implements RemoteProvider {
       root = this.#xml(answer.body, what);
     } catch (error) {
       if (answer.status >= 400) {
-        throw new OwsError('NoApplicableCode', `${prefix}: ${what} answered HTTP ${answer.status}`);
+        throw new OwsError(
+          'NoApplicableCode',
+          `${prefix}: ${what} answered HTTP ${answer.status}`,
+          undefined,
+          statusReason(answer.status),
+        );
       }
       throw error;
     }
     try {
-      return readExecuteResponse(root, prefix);
+      return readExecuteResponse(root, prefix, answer.status);
     } catch (error) {
       throw this.#malformed(what, (error as Error).message);
     }
@@ -218,8 +224,8 @@ export class WpsProvider implements RemoteProvider {
     outputs: Record<string, RemoteOutput>,
     ctx: RemoteExecuteContext,
     prefix: string,
-  ): Promise<ProcessOutputs> {
-    const result: ProcessOutputs = {};
+  ): Promise<RemoteOutputs> {
+    const result: RemoteOutputs = {};
     for (const id of Object.keys(ctx.outputs)) {
       const out = outputs[id];
       const description = ctx.description.outputs.find((o) => o.id === id);
@@ -236,7 +242,7 @@ export class WpsProvider implements RemoteProvider {
     out: RemoteOutput,
     description: OutputDescription,
     ctx: RemoteExecuteContext,
-  ): Promise<OutputValue> {
+  ): Promise<OutputValue | StoredReference> {
     const format = (given: Partial<Format>): Format => {
       const requested = ctx.outputs[id]?.format;
       const fallback = requested ?? (description.kind === 'complex' ? description.formats[0] : undefined);
@@ -263,6 +269,14 @@ export class WpsProvider implements RemoteProvider {
         return { kind: 'complex', format: format(out.format), text: out.text ?? '' };
       case 'reference': {
         const f = format(out.format);
+        if (
+          this.config.passThroughReferences &&
+          description.kind === 'complex' &&
+          ctx.outputs[id]?.transmission === 'reference'
+        ) {
+          // Handed to the client as the remote's URL: nothing is fetched.
+          return { kind: 'reference', href: out.href, format: f };
+        }
         const file = path.join(
           ctx.workDir,
           `remote-${id.replace(/[^\w.-]/g, '_')}.${extensionFor(f.mimeType)}`,
