@@ -29,7 +29,7 @@ import type { JobFiles } from './files.ts';
 import { hasPendingReferences, resolveReferences } from './references.ts';
 import type { TaskRunner } from './pool.ts';
 import type { StoreHealth } from './resilient-store.ts';
-import type { JobFilter, JobPatch, JobStore } from './store.ts';
+import type { JobFilter, JobPatch, JobReport, JobStore } from './store.ts';
 import type { ProcessLimits } from './process-limits.ts';
 import type { CacheTicket, ResultCache } from './result-cache.ts';
 import { backoffMs, isTransient, NO_RETRY, type RetryPolicy } from './retry.ts';
@@ -111,6 +111,9 @@ export interface FanOutOptions {
  * the client may be pointed at the job instead).
  */
 export type SyncTimeoutPolicy = 'cancel' | 'detach';
+
+/** Who recorded a job update: this instance, or another instance of the cluster. */
+export type JobUpdateOrigin = 'here' | 'elsewhere';
 
 export interface JobManagerDeps {
   store: JobStore;
@@ -252,6 +255,10 @@ export class JobManager {
   #sweeping: Promise<number> | undefined;
   #redispatchTimer: NodeJS.Timeout | undefined;
   #admission: Promise<unknown> = Promise.resolve();
+  /** The dispatcher's claim under way, if any (a job it claims is started as soon as it settles). */
+  #claiming: Promise<unknown> | undefined;
+  /** Jobs being inserted by this instance, until they are announced as accepted. */
+  readonly #announcing = new Map<string, Promise<void>>();
   #dispatching = false;
   #redispatch = false;
   /** Slots of the cap lent to chunks of fanned-out jobs (src/jobs/fan-out.ts). */
@@ -324,14 +331,19 @@ export class JobManager {
     this.#dispatch();
   }
 
-  /** Subscribes to job updates; returns the unsubscribe function. */
-  onUpdate(listener: (job: Job) => void): () => void {
+  /**
+   * Subscribes to job updates; returns the unsubscribe function. `origin` says whether this
+   * instance recorded the change ('here') or another instance of a cluster did ('elsewhere': only
+   * announced here, for those waiting here). Whatever must happen once per change (callbacks) acts
+   * on 'here' only.
+   */
+  onUpdate(listener: (job: Job, origin: JobUpdateOrigin) => void): () => void {
     this.#events.on('update', listener);
     return () => this.#events.off('update', listener);
   }
 
-  #emit(job: Job | undefined): void {
-    if (job) this.#events.emit('update', job);
+  #emit(job: Job | undefined, origin: JobUpdateOrigin = 'here'): void {
+    if (job) this.#events.emit('update', job, origin);
   }
 
   /**
@@ -357,7 +369,6 @@ export class JobManager {
     if (hit) return hit;
     const admit = async (): Promise<Job> => {
       if (this.#closing) throw new OwsError('ServerBusy', 'The server is shutting down');
-      await this.#options.processLimits?.admit(this.#store, raw.processId);
       // The store's counts, not this process's: exact even while a claimed job is being started.
       const [waiting, running] = await Promise.all([
         this.#store.countByStatus('accepted'),
@@ -373,6 +384,11 @@ export class JobManager {
         );
       }
       const id = randomUUID();
+      const processBound = this.#options.processLimits?.bound(raw.processId);
+      // A shared store may hand the job to this instance's dispatcher (notified at commit) before
+      // the insert returns here: it is started only once it has been announced as accepted.
+      let announced!: () => void;
+      this.#announcing.set(id, new Promise<void>((resolve) => (announced = resolve)));
       try {
         const placed = await this.#files.prepare(id, inputs, this.#options.inlineLimit);
         const request = {
@@ -388,12 +404,16 @@ export class JobManager {
           mode,
           created: new Date(),
           request: raw.binding ? { ...request, binding: raw.binding } : request,
+          ...(processBound ? { processBound } : {}),
         });
         this.#emit(job);
         return job;
       } catch (error) {
         await this.#files.removeWork(id).catch(() => undefined);
         throw error;
+      } finally {
+        this.#announcing.delete(id);
+        announced();
       }
     };
     const admitted = this.#admission.then(admit, admit);
@@ -594,14 +614,13 @@ export class JobManager {
         finished: new Date(),
       });
     } finally {
-      // Started meanwhile: stop it. Never claimed (no start time): no claim will come.
-      const started = this.#active.get(id);
-      if (started) {
-        started.controller.abort(error);
-        this.#cancelled.delete(id);
-      } else if (!failed || failed.started === undefined) {
-        this.#cancelled.delete(id);
-      }
+      // A claim of the job by this instance's dispatcher can only be one under way now: once it
+      // settles, the job is started here (and #start took the mark) or it runs elsewhere (another
+      // node of the cluster, which the store's notification stops) or never runs. Either way the
+      // mark has done its work.
+      await this.#claiming?.catch(() => undefined);
+      this.#active.get(id)?.controller.abort(error);
+      this.#cancelled.delete(id);
     }
     this.#emit(failed);
   }
@@ -620,9 +639,18 @@ export class JobManager {
     this.#active.get(id)?.controller.abort(error);
   }
 
-  /** Announces a job changed by another instance to this one's listeners (waiters, callbacks). */
-  announce(job: Job): void {
-    this.#emit(job);
+  /**
+   * Announces a job change to this instance's listeners: one recorded by another instance (for the
+   * synchronous clients waiting here), or, with `recordedHere`, one this instance's cluster node
+   * recorded itself (a job of a dead node it failed), which fires its callbacks here.
+   */
+  announce(job: Job, recordedHere = false): void {
+    // A job of a dead node that this instance failed: its work folder (inputs placed there) goes, as
+    // at a restart of a single server.
+    if (recordedHere && isTerminal(job.status) && !this.#active.has(job.id)) {
+      void this.#files.removeWork(job.id).catch(() => undefined);
+    }
+    this.#emit(job, recordedHere ? 'here' : 'elsewhere');
   }
 
   /** Claims queued jobs now (notified of new ones, or polling). */
@@ -642,7 +670,12 @@ export class JobManager {
         do {
           this.#redispatch = false;
           while (!this.#closing && this.#hasFreeSlot()) {
-            const job = await this.#store.claimNext(new Date(), this.#caps());
+            const claiming = this.#store.claimNext(new Date(), this.#caps()).then(async (job) => {
+              if (job) await this.#announcing.get(job.id);
+              return job;
+            });
+            this.#claiming = claiming;
+            const job = await claiming;
             // None claimable (none waiting, or only jobs of processes at their cap): slots may be lent.
             this.#queueEmpty = !job;
             if (!job) break;
@@ -811,6 +844,24 @@ export class JobManager {
     const log = this.#log.child({ job: job.id, process: job.processId });
     const entry = this.#registry.find(job.processId);
     let ticket: CacheTicket | undefined;
+    // Progress reports are written one at a time, in order, the newest replacing any still waiting,
+    // and all are written before the attempt ends: a late one never overwrites what comes after it
+    // (the retry message, the end). Progress is best effort: a store that cannot take it now does not
+    // stop the job.
+    let latest: JobReport | undefined;
+    let writing: Promise<void> | undefined;
+    const flush = async () => {
+      while (latest) {
+        const report = latest;
+        latest = undefined;
+        try {
+          this.#emit(await this.#store.report(job.id, report));
+        } catch (error) {
+          log.warn({ err: error }, 'could not record progress');
+        }
+      }
+      writing = undefined;
+    };
     let lost = false;
     const timer = setTimeout(
       () =>
@@ -877,13 +928,8 @@ export class JobManager {
               text !== undefined && attempt.number > 1
                 ? `Attempt ${attempt.number} of ${attempt.of}: ${text}`
                 : text;
-            // Progress is best effort: a store that cannot take it now does not stop the job.
-            this.#store
-              .report(job.id, message === undefined ? { progress: percent } : { progress: percent, message })
-              .then(
-                (j) => this.#emit(j),
-                (error: unknown) => log.warn({ err: error }, 'could not record progress'),
-              );
+            latest = message === undefined ? { progress: percent } : { progress: percent, message };
+            writing ??= flush();
           },
           onLog: (level, message) => log[level](message),
         },
@@ -915,6 +961,7 @@ export class JobManager {
         patch: { message: error.message, error: error.toJSON(), finished: new Date() },
       };
     } finally {
+      await writing;
       if (ticket && !ticket.hit) ticket.release();
       clearTimeout(timer);
       if (this.#options.cleanTempDir && !lost) await this.#files.removeWork(job.id).catch(() => undefined);

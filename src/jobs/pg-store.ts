@@ -12,9 +12,19 @@ import {
 } from '../core/job.ts';
 import { redactUrl } from '../util/redact.ts';
 import { decode, encode } from './codec.ts';
+import { processBusy } from './process-limits.ts';
 import type { StoreFault } from './resilient-store.ts';
 import { whereClause } from './sqlite-store.ts';
-import type { CacheEntry, ExpiryRule, JobFilter, JobPatch, JobReport, JobStore, NewJob } from './store.ts';
+import type {
+  CacheClaim,
+  CacheEntry,
+  ExpiryRule,
+  JobFilter,
+  JobPatch,
+  JobReport,
+  JobStore,
+  NewJob,
+} from './store.ts';
 
 /**
  * The schema, one migration per version, applied in order in one transaction each under an
@@ -89,8 +99,26 @@ const MIGRATIONS: Record<number, string> = {
     CREATE INDEX result_cache_job ON result_cache (job_id);
     CREATE INDEX result_cache_expires ON result_cache (expires);
   `,
+  // Keys of the result cache being computed, with the job computing each: concurrent identical
+  // requests on any instances run once.
+  3: `
+    CREATE TABLE result_cache_pending (
+      key         text PRIMARY KEY,
+      process_id  text NOT NULL,
+      job_id      text NOT NULL,
+      created     bigint NOT NULL
+    );
+    CREATE INDEX result_cache_pending_job ON result_cache_pending (job_id);
+  `,
+  // A job ended by another node (dismissed, failed on a sync timeout) keeps its lease until its own
+  // node has stopped it: it still holds its slot in the caps meanwhile (see STOPPING).
+  4: `
+    UPDATE jobs SET lease_until = NULL WHERE status <> 'running' AND lease_until IS NOT NULL;
+    CREATE INDEX jobs_stopping ON jobs (process_id, lease_until)
+      WHERE lease_until IS NOT NULL AND status <> 'running';
+  `,
 };
-export const PG_SCHEMA_VERSION = 2;
+export const PG_SCHEMA_VERSION = 4;
 /** The channel the jobs table announces changes on: `{id, status, mode, worker}` as JSON. */
 export const JOBS_CHANNEL = 'gateway_jobs';
 
@@ -100,9 +128,20 @@ const LOCK_CLAIM = 7_013_002;
 const LOCK_ADMIT = 7_013_003;
 /** A job whose worker died this many times is failed instead of run again (a job that kills its worker). */
 export const MAX_ATTEMPTS = 3;
+/** A node not seen for this many leases is gone: recovery deletes its row from the workers table. */
+export const FORGET_NODE_LEASES = 10;
 
 /** The database's clock in milliseconds: leases are set and checked on one clock, whatever the nodes' clocks say. */
 const DB_NOW = `(extract(epoch from clock_timestamp()) * 1000)::bigint`;
+
+/**
+ * The jobs that hold a slot (of the cluster cap and of their process's cap), with a table alias
+ * prefix: running ones, and those another node ended (dismissed, failed on a sync timeout) whose
+ * processor is still stopping on their node. Such a job keeps its lease until that node has stopped
+ * it (then the node clears it) or, if that node died, until the lease runs out (it is not renewed).
+ */
+const holdsSlot = (t = '') =>
+  `(${t}status = 'running' OR (${t}lease_until IS NOT NULL AND ${t}status <> 'running' AND ${t}lease_until > ${DB_NOW}))`;
 
 interface Row {
   id: string;
@@ -351,8 +390,21 @@ export class PgJobStore implements JobStore {
       // its job need not wait for the disk (an asynchronous one is committed durably).
       if (job.mode !== 'async') await c.query('SET LOCAL synchronous_commit = off');
       const bound = this.#options.maxQueued;
-      if (bound !== undefined) {
+      // One lock orders the bounded inserts of all instances: the counts below and the insert are
+      // one step for the whole cluster.
+      if (bound !== undefined || job.processBound) {
         await c.query('SELECT pg_advisory_xact_lock($1)', [LOCK_ADMIT]);
+      }
+      if (job.processBound) {
+        const { rows } = await c.query<{ waiting: number; running: number }>(
+          `SELECT count(*) FILTER (WHERE status = $1) AS waiting, count(*) FILTER (WHERE status = 'running') AS running
+           FROM jobs WHERE status IN ($1, 'running') AND process_id = $2`,
+          [QUEUED_STATUS, job.processId],
+        );
+        const busy = processBusy(job.processId, job.processBound, rows[0]!.waiting, rows[0]!.running);
+        if (busy) throw busy;
+      }
+      if (bound !== undefined) {
         const { rows } = await c.query<{ waiting: number; running: number }>(
           `SELECT count(*) FILTER (WHERE status = $1) AS waiting, count(*) FILTER (WHERE status = 'running') AS running
            FROM jobs WHERE status IN ($1, 'running')`,
@@ -420,6 +472,16 @@ export class PgJobStore implements JobStore {
       params.push(key === 'status' ? value : PATCH_COLUMNS[key](value));
       sets.push(`${key} = $${params.length}`);
     }
+    // Whether the job gives up its slot (see holdsSlot): a successful end, and a failure its own node
+    // records, come when its processor has stopped; a dismissal (by any node), or a failure another
+    // node records (a sync timeout), while it may still run: the slot is given up when its node
+    // records the end of the run (refused then, see below) or when the lease runs out.
+    if (patch.status === 'successful') {
+      sets.push('lease_until = NULL');
+    } else if (patch.status === 'failed') {
+      params.push(this.nodeId);
+      sets.push(`lease_until = CASE WHEN worker = $${params.length} THEN NULL ELSE lease_until END`);
+    }
     params.push(id, [...from]);
     let guard = '';
     // The outcome of a run this node claimed (any status change but a client's dismissal): written
@@ -444,6 +506,15 @@ export class PgJobStore implements JobStore {
     if (outcome || (row && patch.status !== undefined && TERMINAL_STATUSES.includes(row.status))) {
       this.#mine.delete(id);
     }
+    if (!row && patch.status !== undefined && TERMINAL_STATUSES.includes(patch.status)) {
+      // The end of a run that another node ended meanwhile: its processor has stopped here, so the
+      // job gives up the slot it held.
+      await this.pool.query(
+        `UPDATE jobs SET lease_until = NULL
+         WHERE id = $1 AND worker = $2 AND status <> 'running' AND lease_until IS NOT NULL`,
+        [id, this.nodeId],
+      );
+    }
     return row && toJob(row);
   }
 
@@ -456,16 +527,17 @@ export class PgJobStore implements JobStore {
   }
 
   async claimNext(now: Date, caps: Readonly<Record<string, number>> = {}): Promise<Job | undefined> {
-    const t = now.getTime();
     const cap = this.#options.maxRunning;
     const capped = Object.keys(caps).length > 0;
     // Per-process caps: a capped process's job is passed over while that many of its jobs run.
     const capClause = capped
       ? `AND (NOT jsonb_exists($5::jsonb, q.process_id) OR
-           (SELECT count(*) FROM jobs r WHERE r.status = 'running' AND r.process_id = q.process_id)
+           (SELECT count(*) FROM jobs r WHERE r.process_id = q.process_id AND ${holdsSlot('r.')})
              < (($5::jsonb) ->> q.process_id)::int)`
       : '';
-    const claim = async (c: pg.ClientBase) => {
+    // The start time is taken when the claim is made (after waiting for the claim lock): a job's
+    // timestamps must not overlap the jobs whose end it waited for.
+    const claim = async (c: pg.ClientBase, t: number) => {
       const { rows } = await c.query<Row>(
         `WITH next AS (
            SELECT id FROM jobs q WHERE q.status = $1 ${capClause}
@@ -485,13 +557,13 @@ export class PgJobStore implements JobStore {
             await c.query('SELECT pg_advisory_xact_lock($1)', [LOCK_CLAIM]);
             if (cap > 0) {
               const { rows } = await c.query<{ n: number }>(
-                "SELECT count(*) AS n FROM jobs WHERE status = 'running'",
+                `SELECT count(*) AS n FROM jobs WHERE ${holdsSlot()}`,
               );
               if (rows[0]!.n >= cap) return undefined;
             }
-            return claim(c);
+            return claim(c, Math.max(now.getTime(), Date.now()));
           })
-        : await claim(this.pool as unknown as pg.ClientBase);
+        : await claim(this.pool as unknown as pg.ClientBase, now.getTime());
     if (!row) return undefined;
     this.#mine.add(row.id);
     return toJob(row);
@@ -510,8 +582,12 @@ export class PgJobStore implements JobStore {
 
   // ---- ResultCacheStore ----
 
-  async cacheGet(key: string, now: Date): Promise<CacheEntry | undefined> {
-    const { rows } = await this.pool.query<CacheRow>(
+  async cacheGet(
+    key: string,
+    now: Date,
+    client: pg.ClientBase = this.#client(),
+  ): Promise<CacheEntry | undefined> {
+    const { rows } = await client.query<CacheRow>(
       'SELECT * FROM result_cache WHERE key = $1 AND expires > $2',
       [key, now.getTime()],
     );
@@ -527,8 +603,78 @@ export class PgJobStore implements JobStore {
     };
   }
 
+  #client(): pg.ClientBase {
+    return this.pool as unknown as pg.ClientBase;
+  }
+
+  /**
+   * One transaction: the pending mark is inserted (or found and locked) first, and the entry read
+   * after; the leader's cachePut writes the entry and removes its mark in one transaction, so a
+   * claim that finds no mark of the leader finds its entry (each statement sees what was committed
+   * before it began).
+   */
+  async cacheClaim(
+    key: string,
+    claim: { processId: string; jobId: string; now: Date; takeHit: boolean },
+  ): Promise<CacheClaim> {
+    return this.#tx(async (c) => {
+      const t = claim.now.getTime();
+      for (;;) {
+        const inserted = await c.query(
+          `INSERT INTO result_cache_pending (key, process_id, job_id, created) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (key) DO NOTHING`,
+          [key, claim.processId, claim.jobId, t],
+        );
+        const hit = claim.takeHit ? await this.cacheGet(key, claim.now, c) : undefined;
+        if (hit) {
+          if (inserted.rowCount) {
+            await c.query('DELETE FROM result_cache_pending WHERE key = $1 AND job_id = $2', [
+              key,
+              claim.jobId,
+            ]);
+          }
+          return { hit };
+        }
+        if (inserted.rowCount) return { leader: true };
+        const { rows } = await c.query<{ job_id: string }>(
+          'SELECT job_id FROM result_cache_pending WHERE key = $1 FOR UPDATE',
+          [key],
+        );
+        const holder = rows[0]?.job_id;
+        if (holder === undefined) continue; // released meanwhile: claim it afresh
+        if (holder !== claim.jobId) {
+          const job = await c.query<{ status: JobStatus }>('SELECT status FROM jobs WHERE id = $1', [holder]);
+          const status = job.rows[0]?.status;
+          if (status === 'running') return { waitFor: holder };
+        }
+        // Its own mark (run again after its node died); that of a job that ended without filling
+        // the entry, or is gone; or of one queued again (its node died: waiting for it could hold
+        // every slot while it waits for one): taken over.
+        await c.query(
+          'UPDATE result_cache_pending SET job_id = $2, process_id = $3, created = $4 WHERE key = $1',
+          [key, claim.jobId, claim.processId, t],
+        );
+        return { leader: true };
+      }
+    });
+  }
+
+  async cacheRelease(key: string, jobId: string): Promise<void> {
+    await this.pool.query('DELETE FROM result_cache_pending WHERE key = $1 AND job_id = $2', [key, jobId]);
+  }
+
   async cachePut(entry: CacheEntry): Promise<void> {
-    await this.pool.query(
+    await this.#tx(async (c) => {
+      await this.#cachePut(c, entry);
+      await c.query('DELETE FROM result_cache_pending WHERE key = $1 AND job_id = $2', [
+        entry.key,
+        entry.jobId,
+      ]);
+    });
+  }
+
+  async #cachePut(c: pg.ClientBase, entry: CacheEntry): Promise<void> {
+    await c.query(
       `INSERT INTO result_cache (key, process_id, job_id, results, created, expires) VALUES ($1, $2, $3, $4, $5, $6)
        ON CONFLICT (key) DO UPDATE SET process_id = EXCLUDED.process_id, job_id = EXCLUDED.job_id,
          results = EXCLUDED.results, created = EXCLUDED.created, expires = EXCLUDED.expires`,
@@ -554,6 +700,7 @@ export class PgJobStore implements JobStore {
       removed +=
         (await this.pool.query('DELETE FROM result_cache WHERE job_id = ANY($1)', [[...rule.jobIds]]))
           .rowCount ?? 0;
+      await this.pool.query('DELETE FROM result_cache_pending WHERE job_id = ANY($1)', [[...rule.jobIds]]);
     }
     return removed;
   }
@@ -635,13 +782,19 @@ export class PgJobStore implements JobStore {
   /**
    * Jobs whose lease ran out (their node died or lost the database): those of `idempotent` processes
    * go back to the queue (at their place: by creation time) unless they already took
-   * {@link MAX_ATTEMPTS} nodes down; the others fail with `error`. Safe to run on every node at once.
+   * {@link MAX_ATTEMPTS} nodes down; the others fail with `error`. Nodes not seen for
+   * {@link FORGET_NODE_LEASES} leases are deleted from the workers table. Safe to run on every node
+   * at once.
    */
   async recoverExpired(
     idempotent: readonly string[],
     error: OwsErrorJson,
-  ): Promise<{ requeued: string[]; failed: string[] }> {
+  ): Promise<{ requeued: string[]; failed: string[]; forgotten: string[] }> {
     const t = Date.now();
+    const gone = await this.pool.query<{ id: string }>(
+      `DELETE FROM workers WHERE seen < ${DB_NOW} - $1 RETURNING id`,
+      [FORGET_NODE_LEASES * this.#options.leaseMs],
+    );
     const { rows } = await this.pool.query<{ id: string; status: JobStatus }>(
       `WITH expired AS (
          SELECT id, process_id = ANY($1) AND attempts < $2 AS again FROM jobs
@@ -660,6 +813,7 @@ export class PgJobStore implements JobStore {
     return {
       requeued: rows.filter((r) => r.status === QUEUED_STATUS).map((r) => r.id),
       failed: rows.filter((r) => r.status === 'failed').map((r) => r.id),
+      forgotten: gone.rows.map((r) => r.id),
     };
   }
 

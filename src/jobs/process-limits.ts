@@ -1,14 +1,43 @@
 /**
  * Per-process limits on top of the global ones: at most so many jobs of a process running at once
  * (applied by the store's claim, count and claim in one statement, so exact whoever claims) and
- * at most so many waiting (checked at admission, which is serialized).
+ * at most so many waiting (applied by the store's insert, count and insert in one step, so exact
+ * for the whole cluster when instances share a store).
  */
 import { OwsError } from '../core/errors.ts';
-import type { JobStore } from './store.ts';
 
 export interface ProcessLimit {
   maxRunning?: number;
   maxQueued?: number;
+}
+
+/** The queue bound of one process, as the store's insert applies it (NewJob.processBound). */
+export interface ProcessBound {
+  maxQueued: number;
+  /** Its running cap, when it has one: running + waiting may then reach maxRunning + maxQueued. */
+  maxRunning?: number;
+}
+
+/**
+ * ServerBusy when a process with `running` jobs running and `waiting` waiting may not take one
+ * more under `bound`; else undefined. With a running cap, as the global bound: running + waiting may
+ * reach maxRunning + maxQueued; without, waiting ≤ maxQueued.
+ */
+export function processBusy(
+  processId: string,
+  bound: ProcessBound,
+  waiting: number,
+  running: number,
+): OwsError | undefined {
+  const full =
+    bound.maxRunning === undefined
+      ? waiting >= bound.maxQueued
+      : waiting + running >= bound.maxQueued + bound.maxRunning;
+  if (!full) return undefined;
+  return new OwsError(
+    'ServerBusy',
+    `Process '${processId}' is busy: ${running} of its jobs running and ${waiting} waiting (at most ${bound.maxQueued})`,
+  );
 }
 
 export class ProcessLimits {
@@ -27,22 +56,13 @@ export class ProcessLimits {
     return this.#caps;
   }
 
-  /**
-   * Throws ServerBusy when `processId` has its bound of waiting jobs. With a running cap, as the
-   * global bound: running + waiting may reach maxRunning + maxQueued; without, waiting ≤ maxQueued.
-   */
-  async admit(store: JobStore, processId: string): Promise<void> {
+  /** The queue bound of `processId` for the store's insert; undefined when it has none. */
+  bound(processId: string): ProcessBound | undefined {
     const limit = this.#limits.get(processId);
-    if (limit?.maxQueued === undefined) return;
-    const [waiting, running] = await Promise.all([
-      store.countByStatus('accepted', processId),
-      limit.maxRunning === undefined ? 0 : store.countByStatus('running', processId),
-    ]);
-    if (waiting + running >= limit.maxQueued + (limit.maxRunning ?? 0)) {
-      throw new OwsError(
-        'ServerBusy',
-        `Process '${processId}' is busy: ${running} of its jobs running and ${waiting} waiting (at most ${limit.maxQueued})`,
-      );
-    }
+    if (limit?.maxQueued === undefined) return undefined;
+    return {
+      maxQueued: limit.maxQueued,
+      ...(limit.maxRunning !== undefined ? { maxRunning: limit.maxRunning } : {}),
+    };
   }
 }

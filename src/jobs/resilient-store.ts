@@ -2,7 +2,16 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { OwsErrorJson } from '../core/errors.ts';
 import { OwsError } from '../core/errors.ts';
 import type { Job, JobStatus } from '../core/job.ts';
-import type { CacheEntry, ExpiryRule, JobFilter, JobPatch, JobReport, JobStore, NewJob } from './store.ts';
+import type {
+  CacheClaim,
+  CacheEntry,
+  ExpiryRule,
+  JobFilter,
+  JobPatch,
+  JobReport,
+  JobStore,
+  NewJob,
+} from './store.ts';
 
 /** What a store error is: a lock held elsewhere (worth waiting for), a full disk, or anything else. */
 export type StoreFault = 'busy' | 'full' | 'other';
@@ -65,6 +74,8 @@ export class ResilientStore implements JobStore {
           delete this.#failed[kind];
           return result;
         } catch (error) {
+          // A refusal by the store's own rules (a full queue, a bound of a process): the store works.
+          if (error instanceof OwsError) throw error;
           const fault = this.#options.fault(error);
           if (fault === 'busy' && Date.now() - t0 < this.#options.retryForMs) {
             if (!waiting) {
@@ -126,6 +137,15 @@ export class ResilientStore implements JobStore {
   }
   cacheGet(key: string, now: Date): Promise<CacheEntry | undefined> {
     return this.#call('read', () => this.#inner.cacheGet(key, now));
+  }
+  cacheClaim(
+    key: string,
+    claim: { processId: string; jobId: string; now: Date; takeHit: boolean },
+  ): Promise<CacheClaim> {
+    return this.#call('write', () => this.#inner.cacheClaim(key, claim));
+  }
+  cacheRelease(key: string, jobId: string): Promise<void> {
+    return this.#call('write', () => this.#inner.cacheRelease(key, jobId));
   }
   cachePut(entry: CacheEntry): Promise<void> {
     return this.#call('write', () => this.#inner.cachePut(entry));

@@ -5,12 +5,15 @@
  * and the requested outputs with their formats. Entries live in the job store (ResultCacheStore);
  * the files stay in the output folder of the job that computed them and are hard-linked (copied
  * across file systems) into each job served from the cache, so that every job owns its files.
- * Identical requests under way at once run once: the later ones wait for the first and take its
- * entry (within this server process).
+ * Identical requests under way at once run once, on one instance or several sharing the store:
+ * the first job to claim a key holds its pending mark in the store (ResultCacheStore.cacheClaim);
+ * the later ones wait for that job (woken at once within this process, else by polling the store)
+ * and take its entry, or claim the key themselves when it failed, was dismissed or its node died.
  */
 import { createHash } from 'node:crypto';
 import { copyFile, link, mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { CacheDirectives, ExecuteRequest } from '../core/execute.ts';
 import type { ProcessDescription } from '../core/model.ts';
 import type { JobInputs, JobInputValue, ProcessInputs, StoredOutputs } from '../core/values.ts';
@@ -110,13 +113,19 @@ export interface ResultCacheDeps {
   store: ResultCacheStore;
   files: JobFiles;
   logger: Logger;
+  /** The longest pause between two looks at the store while another job computes a key (default 500 ms). */
+  maxPollMs?: number;
 }
+
+/** The first pause between two looks at the store while waiting for another job's entry. */
+const FIRST_POLL_MS = 50;
 
 export class ResultCache {
   readonly #store: ResultCacheStore;
   readonly #files: JobFiles;
   readonly #log: Logger;
   readonly #policies: ReadonlyMap<string, CachePolicy>;
+  readonly #maxPollMs: number;
   /** Keys being computed in this process, with what settles when their job ends. */
   readonly #inflight = new Map<string, Promise<void>>();
 
@@ -125,6 +134,7 @@ export class ResultCache {
     this.#files = deps.files;
     this.#log = deps.logger;
     this.#policies = policies;
+    this.#maxPollMs = deps.maxPollMs ?? 500;
   }
 
   policy(processId: string): CachePolicy | undefined {
@@ -151,7 +161,8 @@ export class ResultCache {
   /**
    * For a job about to run (its references fetched): a hit (files linked into its folder), or a
    * ticket to fill the entry; undefined when the cache does not apply. Waits while an identical job
-   * of this process is under way, then takes its entry.
+   * is under way (on any instance sharing the store), then takes its entry. The ticket's `release`
+   * must be called when the job ends, filled or not.
    */
   async acquire(
     jobId: string,
@@ -165,17 +176,42 @@ export class ResultCache {
     if (!policy || directives.noStore) return undefined;
     const key = await cacheKey(description, request, policy, resolved);
     if (key === undefined) return undefined;
-    for (;;) {
-      if (!directives.noCache) {
-        const hit = await this.#take(key, jobId);
-        if (hit) return { hit };
+    for (let pause = FIRST_POLL_MS; ; pause = Math.min(pause * 2, this.#maxPollMs)) {
+      signal.throwIfAborted();
+      const claim = await this.#store.cacheClaim(key, {
+        processId: description.id,
+        jobId,
+        now: new Date(),
+        takeHit: !directives.noCache,
+      });
+      if ('hit' in claim) {
+        if (await this.#link(claim.hit, jobId)) return { hit: claim.hit };
+        await this.#store.cacheDelete({ jobIds: [claim.hit.jobId] });
+        continue;
       }
-      const leader = this.#inflight.get(key);
-      if (!leader) break;
-      await Promise.race([leader, abortion(signal)]);
+      if ('leader' in claim) break;
+      // Another job computes it: woken when it ends here, else the store is looked at again.
+      const local = this.#inflight.get(key);
+      const done = new AbortController();
+      try {
+        await Promise.race([
+          ...(local ? [local] : []),
+          delay(pause, undefined, { signal: AbortSignal.any([signal, done.signal]) }),
+        ]);
+      } catch {
+        signal.throwIfAborted();
+      } finally {
+        done.abort();
+      }
     }
-    let release!: () => void;
-    this.#inflight.set(key, new Promise<void>((resolve) => (release = resolve)));
+    let wake!: () => void;
+    const mine = new Promise<void>((resolve) => (wake = resolve));
+    this.#inflight.set(key, mine);
+    let filled = false;
+    const release = () => {
+      if (this.#inflight.get(key) === mine) this.#inflight.delete(key);
+      wake();
+    };
     return {
       fill: async (results) => {
         const now = new Date();
@@ -187,10 +223,16 @@ export class ResultCache {
           created: now,
           expires: new Date(now.getTime() + policy.ttlMs),
         });
+        filled = true;
       },
       release: () => {
-        this.#inflight.delete(key);
-        release();
+        // Not filled (failed, dismissed): the mark goes, so that a waiter computes the entry itself.
+        const given = filled
+          ? Promise.resolve()
+          : this.#store
+              .cacheRelease(key, jobId)
+              .catch((e: unknown) => this.#log.warn({ err: e, job: jobId }, 'could not release a cache key'));
+        void given.finally(release);
       },
     };
   }
@@ -230,11 +272,4 @@ export class ResultCache {
   async forget(jobIds: readonly string[], now?: Date): Promise<void> {
     await this.#store.cacheDelete({ jobIds, ...(now ? { expiredBy: now } : {}) });
   }
-}
-
-function abortion(signal: AbortSignal): Promise<never> {
-  return new Promise((_resolve, reject) => {
-    if (signal.aborted) reject(signal.reason as Error);
-    signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
-  });
 }

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { decode, encode } from './codec.ts';
-import type { CacheEntry } from './store.ts';
+import type { JobStatus } from '../core/job.ts';
+import type { CacheClaim, CacheEntry } from './store.ts';
 
 /** The schema of the result cache (a migration of src/jobs/sqlite-store.ts). */
 export const RESULT_CACHE_SCHEMA = `
@@ -14,6 +15,17 @@ export const RESULT_CACHE_SCHEMA = `
   );
   CREATE INDEX result_cache_job ON result_cache (job_id);
   CREATE INDEX result_cache_expires ON result_cache (expires);
+`;
+
+/** Keys being computed: the job computing each (a later migration of src/jobs/sqlite-store.ts). */
+export const RESULT_CACHE_PENDING_SCHEMA = `
+  CREATE TABLE result_cache_pending (
+    key         TEXT PRIMARY KEY,
+    process_id  TEXT NOT NULL,
+    job_id      TEXT NOT NULL,
+    created     INTEGER NOT NULL
+  );
+  CREATE INDEX result_cache_pending_job ON result_cache_pending (job_id);
 `;
 
 interface CacheRow {
@@ -48,7 +60,42 @@ export class SqliteResultCache {
     };
   }
 
+  /** ResultCacheStore.cacheClaim, in one transaction. */
+  claim(key: string, c: { processId: string; jobId: string; now: Date; takeHit: boolean }): CacheClaim {
+    return this.#db.transaction((): CacheClaim => {
+      const hit = c.takeHit ? this.get(key, c.now) : undefined;
+      if (hit) return { hit };
+      const pending = this.#db.prepare('SELECT job_id FROM result_cache_pending WHERE key = ?').get(key) as
+        { job_id: string } | undefined;
+      if (pending && pending.job_id !== c.jobId) {
+        const holder = this.#db.prepare('SELECT status FROM jobs WHERE id = ?').get(pending.job_id) as
+          { status: JobStatus } | undefined;
+        // Only a job computing it now is waited for (see the PostgreSQL store's cacheClaim).
+        if (holder?.status === 'running') return { waitFor: pending.job_id };
+      }
+      this.#db
+        .prepare(
+          `INSERT INTO result_cache_pending (key, process_id, job_id, created) VALUES (?, ?, ?, ?)
+           ON CONFLICT (key) DO UPDATE SET process_id = excluded.process_id, job_id = excluded.job_id,
+             created = excluded.created`,
+        )
+        .run(key, c.processId, c.jobId, c.now.getTime());
+      return { leader: true };
+    })();
+  }
+
+  release(key: string, jobId: string): void {
+    this.#db.prepare('DELETE FROM result_cache_pending WHERE key = ? AND job_id = ?').run(key, jobId);
+  }
+
   put(entry: CacheEntry): void {
+    this.#db.transaction(() => {
+      this.#put(entry);
+      this.release(entry.key, entry.jobId);
+    })();
+  }
+
+  #put(entry: CacheEntry): void {
     this.#db
       .prepare(
         `INSERT INTO result_cache (key, process_id, job_id, results, created, expires) VALUES (?, ?, ?, ?, ?, ?)
@@ -78,6 +125,9 @@ export class SqliteResultCache {
       removed += this.#db
         .prepare(`DELETE FROM result_cache WHERE job_id IN (${batch.map(() => '?').join(', ')})`)
         .run(...batch).changes;
+      this.#db
+        .prepare(`DELETE FROM result_cache_pending WHERE job_id IN (${batch.map(() => '?').join(', ')})`)
+        .run(...batch);
     }
     return removed;
   }

@@ -15,9 +15,15 @@ import {
 import { decode, encode } from './codec.ts';
 import { lockInstance, type InstanceLock } from './instance-lock.ts';
 import type { StoreFault } from './resilient-store.ts';
-import { RESULT_CACHE_SCHEMA, SqliteResultCache } from './sqlite-result-cache.ts';
+import { processBusy } from './process-limits.ts';
+import {
+  RESULT_CACHE_PENDING_SCHEMA,
+  RESULT_CACHE_SCHEMA,
+  SqliteResultCache,
+} from './sqlite-result-cache.ts';
 import {
   JOB_TYPE,
+  type CacheClaim,
   type CacheEntry,
   type ExpiryRule,
   type JobFilter,
@@ -27,7 +33,7 @@ import {
   type NewJob,
 } from './store.ts';
 
-const SCHEMA_VERSION = 3;
+const SCHEMA_VERSION = 4;
 
 const MIGRATIONS: Record<number, string> = {
   1: `
@@ -61,6 +67,8 @@ const MIGRATIONS: Record<number, string> = {
     CREATE INDEX jobs_status_process ON jobs (status, process_id);
     ${RESULT_CACHE_SCHEMA}
   `,
+  // Keys of the result cache being computed (concurrent identical requests run once).
+  4: RESULT_CACHE_PENDING_SCHEMA,
 };
 
 interface Row {
@@ -298,8 +306,22 @@ export class SqliteJobStore implements JobStore {
 
   async insert(job: NewJob): Promise<Job> {
     const t = job.created.getTime();
-    const insert = () =>
-      returning(
+    const bound = job.processBound;
+    // The process's queue bound is counted and the job inserted in one transaction.
+    const admit = () => {
+      if (!bound) return;
+      const { waiting, running } = this.#db
+        .prepare(
+          `SELECT count(*) FILTER (WHERE status = ?) AS waiting, count(*) FILTER (WHERE status = 'running') AS running
+           FROM jobs WHERE status IN (?, 'running') AND process_id = ?`,
+        )
+        .get(QUEUED_STATUS, QUEUED_STATUS, job.processId) as { waiting: number; running: number };
+      const busy = processBusy(job.processId, bound, waiting, running);
+      if (busy) throw busy;
+    };
+    const insert = this.#db.transaction(() => {
+      admit();
+      return returning(
         this.#db.prepare(
           `INSERT INTO jobs (id, process_id, status, mode, progress, created, updated, request)
            VALUES (?, ?, ?, ?, 0, ?, ?, ?) RETURNING *`,
@@ -312,6 +334,7 @@ export class SqliteJobStore implements JobStore {
         t,
         encode(job.request),
       )!;
+    });
     // An asynchronous client is given the job's id to come back with: it must survive a power loss.
     // A synchronous client waits on the connection, and has no answer if the server goes down.
     if (job.mode !== 'async') return toJob(insert());
@@ -410,6 +433,17 @@ export class SqliteJobStore implements JobStore {
 
   async cacheGet(key: string, now: Date): Promise<CacheEntry | undefined> {
     return this.#cache.get(key, now);
+  }
+
+  async cacheClaim(
+    key: string,
+    claim: { processId: string; jobId: string; now: Date; takeHit: boolean },
+  ): Promise<CacheClaim> {
+    return this.#cache.claim(key, claim);
+  }
+
+  async cacheRelease(key: string, jobId: string): Promise<void> {
+    this.#cache.release(key, jobId);
   }
 
   async cachePut(entry: CacheEntry): Promise<void> {

@@ -2,6 +2,7 @@ import type { OwsErrorJson } from '../core/errors.ts';
 import type { ExecuteRequest, ExecutionMode } from '../core/execute.ts';
 import type { Job, JobExecution, JobStatus } from '../core/job.ts';
 import type { StoredOutputs } from '../core/values.ts';
+import type { ProcessBound } from './process-limits.ts';
 
 export interface NewJob {
   id: string;
@@ -9,6 +10,12 @@ export interface NewJob {
   mode: ExecutionMode;
   request: ExecuteRequest;
   created: Date;
+  /**
+   * The process's queue bound (src/jobs/process-limits.ts): the insert counts the process's jobs
+   * and refuses with ServerBusy beyond it, atomically with the insert (for the whole cluster on a
+   * shared store).
+   */
+  processBound?: ProcessBound;
 }
 
 /** What changes with a status change (the status itself is the transition's target). */
@@ -111,15 +118,38 @@ export interface CacheEntry {
 }
 
 /**
+ * What a job about to compute the entry under a key gets from {@link ResultCacheStore.cacheClaim}:
+ * the entry (a hit); the duty to compute it (the key's pending mark is now this job's); or the job
+ * that computes it now, to wait for.
+ */
+export type CacheClaim = { hit: CacheEntry } | { leader: true } | { waitFor: string };
+
+/**
  * The result cache's part of a store: kept apart so that every back end (SQLite, PostgreSQL)
  * implements the same few calls.
  */
 export interface ResultCacheStore {
   /** The entry under `key` unless it expired by `now`. */
   cacheGet(key: string, now: Date): Promise<CacheEntry | undefined>;
-  /** Stores (or replaces) the entry under its key. */
+  /**
+   * Atomically: the entry under `key` (when `takeHit` and it has not expired by `now`); else, when
+   * no job holds the key's pending mark, or the job holding it is not running (it ended without
+   * filling the entry, is gone, or was queued again when its node died), the mark becomes `jobId`'s
+   * (leader); else the running job holding it (wait for it, then claim again). A job that already holds the mark (run again after its node died) gets it
+   * again. Concurrent identical requests of any instance sharing the store thus run once.
+   */
+  cacheClaim(
+    key: string,
+    claim: { processId: string; jobId: string; now: Date; takeHit: boolean },
+  ): Promise<CacheClaim>;
+  /** Gives up `jobId`'s pending mark of `key` (its job failed or was dismissed: a waiter runs instead). */
+  cacheRelease(key: string, jobId: string): Promise<void>;
+  /** Stores (or replaces) the entry under its key, and removes the pending mark its job held, atomically. */
   cachePut(entry: CacheEntry): Promise<void>;
-  /** Removes the entries that expired by `now` or whose job is one of `jobIds`; returns how many. */
+  /**
+   * Removes the entries that expired by `now` or whose job is one of `jobIds` (and the pending
+   * marks of those jobs); returns how many entries.
+   */
   cacheDelete(rule: { expiredBy?: Date; jobIds?: readonly string[] }): Promise<number>;
   /** Inserts a job that is successful from the start (a cache hit): `patch` has its results and times. */
   insertSucceeded(job: NewJob, patch: JobPatch): Promise<Job>;

@@ -322,7 +322,10 @@ export function startCallbacks(jobs: JobManager, options: CallbackOptions): () =
     deliver(job, kind, uri, render);
   }
 
-  const unsubscribe = jobs.onUpdate((job) => {
+  // Callbacks of a change go out from the instance that recorded it: exactly once in a cluster
+  // (another instance only learns of it, for its waiting clients).
+  const unsubscribe = jobs.onUpdate((job, origin) => {
+    if (origin !== 'here') return;
     try {
       const subscriber = subscriberOf(job);
       if (!subscriber || stopped) return;

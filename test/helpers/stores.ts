@@ -104,3 +104,60 @@ export function postgresKind(options: Omit<PgJobStoreOptions, 'connection'> = {}
 }
 
 export const STORE_KINDS: StoreKind[] = [sqliteKind(), postgresKind()];
+
+/**
+ * Every job store as a gateway's configuration selects it (`server.manager`), for tests that run a
+ * whole gateway on each: SQLite in the gateway's folder (the default), and PostgreSQL on a real
+ * server started for the test file (a fresh database per gateway, unless the same one is asked for).
+ */
+export interface GatewayStoreKind {
+  name: string;
+  /** Shared by several instances: jobs left running are recovered by lease, not failed at start-up. */
+  shared: boolean;
+  setUp(): Promise<void>;
+  tearDown(): Promise<void>;
+  /**
+   * `server.manager` keys for a new, empty store of this kind (`same`: the store of the previous
+   * call, as a restarted server finds it). SQLite: none (the file in the gateway's folder).
+   */
+  manager(same?: boolean): Promise<Record<string, string | number>>;
+}
+
+export function sqliteGatewayStore(): GatewayStoreKind {
+  return {
+    name: 'SQLite',
+    shared: false,
+    setUp: async () => undefined,
+    tearDown: async () => undefined,
+    manager: async () => ({}),
+  };
+}
+
+/** Leases and polling short enough for tests of what a restart or a dead node leaves behind. */
+export const TEST_LEASE_SECONDS = 1;
+
+export function postgresGatewayStore(): GatewayStoreKind {
+  let server: PostgresServer | undefined;
+  let url = '';
+  return {
+    name: 'PostgreSQL',
+    shared: true,
+    async setUp() {
+      server = await startPostgres();
+    },
+    async tearDown() {
+      await server?.stop();
+    },
+    async manager(same = false) {
+      if (!same || !url) url = await server!.createDatabase();
+      return {
+        name: 'PostgreSQL',
+        connection: url,
+        lease_seconds: TEST_LEASE_SECONDS,
+        poll_seconds: 0.2,
+      };
+    },
+  };
+}
+
+export const GATEWAY_STORES: GatewayStoreKind[] = [sqliteGatewayStore(), postgresGatewayStore()];

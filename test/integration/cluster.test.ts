@@ -1,10 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execute as oaExecute, pollJob, request } from '../helpers/oaproc-http.ts';
 import { startPostgres, type PostgresServer } from '../helpers/postgres.ts';
+import { FIXTURES } from '../helpers/gateway.ts';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
 import { execute as wpsExecute, literalInput, post } from '../helpers/wps.ts';
 
@@ -15,6 +17,32 @@ import { execute as wpsExecute, literalInput, post } from '../helpers/wps.ts';
 
 const LEASE_SECONDS = 2;
 const MAX_RUNNING = 3;
+/** `bounded`: at most this many running and this many waiting, in the whole cluster. */
+const BOUNDED = { running: 1, queued: 2 };
+const fixture = (name: string) => path.join(FIXTURES, 'processes', `${name}.ts`);
+/** Per-process limits, the result cache and retries, the same on every node. */
+const RESOURCES = [
+  '  bounded:',
+  '    type: process',
+  '    processor: {name: sleep}',
+  `    max_running_jobs: ${BOUNDED.running}`,
+  `    max_queued_jobs: ${BOUNDED.queued}`,
+  '  capped:',
+  '    type: process',
+  '    processor: {name: sleep}',
+  '    max_running_jobs: 1',
+  '  counted:',
+  '    type: process',
+  `    processor: {name: ${fixture('counted')}}`,
+  '    cache: {ttl_seconds: 600}',
+  // A retry after 30 s: a node killed meanwhile holds the job in its backoff.
+  ...['flaky-idem', 'flaky-once'].flatMap((id) => [
+    `  ${id}:`,
+    '    type: process',
+    `    processor: {name: ${fixture('flaky')}}`,
+    '    retry: {max_attempts: 3, backoff_seconds: 30, jitter: 0}',
+  ]),
+];
 
 let postgres: PostgresServer;
 let url: string;
@@ -32,6 +60,8 @@ function node(role: 'api' | 'worker'): Promise<ServerProcess> {
   return startServerProcess({
     prefix: `gw-cluster-${role}-`,
     args: ['--role', role],
+    server: '  allowed_reference_hosts: [127.0.0.1]',
+    extraResources: RESOURCES,
     manager: {
       name: 'PostgreSQL',
       connection: url,
@@ -42,7 +72,7 @@ function node(role: 'api' | 'worker'): Promise<ServerProcess> {
       max_queued_jobs: 200,
       lease_seconds: LEASE_SECONDS,
       poll_seconds: 0.5,
-      idempotent_processes: 'sleep',
+      idempotent_processes: 'sleep, flaky-idem',
     },
   }).then((n) => (nodes.push(n), n));
 }
@@ -51,7 +81,27 @@ async function sql<T extends pg.QueryResultRow>(text: string, params: unknown[] 
   return (await listener.query<T>(text, params)).rows;
 }
 
+/** Callbacks received by the test (path → bodies). */
+const callbacks = new Map<string, unknown[]>();
+let receiver: Server;
+let receiverUrl: string;
+
 beforeAll(async () => {
+  receiver = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const path = req.url ?? '';
+      callbacks.set(path, [
+        ...(callbacks.get(path) ?? []),
+        JSON.parse(Buffer.concat(chunks).toString() || 'null'),
+      ]);
+      res.statusCode = 204;
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}`;
   postgres = await startPostgres();
   url = await postgres.createDatabase();
   shared = mkdtempSync(path.join(tmpdir(), 'gw-cluster-shared-'));
@@ -73,6 +123,7 @@ afterAll(async () => {
   await listener?.end();
   await Promise.all(nodes.map((n) => n.stop()));
   await postgres?.stop();
+  receiver?.close();
   if (shared) rmSync(shared, { recursive: true, force: true });
 }, 60_000);
 
@@ -208,6 +259,234 @@ describe('a cluster: two API instances and two workers on one PostgreSQL', () =>
     const roles = (h.json.cluster.workers as Array<{ role: string }>).map((w) => w.role).sort();
     expect(roles).toEqual(['api', 'api', 'worker', 'worker']);
   });
+
+  it('the per-process queue bound holds for the whole cluster: concurrent submissions on two API instances, the rest ServerBusy', async () => {
+    const limit = BOUNDED.running + BOUNDED.queued;
+    // What the store holds of `bounded`, sampled while the submissions arrive.
+    let most = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const [row] = await sql<{ waiting: number; running: number }>(
+          `SELECT count(*) FILTER (WHERE status = 'accepted')::int AS waiting,
+                  count(*) FILTER (WHERE status = 'running')::int AS running
+           FROM jobs WHERE process_id = 'bounded'`,
+        );
+        expect(row!.running).toBeLessThanOrEqual(BOUNDED.running);
+        most = Math.max(most, row!.waiting + row!.running);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    })();
+    const wps = Array.from({ length: 8 }, () =>
+      post(
+        `${A.address}/wps`,
+        wpsExecute(
+          'bounded',
+          literalInput('seconds', '30'),
+          '<wps:ResponseForm><wps:ResponseDocument storeExecuteResponse="true" status="true"/></wps:ResponseForm>',
+        ),
+      ),
+    );
+    const oap = Array.from({ length: 8 }, () =>
+      oaExecute(B.address, 'bounded', sleepBody(30), { Prefer: 'respond-async' }),
+    );
+    const [wpsReplies, oapReplies] = await Promise.all([Promise.all(wps), Promise.all(oap)]);
+    sampling = false;
+    await sampler;
+    const acceptedWps = wpsReplies.filter((r) => r.status === 200);
+    const acceptedOap = oapReplies.filter((r) => r.status === 201);
+    expect(acceptedWps.length + acceptedOap.length).toBe(limit);
+    for (const r of wpsReplies.filter((x) => x.status !== 200)) {
+      expect(r.status, r.body).toBe(503);
+      expect(r.body).toMatch(/exceptionCode="ServerBusy"/);
+    }
+    for (const r of oapReplies.filter((x) => x.status !== 201)) {
+      expect(r.status, r.text).toBe(503);
+      expect(r.json).toMatchObject({
+        status: 503,
+        code: 'ServerBusy',
+        detail: expect.stringMatching(/Process 'bounded' is busy/),
+      });
+    }
+    expect(most).toBeLessThanOrEqual(limit);
+    // Once one runs, never more than the bound wait.
+    await expect
+      .poll(
+        async () =>
+          (
+            await sql<{ n: number }>(
+              "SELECT count(*)::int AS n FROM jobs WHERE process_id = 'bounded' AND status = 'running'",
+            )
+          )[0]!.n,
+        { timeout: 10_000 },
+      )
+      .toBe(BOUNDED.running);
+    const waiting = await sql<{ id: string }>(
+      "SELECT id FROM jobs WHERE process_id = 'bounded' AND status = 'accepted'",
+    );
+    expect(waiting).toHaveLength(BOUNDED.queued);
+    // Dismissed (from either instance), they make room again.
+    const ids = (
+      await sql<{ id: string }>(
+        "SELECT id FROM jobs WHERE process_id = 'bounded' AND status IN ('accepted', 'running')",
+      )
+    ).map((r) => r.id);
+    for (const [i, id] of ids.entries()) {
+      const r = await request(`${(i % 2 ? A : B).address}/jobs/${id}`, { method: 'DELETE' });
+      expect(r.status, r.text).toBe(200);
+    }
+    const again = await oaExecute(A.address, 'bounded', sleepBody(0.1), { Prefer: 'respond-async' });
+    expect(again.status, again.text).toBe(201);
+    await pollJob(B.address, again.json.jobID as string, (st) => st === 'successful', 20_000);
+  }, 60_000);
+
+  it('the per-process running cap holds across two workers (from job timestamps) while another process runs alongside', async () => {
+    const capped = await Promise.all([
+      submitOaproc(A.address, 0.5, 'capped'),
+      submitOaproc(B.address, 0.5, 'capped'),
+      submitOaproc(A.address, 0.5, 'capped'),
+      submitOaproc(B.address, 0.5, 'capped'),
+    ]);
+    const others = await Promise.all(
+      Array.from({ length: 4 }, (_, i) => submitOaproc(i % 2 ? A.address : B.address, 1)),
+    );
+    for (const id of [...capped, ...others])
+      await pollJob(A.address, id, (st) => st === 'successful', 30_000);
+    const cappedSpans = await spans(capped);
+    const all = await spans([...capped, ...others]);
+    expect(maxOverlap(cappedSpans)).toBe(1);
+    // The others ran beside the capped ones, on both workers, within the cluster cap.
+    expect(maxOverlap(all)).toBeGreaterThan(1);
+    expect(maxOverlap(all)).toBeLessThanOrEqual(MAX_RUNNING);
+    expect(new Set(all.map((r) => r.worker)).size).toBe(2);
+  }, 60_000);
+
+  it('the result cache across instances: identical requests on two instances at once run once; if the first is dismissed, the other runs', async () => {
+    const body = (text: string, delayMs: number) => ({ inputs: { text, delayMs }, response: 'document' });
+    const submit = async (base: string, text: string, delayMs: number) => {
+      const r = await oaExecute(base, 'counted', body(text, delayMs), { Prefer: 'respond-async' });
+      expect(r.status, r.text).toBe(201);
+      return r.json.jobID as string;
+    };
+    const text = `shared ${Date.now()}`;
+    const [x, y] = await Promise.all([submit(A.address, text, 1500), submit(B.address, text, 1500)]);
+    const [sx, sy] = [
+      (await pollJob(B.address, x, (st) => st === 'successful', 20_000)).at(-1),
+      (await pollJob(A.address, y, (st) => st === 'successful', 20_000)).at(-1),
+    ];
+    // One ran; the other took its entry (marked so), with the same results.
+    const served = [sx, sy].filter((st) => st.cache?.hit);
+    expect(served).toHaveLength(1);
+    expect(served[0].cache.sourceJobID).toBe(served[0] === sx ? y : x);
+    const result = async (base: string, id: string) =>
+      (await request(`${base}/jobs/${id}/results`, { headers: { Prefer: 'return=representation' } })).json;
+    expect(await result(A.address, x)).toEqual(await result(B.address, y));
+    expect(await sql('SELECT key FROM result_cache_pending')).toEqual([]);
+
+    // The leader is dismissed while the other waits for it: the other runs itself.
+    const text2 = `dismissed ${Date.now()}`;
+    const [p, q] = await Promise.all([submit(A.address, text2, 4000), submit(B.address, text2, 4000)]);
+    await expect
+      .poll(
+        async () => (await sql<{ job_id: string }>('SELECT job_id FROM result_cache_pending'))[0]?.job_id,
+        { timeout: 10_000 },
+      )
+      .toMatch(/./);
+    await expect
+      .poll(async () => (await spans([p, q])).filter((r) => r.started !== null).length, { timeout: 10_000 })
+      .toBe(2);
+    const leader = (await sql<{ job_id: string }>('SELECT job_id FROM result_cache_pending'))[0]!.job_id;
+    const waiter = leader === p ? q : p;
+    const d = await request(`${B.address}/jobs/${leader}`, { method: 'DELETE' });
+    expect(d.status, d.text).toBe(200);
+    const final = (await pollJob(A.address, waiter, (st) => st === 'successful', 20_000)).at(-1);
+    expect(final.cache).toBeUndefined();
+    expect(finals.get(waiter)).toEqual(['successful']);
+  }, 60_000);
+
+  it('callbacks fire exactly once in the cluster, for a synchronous job on an API instance run by a worker and for an asynchronous one', async () => {
+    const tag = `cb${Date.now()}`;
+    const subscriber = (kind: string) => ({
+      successUri: `${receiverUrl}/${tag}/${kind}/success`,
+      failedUri: `${receiverUrl}/${tag}/${kind}/failed`,
+    });
+    const sync = await oaExecute(
+      A.address,
+      'sleep',
+      { ...sleepBody(0.3), subscriber: subscriber('sync') },
+      { Prefer: 'wait=20' },
+    );
+    expect(sync.status, sync.text).toBe(200);
+    const async = await oaExecute(
+      B.address,
+      'sleep',
+      { ...sleepBody(0.3), subscriber: subscriber('async') },
+      { Prefer: 'respond-async' },
+    );
+    expect(async.status, async.text).toBe(201);
+    await pollJob(A.address, async.json.jobID as string, (st) => st === 'successful');
+    await expect.poll(() => callbacks.get(`/${tag}/async/success`)?.length, { timeout: 10_000 }).toBe(1);
+    await expect.poll(() => callbacks.get(`/${tag}/sync/success`)?.length, { timeout: 10_000 }).toBe(1);
+    // Time for a second one to arrive, if any instance were to send one.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(callbacks.get(`/${tag}/sync/success`)).toHaveLength(1);
+    expect(callbacks.get(`/${tag}/async/success`)).toHaveLength(1);
+    expect(callbacks.get(`/${tag}/sync/failed`)).toBeUndefined();
+  }, 60_000);
+
+  it('kill -9 of a worker during a retry backoff: the job is recovered by lease expiry (queued again if idempotent, else failed clearly), never lost', async () => {
+    const key = `backoff-${Date.now()}`;
+    const flaky = (process: string) => ({ inputs: { key: `${key}-${process}`, failures: 1, how: 'error' } });
+    const submit = async (process: string) => {
+      const r = await oaExecute(A.address, process, flaky(process), { Prefer: 'respond-async' });
+      expect(r.status, r.text).toBe(201);
+      return r.json.jobID as string;
+    };
+    const [idem, once] = [await submit('flaky-idem'), await submit('flaky-once')];
+    // Both wait for their second attempt (30 s away), holding their slots.
+    for (const id of [idem, once]) {
+      await pollJob(B.address, id, () => true, 15_000);
+      await expect
+        .poll(async () => (await request(`${B.address}/jobs/${id}`)).json.message as string, {
+          timeout: 15_000,
+        })
+        .toMatch(/Attempt 1 of 3 failed/);
+    }
+    const holders = new Set((await spans([idem, once])).map((r) => r.worker));
+    const byNode = await Promise.all(
+      [W1, W2].map(async (w) => ({
+        w,
+        id: (await request(`${w.address}/health`)).json.cluster.node as string,
+      })),
+    );
+    const doomed = byNode.filter((n) => holders.has(n.id)).map((n) => n.w);
+    expect(doomed.length).toBeGreaterThan(0);
+    const killedAt = Date.now();
+    for (const w of doomed) w.child.kill('SIGKILL');
+    // Workers replace the dead ones (the later tests need two).
+    const survivors = [W1, W2].filter((w) => !doomed.includes(w));
+    const fresh = await Promise.all(doomed.map(() => node('worker')));
+    [W1, W2] = [...survivors, ...fresh] as [ServerProcess, ServerProcess];
+    const idemEnd = (
+      await pollJob(A.address, idem, (st) => st === 'successful' || st === 'failed', 40_000)
+    ).at(-1);
+    const onceEnd = (
+      await pollJob(A.address, once, (st) => st === 'successful' || st === 'failed', 40_000)
+    ).at(-1);
+    // Far sooner than the backoff: found by its lease.
+    expect(Date.now() - killedAt).toBeLessThan(25_000);
+    expect(idemEnd.status).toBe('successful');
+    expect(onceEnd).toMatchObject({ status: 'failed', message: expect.stringMatching(/lease expired/) });
+    for (const id of [idem, once]) expect(finals.get(id), id).toHaveLength(1);
+    const rows = await sql<{ id: string; started: number; attempts: number }>(
+      'SELECT id, started, attempts FROM jobs WHERE id = ANY($1)',
+      [[idem, once]],
+    );
+    const again = rows.find((r) => r.id === idem)!;
+    // Run again only after the kill, by another node.
+    expect(Number(again.started)).toBeGreaterThan(killedAt);
+    expect(again.attempts).toBe(2);
+  }, 90_000);
 
   it('kill -9 of a worker mid-job: its jobs are recovered once the lease expires; none lost, none run twice at once', async () => {
     const idempotent = await Promise.all(Array.from({ length: 3 }, () => submitOaproc(A.address, 3)));

@@ -9,11 +9,12 @@ import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
-import type { Job } from '../../src/core/job.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OwsError } from '../../src/core/errors.ts';
 import { createGateway } from '../../src/gateway.ts';
+import { PgJobStore } from '../../src/jobs/pg-store.ts';
 import { SqliteJobStore } from '../../src/jobs/sqlite-store.ts';
+import type { JobStore } from '../../src/jobs/store.ts';
 import { silentLogger } from '../../src/util/logger.ts';
 import {
   FIXTURES,
@@ -24,6 +25,7 @@ import {
   testConfigYaml,
   until,
 } from '../helpers/gateway.ts';
+import { GATEWAY_STORES, type GatewayStoreKind } from '../helpers/stores.ts';
 import { doc, expectValid, get, one, startWpsServer, text, type Reply } from '../helpers/wps.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -35,10 +37,36 @@ const FILL_DISK = [
 const scratch = mkdtempSync(path.join(tmpdir(), 'gw-faults-'));
 const disk = path.join(scratch, 'small-disk');
 const unmount = smallDisk(disk);
-afterAll(() => {
+// One PostgreSQL server for the file, for the tests that run on every store.
+beforeAll(() => Promise.all(GATEWAY_STORES.map((k) => k.setUp())), 60_000);
+afterAll(async () => {
   unmount?.();
   rmSync(scratch, { recursive: true, force: true });
+  await Promise.all(GATEWAY_STORES.map((k) => k.tearDown()));
 });
+
+/** A new store of `kind` (SQLite in `dir`), opened by the test itself. */
+async function openStore(kind: GatewayStoreKind, dir: string): Promise<JobStore> {
+  if (!kind.shared) return new SqliteJobStore(path.join(dir, 'jobs.sqlite'));
+  return PgJobStore.open({ connection: String((await kind.manager()).connection) });
+}
+
+/** `inner` whose claims take effect at once but are handed over late (after `ms`). */
+function slowClaims(inner: JobStore, ms: number): JobStore {
+  return new Proxy(inner, {
+    get(target, property) {
+      if (property === 'claimNext') {
+        return async (...args: Parameters<JobStore['claimNext']>) => {
+          const job = await target.claimNext(...args);
+          if (job) await delay(ms);
+          return job;
+        };
+      }
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
 
 /** Another process that holds the store's write lock (BEGIN EXCLUSIVE) for `ms`. */
 async function lockStore(file: string, ms: number): Promise<Promise<void>> {
@@ -128,44 +156,41 @@ describe('a store locked by another process', () => {
   });
 });
 
-describe('a synchronous job timing out while it is being claimed', () => {
-  it('never starts', async () => {
-    const dir = path.join(scratch, 'race');
-    /** A store whose claims take effect at once but are handed over late, after the sync timeout. */
-    class SlowClaims extends SqliteJobStore {
-      override async claimNext(now: Date): Promise<Job | undefined> {
-        const job = await super.claimNext(now);
-        if (job) await delay(400);
-        return job;
+describe.each(GATEWAY_STORES)(
+  'a synchronous job timing out while it is being claimed ($name store)',
+  (kind) => {
+    it('never starts', async () => {
+      const dir = path.join(scratch, `race-${kind.name}`);
+      mkdirSync(dir, { recursive: true });
+      const config = testConfig(dir, { manager: { sync_job_execution_timeout_seconds: 0.1 } });
+      // The claim is handed over after the sync timeout.
+      const gateway = await createGateway(config, silentLogger(), {
+        store: slowClaims(await openStore(kind, dir), 400),
+      });
+      try {
+        const started: string[] = [];
+        gateway.jobs.onUpdate((job) => job.progress > 0 && started.push(job.id));
+        const error = await gateway.jobs
+          .execute({ processId: 'sleep', inputs: { seconds: [lit(1)] }, mode: 'sync' })
+          .then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+        expect(error).toBeInstanceOf(OwsError);
+        expect((error as OwsError).reason).toBe('sync-timeout');
+        await delay(700); // the claim has been handed over
+        expect(gateway.jobs.running).toBe(0);
+        expect(started).toEqual([]);
+        const { jobs } = await gateway.jobs.list({});
+        expect(jobs.map((j) => [j.status, j.error?.reason, j.progress])).toEqual([
+          ['failed', 'sync-timeout', 0],
+        ]);
+      } finally {
+        await gateway.close();
       }
-    }
-    const config = testConfig(dir, { manager: { sync_job_execution_timeout_seconds: 0.1 } });
-    const gateway = await createGateway(config, silentLogger(), {
-      store: new SlowClaims(config.jobs.store.path),
     });
-    try {
-      const started: string[] = [];
-      gateway.jobs.onUpdate((job) => job.progress > 0 && started.push(job.id));
-      const error = await gateway.jobs
-        .execute({ processId: 'sleep', inputs: { seconds: [lit(1)] }, mode: 'sync' })
-        .then(
-          () => undefined,
-          (e: unknown) => e,
-        );
-      expect(error).toBeInstanceOf(OwsError);
-      expect((error as OwsError).reason).toBe('sync-timeout');
-      await delay(700); // the claim has been handed over
-      expect(gateway.jobs.running).toBe(0);
-      expect(started).toEqual([]);
-      const { jobs } = await gateway.jobs.list({});
-      expect(jobs.map((j) => [j.status, j.error?.reason, j.progress])).toEqual([
-        ['failed', 'sync-timeout', 0],
-      ]);
-    } finally {
-      await gateway.close();
-    }
-  });
-});
+  },
+);
 
 describe('a second server on the same store', () => {
   it('is refused with a clear message, and the first one’s running job is left alone', async () => {
@@ -196,9 +221,9 @@ describe('a second server on the same store', () => {
   });
 });
 
-describe('the retention sweep', () => {
+describe.each(GATEWAY_STORES)('the retention sweep ($name store)', (kind) => {
   it('removes work and output folders that belong to no job, once they are old enough', async () => {
-    const t = await startTestGateway();
+    const t = await startTestGateway({ manager: await kind.manager() });
     try {
       const kept = await t.gateway.jobs.submit({
         processId: 'hello-world',

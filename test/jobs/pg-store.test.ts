@@ -2,6 +2,7 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { whereClause } from '../../src/jobs/sqlite-store.ts';
 import {
+  FORGET_NODE_LEASES,
   MAX_ATTEMPTS,
   PG_SCHEMA_VERSION,
   PgJobStore,
@@ -106,6 +107,7 @@ describe('PostgreSQL job store: schema', () => {
       for (const query of [
         "SELECT id FROM jobs WHERE status = 'accepted' ORDER BY created, seq LIMIT 1 FOR UPDATE SKIP LOCKED",
         "SELECT count(*) FROM jobs WHERE status = 'running'",
+        "SELECT count(*) FROM jobs WHERE lease_until IS NOT NULL AND status <> 'running' AND lease_until > 5 AND process_id = 'p1'",
         "SELECT id FROM jobs WHERE status = 'running' AND lease_until < 5",
       ]) {
         expect(await plan(query, []), query).not.toMatch(/Seq Scan/);
@@ -194,10 +196,14 @@ describe('PostgreSQL job store: leases', () => {
     await dead.claimNext(new Date());
     await dead.claimNext(new Date());
     await alive.claimNext(new Date());
-    expect(await alive.recoverExpired(['idem'], interrupted)).toEqual({ requeued: [], failed: [] });
+    expect(await alive.recoverExpired(['idem'], interrupted)).toEqual({
+      requeued: [],
+      failed: [],
+      forgotten: [],
+    });
     await new Promise((r) => setTimeout(r, 100));
     const recovered = await alive.recoverExpired(['idem'], interrupted);
-    expect(recovered).toEqual({ requeued: [again.id], failed: [lost.id] });
+    expect(recovered).toMatchObject({ requeued: [again.id], failed: [lost.id] });
     expect(await alive.get(again.id)).toMatchObject({ status: 'accepted', progress: 0 });
     expect((await alive.get(again.id))?.started).toBeUndefined();
     expect(await alive.get(lost.id)).toMatchObject({ status: 'failed', error: interrupted });
@@ -224,5 +230,84 @@ describe('PostgreSQL job store: leases', () => {
       expect(attempt < MAX_ATTEMPTS ? requeued : failed).toEqual([job.id]);
     }
     expect((await s.get(job.id))?.status).toBe('failed');
+  });
+
+  it(`recovery forgets nodes not seen for ${FORGET_NODE_LEASES} leases, and only those`, async () => {
+    const leaseMs = 20;
+    const gone = await store({ leaseMs, role: 'worker' });
+    const alive = await store({ leaseMs, role: 'api' }, true);
+    await gone.renewLeases([]);
+    await alive.renewLeases([]);
+    // The first node stops sending heartbeats (killed); the second goes on.
+    await new Promise((r) => setTimeout(r, FORGET_NODE_LEASES * leaseMs + 50));
+    await alive.renewLeases([]);
+    const { forgotten } = await alive.recoverExpired([], interrupted);
+    expect(forgotten).toEqual([gone.nodeId]);
+    expect((await sql<{ id: string }>('SELECT id FROM workers')).map((r) => r.id)).toEqual([alive.nodeId]);
+  });
+});
+
+describe('PostgreSQL job store: a job ended by another node while it runs', () => {
+  it('holds its slot in the caps until its own node has stopped it, or its lease ran out', async () => {
+    const caps = { c: 1 };
+    const x = await store({ leaseMs: 60_000, maxRunning: 2 });
+    const y = await store({ leaseMs: 60_000, maxRunning: 2 }, true);
+    const [a, b] = [await x.insert(newJob({ processId: 'c' })), await x.insert(newJob({ processId: 'c' }))];
+    expect((await x.claimNext(new Date(), caps))?.id).toBe(a.id);
+    // Dismissed through the other node while its processor runs on x: the process's cap stays taken.
+    expect((await y.transition(a.id, 'dismissed', { finished: new Date() }))?.status).toBe('dismissed');
+    expect(await y.claimNext(new Date(), caps)).toBeUndefined();
+    // x has stopped it: its own end is refused, and the slot is given up.
+    expect(await x.transition(a.id, 'failed', { finished: new Date() })).toBeUndefined();
+    expect((await y.claimNext(new Date(), caps))?.id).toBe(b.id);
+    // Dismissed by its own node: the same until the end of its run is recorded (refused).
+    const c = await x.insert(newJob({ processId: 'c' }));
+    await y.transition(b.id, 'dismissed', { finished: new Date() });
+    expect(await y.claimNext(new Date(), caps)).toBeUndefined();
+    expect(await y.transition(b.id, 'failed', { finished: new Date() })).toBeUndefined();
+    expect((await x.claimNext(new Date(), caps))?.id).toBe(c.id);
+    // A job ended by its own node frees its slot at once.
+    expect((await x.transition(c.id, 'failed', { finished: new Date() }))?.status).toBe('failed');
+    // The cluster cap too; and a dead node's stopping job frees its slot when its lease runs out.
+    const z = await store({ leaseMs: 100, maxRunning: 2 }, true);
+    const [d, e, f] = [await z.insert(newJob()), await z.insert(newJob()), await z.insert(newJob())];
+    expect((await z.claimNext(new Date()))?.id).toBe(d.id);
+    expect((await z.claimNext(new Date()))?.id).toBe(e.id);
+    await y.transition(d.id, 'dismissed', { finished: new Date() });
+    expect(await y.claimNext(new Date())).toBeUndefined();
+    await new Promise((r) => setTimeout(r, 150)); // z died: its lease runs out
+    expect((await y.claimNext(new Date()))?.id).toBe(f.id);
+  });
+});
+
+describe('PostgreSQL job store: per-process queue bound', () => {
+  it('holds for the whole cluster: concurrent inserts of several instances never pass it', async () => {
+    const instances = [await store(), await store({}, true), await store({}, true)];
+    const bound = { maxQueued: 3, maxRunning: 1 };
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 24 }, (_, i) =>
+        instances[i % 3]!.insert(newJob({ processId: 'capped', processBound: bound })),
+      ),
+    );
+    // Other processes are not bound by it.
+    await instances[0]!.insert(newJob({ processId: 'other', processBound: { maxQueued: 1 } }));
+    const taken = outcomes.filter((o) => o.status === 'fulfilled');
+    expect(taken).toHaveLength(4); // maxRunning + maxQueued: none of them claimed yet
+    for (const o of outcomes) {
+      if (o.status === 'rejected') expect(o.reason).toMatchObject({ code: 'ServerBusy' });
+    }
+    const counts = await sql<{ n: number }>(
+      "SELECT count(*)::int AS n FROM jobs WHERE process_id = 'capped' AND status = 'accepted'",
+    );
+    expect(counts[0]!.n).toBe(4);
+    // A claimed one still counts (running + waiting ≤ maxRunning + maxQueued); a finished one frees room.
+    const claimed = await instances[1]!.claimNext(new Date(), { capped: 1 });
+    await expect(
+      instances[2]!.insert(newJob({ processId: 'capped', processBound: bound })),
+    ).rejects.toMatchObject({ code: 'ServerBusy' });
+    await instances[1]!.transition(claimed!.id, 'successful', { finished: new Date() });
+    await expect(
+      instances[2]!.insert(newJob({ processId: 'capped', processBound: bound })),
+    ).resolves.toMatchObject({ status: 'accepted' });
   });
 });

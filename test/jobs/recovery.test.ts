@@ -2,20 +2,26 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { FIXTURES, finished, startTestGateway, testConfigYaml } from '../helpers/gateway.ts';
+import { GATEWAY_STORES, TEST_LEASE_SECONDS, type GatewayStoreKind } from '../helpers/stores.ts';
 
 const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 
 const dir = mkdtempSync(path.join(tmpdir(), 'gw-recovery-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Runs the fixture server until it reports its jobs, then kills it with SIGKILL. */
-async function killServerMidJob(): Promise<{ running: string; queued: string[] }> {
-  const child = spawn(process.execPath, [path.join(FIXTURES, 'server-to-kill.ts'), dir], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/** Runs the fixture server (on the store `manager` selects) until it reports its jobs, then kills it with SIGKILL. */
+async function killServerMidJob(
+  dir: string,
+  manager: Record<string, string | number>,
+): Promise<{ running: string; queued: string[] }> {
+  const child = spawn(
+    process.execPath,
+    [path.join(FIXTURES, 'server-to-kill.ts'), dir, JSON.stringify(manager)],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let out = '';
   let err = '';
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
@@ -32,19 +38,37 @@ async function killServerMidJob(): Promise<{ running: string; queued: string[] }
   return ids;
 }
 
-describe('restart recovery', () => {
-  it('after an abrupt stop, running jobs are failed as interrupted and waiting jobs run', async () => {
-    const ids = await killServerMidJob();
-    expect(existsSync(path.join(dir, 'work', ids.running))).toBe(true);
+describe.each(GATEWAY_STORES)('restart recovery ($name store)', (kind: GatewayStoreKind) => {
+  beforeAll(() => kind.setUp(), 60_000);
+  afterAll(() => kind.tearDown());
 
-    const t = await startTestGateway({ dir, manager: { parallel_processes: 1 } });
+  it('after an abrupt stop, running jobs are failed as interrupted and waiting jobs run', async () => {
+    const home = mkdtempSync(path.join(dir, 'killed-'));
+    const manager = await kind.manager();
+    const ids = await killServerMidJob(home, manager);
+    expect(existsSync(path.join(home, 'work', ids.running))).toBe(true);
+
+    const t0 = Date.now();
+    const t = await startTestGateway({
+      dir: home,
+      manager: { ...(await kind.manager(true)), parallel_processes: 1 },
+    });
     try {
-      const interrupted = await t.gateway.jobs.get(ids.running);
+      // A store of one server fails them as it starts; a shared store once the dead node's lease
+      // runs out (another node may be running them).
+      const interrupted = kind.shared
+        ? await finished(t.gateway, ids.running, 10_000)
+        : await t.gateway.jobs.get(ids.running);
       expect(interrupted.status).toBe('failed');
-      expect(interrupted.message).toBe('The job was interrupted by a server restart');
+      expect(interrupted.message).toBe(
+        kind.shared
+          ? 'The job was interrupted: the node running it stopped answering (its lease expired), and its process is not marked idempotent, so it was not run again'
+          : 'The job was interrupted by a server restart',
+      );
       expect(interrupted.error).toMatchObject({ code: 'NoApplicableCode', reason: 'interrupted' });
       expect(interrupted.finished).toBeInstanceOf(Date);
-      expect(existsSync(path.join(dir, 'work', ids.running))).toBe(false);
+      if (kind.shared) expect(Date.now() - t0).toBeLessThan(TEST_LEASE_SECONDS * 1000 + 5000);
+      await expect.poll(() => existsSync(path.join(home, 'work', ids.running))).toBe(false);
 
       const requeued = await Promise.all(ids.queued.map((id) => finished(t.gateway, id)));
       expect(requeued.map((j) => [j.status, j.results])).toEqual([
@@ -60,7 +84,8 @@ describe('restart recovery', () => {
   });
 
   it('a graceful shutdown lets running jobs finish within the grace period, then fails the rest as interrupted', async () => {
-    const quick = await startTestGateway({ manager: { shutdown_grace_seconds: 5 } });
+    const store = await kind.manager();
+    const quick = await startTestGateway({ manager: { ...store, shutdown_grace_seconds: 5 } });
     const short = await quick.gateway.jobs.submit({
       processId: 'sleep',
       inputs: { seconds: [{ type: 'literal', value: 0.5 }] },
@@ -68,11 +93,14 @@ describe('restart recovery', () => {
     });
     await new Promise((r) => setTimeout(r, 100));
     await quick.close(true);
-    const reopened = await startTestGateway({ dir: quick.dir });
+    const reopened = await startTestGateway({ dir: quick.dir, manager: store });
     expect((await reopened.gateway.jobs.get(short.id)).status).toBe('successful');
     await reopened.close(true);
 
-    const slow = await startTestGateway({ dir: quick.dir, manager: { shutdown_grace_seconds: 0.3 } });
+    const slow = await startTestGateway({
+      dir: quick.dir,
+      manager: { ...store, shutdown_grace_seconds: 0.3 },
+    });
     const long = await slow.gateway.jobs.submit({
       processId: 'sleep',
       inputs: { seconds: [{ type: 'literal', value: 30 }] },
@@ -82,7 +110,7 @@ describe('restart recovery', () => {
     const t0 = Date.now();
     await slow.close(true);
     expect(Date.now() - t0).toBeLessThan(3000);
-    const again = await startTestGateway({ dir: quick.dir });
+    const again = await startTestGateway({ dir: quick.dir, manager: store });
     const job = await again.gateway.jobs.get(long.id);
     expect(job.status).toBe('failed');
     expect(job.message).toBe('The job was interrupted by a server shutdown');
@@ -92,9 +120,10 @@ describe('restart recovery', () => {
   it('SIGTERM to the server process drains within the grace period; waiting jobs run after the restart', async () => {
     const home = mkdtempSync(path.join(dir, 'sigterm-'));
     const config = path.join(home, 'gateway.yml');
+    const store = await kind.manager();
     writeFileSync(
       config,
-      testConfigYaml(home, { manager: { parallel_processes: 2, shutdown_grace_seconds: 2 } }),
+      testConfigYaml(home, { manager: { ...store, parallel_processes: 2, shutdown_grace_seconds: 2 } }),
     );
     const server = spawn(process.execPath, [CLI, 'serve', '--config', config, '--port', '0'], {
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -133,7 +162,7 @@ describe('restart recovery', () => {
     expect(at - t0).toBeGreaterThan(1900);
     expect(at - t0).toBeLessThan(5000);
 
-    const t = await startTestGateway({ dir: home });
+    const t = await startTestGateway({ dir: home, manager: store });
     try {
       expect(await t.gateway.jobs.get(short)).toMatchObject({ status: 'successful' });
       expect(await t.gateway.jobs.get(long)).toMatchObject({

@@ -41,6 +41,19 @@ describe('the resilient store', () => {
     const store = new ResilientStore(flaky, { fault: sqliteFault, retryForMs: 300 });
     expect((await store.insert(newJob())).status).toBe('accepted'); // after three busy answers
     expect(store.health()).toEqual({ ok: true });
+    // A refusal by the store's rules (here a process's queue bound) is passed on; the store is fine.
+    const refused = await store
+      .insert({
+        ...newJob(),
+        id: '00000000-0000-4000-8000-000000000003',
+        processBound: { maxQueued: 1 },
+      })
+      .catch((e: unknown) => e);
+    expect(refused).toMatchObject({
+      code: 'ServerBusy',
+      message: expect.stringMatching(/Process 'p' is busy/),
+    });
+    expect(store.health()).toEqual({ ok: true });
 
     busyFor = Infinity;
     const t0 = Date.now();

@@ -123,14 +123,14 @@ describe('schema migrations', () => {
     for (const name of v2) db.exec(`DROP INDEX ${name}`);
     // …and before version 3 (attempts, per-process caps, the result cache).
     db.exec(
-      'DROP INDEX jobs_status_process; DROP TABLE result_cache; ALTER TABLE jobs DROP COLUMN execution',
+      'DROP INDEX jobs_status_process; DROP TABLE result_cache; DROP TABLE result_cache_pending; ALTER TABLE jobs DROP COLUMN execution',
     );
     db.pragma('user_version = 1');
     db.close();
     expect(indexes()).toMatchObject({ version: 1 });
     expect(indexes().names).not.toContain('jobs_process_created');
     store = new SqliteJobStore(file);
-    expect(indexes().version).toBe(3);
+    expect(indexes().version).toBe(4);
     expect(indexes().names).toEqual(expect.arrayContaining([...v2, 'jobs_created', 'jobs_status_created']));
     expect((await store.get(job.id))?.id).toBe(job.id);
   });

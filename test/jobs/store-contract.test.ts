@@ -156,6 +156,62 @@ describe.each(STORE_KINDS)('$name job store', (kind: StoreKind) => {
       expect(await store.cacheGet('k2', created)).toBeUndefined();
     });
 
+    it('result cache: the first running claim of a key leads, later ones wait for it, take its entry or take over when it ended', async () => {
+      const results = { n: { kind: 'literal' as const, value: 1 } };
+      const now = new Date(1_700_000_000_000);
+      const [a, b, c] = [
+        await store.insert(newJob()),
+        await store.insert(newJob()),
+        await store.insert(newJob()),
+      ];
+      const claim = (jobId: string, takeHit = true, key = 'k') =>
+        store.cacheClaim(key, { processId: 'p', jobId, now, takeHit });
+      // A job back in the queue (its node died) holds no key: a running one takes it over.
+      expect(await claim(a.id)).toEqual({ leader: true });
+      expect(await claim(b.id)).toEqual({ leader: true });
+      for (let i = 0; i < 3; i++) await store.claimNext(new Date());
+      expect(await claim(a.id)).toEqual({ waitFor: b.id });
+      expect(await claim(c.id)).toEqual({ waitFor: b.id });
+      // A job run again gets its own mark back.
+      expect(await claim(b.id)).toEqual({ leader: true });
+      // The leader fills the entry (and gives up its mark): the waiters take the entry.
+      const expires = new Date(now.getTime() + 60_000);
+      const entry = { key: 'k', processId: 'p', jobId: b.id, results, created: now, expires };
+      await store.cachePut(entry);
+      expect(await claim(a.id)).toEqual({ hit: entry });
+      // Without taking hits (no-cache), the key is computed again: one job at a time.
+      expect(await claim(a.id, false)).toEqual({ leader: true });
+      expect(await claim(c.id, false)).toEqual({ waitFor: a.id });
+      // A leader that gives up (failed, dismissed) lets the next one lead.
+      await store.cacheRelease('k', a.id);
+      expect(await claim(c.id, false)).toEqual({ leader: true });
+      // A leader that ended without giving up its mark (its node died) is taken over; so is one that is gone.
+      expect(await claim(a.id, true, 'k2')).toEqual({ leader: true });
+      expect(await claim(b.id, true, 'k2')).toEqual({ waitFor: a.id });
+      await store.transition(a.id, 'failed', { finished: new Date() });
+      expect(await claim(b.id, true, 'k2')).toEqual({ leader: true });
+      await store.transition(b.id, 'successful', { finished: new Date() });
+      await store.delete(b.id);
+      expect(await claim(c.id, true, 'k2')).toEqual({ leader: true });
+      // Marks go with their jobs.
+      await store.cacheDelete({ jobIds: [c.id] });
+      expect(await claim(a.id, true, 'k2')).toEqual({ leader: true });
+    });
+
+    it('result cache: of many concurrent claims of a key, exactly one leads', async () => {
+      const jobs = await Promise.all(Array.from({ length: 12 }, () => store.insert(newJob())));
+      for (let i = 0; i < jobs.length; i++) await store.claimNext(new Date());
+      const claims = await Promise.all(
+        jobs.map((j) =>
+          store.cacheClaim('c', { processId: 'p', jobId: j.id, now: new Date(), takeHit: true }),
+        ),
+      );
+      const leaders = claims.filter((c) => 'leader' in c);
+      expect(leaders).toHaveLength(1);
+      const leader = jobs[claims.indexOf(leaders[0]!)]!.id;
+      for (const c of claims) if (!('leader' in c)) expect(c).toEqual({ waitFor: leader });
+    });
+
     it('a cache hit is inserted successful at once, never seen queued', async () => {
       const results = {
         o: { kind: 'complex' as const, format: { mimeType: 'text/plain' }, file: 'o.txt', size: 3 },

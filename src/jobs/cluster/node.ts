@@ -9,7 +9,7 @@ import { runsJobs, type Role } from './roles.ts';
 export interface ClusterMember {
   activeJobIds(): string[];
   abortJob(id: string, error: OwsError): void;
-  announce(job: Job): void;
+  announce(job: Job, recordedHere?: boolean): void;
   wake(): void;
 }
 
@@ -119,10 +119,11 @@ export class ClusterNode {
     );
   }
 
-  async #announce(id: string): Promise<void> {
+  /** Announces a job another node changed (or, with `recordedHere`, one this node recovered). */
+  async #announce(id: string, recordedHere = false): Promise<void> {
     try {
       const job = await this.#store.get(id);
-      if (job) this.#member?.announce(job);
+      if (job) this.#member?.announce(job, recordedHere);
     } catch (error) {
       this.#log.warn({ err: error, job: id }, 'could not read a job another node finished');
     }
@@ -163,14 +164,16 @@ export class ClusterNode {
     if (this.#recovering) return;
     this.#recovering = true;
     try {
-      const { requeued, failed } = await this.#store.recoverExpired(
+      const { requeued, failed, forgotten } = await this.#store.recoverExpired(
         this.#options.idempotentProcesses,
         lostNode,
       );
       if (requeued.length + failed.length > 0) {
         this.#log.warn({ requeued, failed }, 'recovered the jobs of a node that stopped answering');
-        for (const id of failed) void this.#announce(id);
+        // This node recorded these ends: its callbacks (and waiters) are told.
+        for (const id of failed) void this.#announce(id, true);
       }
+      if (forgotten.length > 0) this.#log.info({ forgotten }, 'forgot nodes not seen for a long time');
     } catch (error) {
       this.#log.warn({ err: error }, 'lease recovery failed; trying again');
     } finally {
