@@ -210,12 +210,16 @@ export async function vectorSink(
   return {
     add(geometry, from) {
       const feature = new gdal.Feature(layer);
-      feature.setGeometry(geometry);
-      // Null attributes are left unset, as geojson-writer.ts leaves them out.
+      // GDAL copies the attributes itself: dates, times and 64-bit integers exactly (JavaScript
+      // values of them would not go back: a date is refused, a 64-bit integer rounded).
       if (from) {
-        for (const [k, v] of Object.entries(from.fields.toObject()))
-          if (v !== null && v !== undefined) feature.fields.set(k, v as never);
+        feature.setFrom(from);
+        // Null attributes are left unset, as geojson-writer.ts leaves them out.
+        from.fields.toArray().forEach((v, i) => {
+          if (v === null) feature.fields.set(i, null);
+        });
       }
+      feature.setGeometry(geometry);
       layer.features.add(feature);
     },
     async finish() {
