@@ -148,9 +148,21 @@ export async function eachFeature(
   let done = 0;
   let turn = performance.now();
   ctx.signal.throwIfAborted();
+  /** Whether this turn has lasted TURN_MS (checked without a promise: the loop stays synchronous). */
+  const due = () => performance.now() - turn > TURN_MS;
+  /** Gives the event loop a turn; throws once aborted. */
+  const pause = async () => {
+    await new Promise(setImmediate);
+    ctx.signal.throwIfAborted();
+    turn = performance.now();
+  };
   let f = features.first();
-  // No driver-independent way to start at a position: the features before it are read and skipped.
-  for (let skip = range?.start ?? 0; f && skip > 0; skip--) f = features.next();
+  // No driver-independent way to start at a position: the features before it are read and skipped
+  // (with turns too: a late chunk of a large layer skips for as long as it works).
+  for (let skip = range?.start ?? 0; f && skip > 0; skip--) {
+    f = features.next();
+    if (skip % 16 === 0 && due()) await pause();
+  }
   for (; f && (range === undefined || done < total); f = features.next()) {
     visit(f);
     if (++done % step === 0 || done === total) {
@@ -159,11 +171,8 @@ export async function eachFeature(
         `${done} of ${total} ${progress.label}`,
       );
     }
-    if (done % 16 === 0 && performance.now() - turn > TURN_MS) {
-      await new Promise(setImmediate);
-      ctx.signal.throwIfAborted();
-      turn = performance.now();
-    }
+    // Every feature: one may take long (a buffer of a large polygon), 16 of them far longer.
+    if (due()) await pause();
   }
   ctx.signal.throwIfAborted();
 }
