@@ -16,7 +16,7 @@ import { stageInput } from './sandbox.ts';
 export interface VectorSource {
   dataset: Gdal.Dataset;
   layer: Gdal.Layer;
-  /** The layer's CRS; WKT carries none and is read as OGC:CRS84 (WGS84, longitude first). */
+  /** The layer's CRS; data that carries none (WKT too) is read as OGC:CRS84 (WGS84, longitude first). */
   srs: Gdal.SpatialReference;
 }
 
@@ -85,7 +85,9 @@ export async function openVector(
   }
   if ((await dataset.layers.countAsync()) === 0) throw unreadable(locator, value.format, 'it has no layer');
   const layer = await dataset.layers.getAsync(0);
-  const srs = layer.srs ?? gdal.SpatialReference.fromEPSG(4326);
+  // No CRS (a Shapefile without .prj, GML without srsName): CRS84, as for WKT. Not EPSG:4326, whose
+  // latitude-first axis order made reproject swap the coordinates of such data.
+  const srs = layer.srs ?? gdal.SpatialReference.fromUserInput('OGC:CRS84');
   return { dataset, layer, srs };
 }
 
