@@ -47,7 +47,15 @@ const processor: Processor = {
     await eachFeature(source, ctx, (feature) => {
       const geometry = feature.getGeometry();
       if (!geometry) return;
-      geometry.transform(transformation);
+      try {
+        geometry.transform(transformation);
+      } catch (e) {
+        // A coordinate PROJ cannot take (1e999 in GML): GDAL's error has no message.
+        throw invalidParameter(
+          'data',
+          `Input 'data': feature ${feature.fid} cannot be transformed to ${code}${(e as Error).message ? ` (${(e as Error).message})` : ''}`,
+        );
+      }
       if (swap) geometry.swapXY();
       out.add(geometry, feature);
     });

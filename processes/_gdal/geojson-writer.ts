@@ -148,13 +148,17 @@ function properties(fields: Field[], feature: Gdal.Feature): string {
     let text: string | undefined;
     switch (kind) {
       case 'number':
-        if (Number.isFinite(v)) text = String(v);
+        if (Number.isFinite(v)) text = number(v as number);
         break;
       case 'boolean':
         text = v ? 'true' : 'false';
         break;
       case 'string':
-        text = JSON.stringify(v);
+        text = jsonLike(v as string) ?? JSON.stringify(v);
+        break;
+      case 'numbers':
+        // Not JSON.stringify: -0 kept; a non-finite member is null (GDAL writes Infinity: not JSON).
+        text = `[${(v as number[]).map((x) => (Number.isFinite(x) ? number(x) : 'null')).join(',')}]`;
         break;
       default:
         text = JSON.stringify(v);
@@ -162,6 +166,27 @@ function properties(fields: Field[], feature: Gdal.Feature): string {
     if (text !== undefined) out += (out.length > 1 ? ',' : '') + key + text;
   }
   return out + '}';
+}
+
+/** A finite number as JSON, -0 kept (GDAL writes -0.0; `String(-0)` is "0"). */
+const number = (v: number): string => (v === 0 && 1 / v < 0 ? '-0' : String(v));
+
+/**
+ * A string that GDAL's driver writes as JSON rather than as a string: one that starts with `{` and
+ * ends with `}`, or `[` and `]`, and parses (GDAL 3.6 does so for every string field, e.g. objects
+ * of GeoJSON properties read back as strings). Written as it is (it parsed: valid JSON, and its
+ * numbers keep every digit, as json-c keeps them).
+ */
+function jsonLike(v: string): string | undefined {
+  const first = v.charCodeAt(0);
+  const last = v.charCodeAt(v.length - 1);
+  if (!((first === 0x7b && last === 0x7d) || (first === 0x5b && last === 0x5d))) return undefined;
+  try {
+    JSON.parse(v);
+    return v;
+  } catch {
+    return undefined;
+  }
 }
 
 const TYPES = [
@@ -175,18 +200,20 @@ const TYPES = [
   'GeometryCollection',
 ];
 
+const wrap = (base: number, body: string): string =>
+  base === 7
+    ? `{"type":"GeometryCollection","geometries":${body}}`
+    : `{"type":"${TYPES[base]}","coordinates":${body}}`;
+
 /** Thrown inside the WKB reader for what GDAL should render itself. */
 class NotPlain extends Error {}
 
 /** The GeoJSON geometry object of a geometry: from its ISO WKB, else as GDAL's driver writes it. */
 export function geometryJson(gdal: typeof Gdal, geometry: Gdal.Geometry): string {
-  if (!geometry.isEmpty()) {
-    try {
-      const reader = new WkbReader(geometry.toWKB('LSB', 'ISO'));
-      return reader.geometry();
-    } catch (e) {
-      if (!(e instanceof NotPlain)) throw e;
-    }
+  try {
+    return new WkbReader(geometry.toWKB('LSB', 'ISO')).geometry() ?? 'null';
+  } catch (e) {
+    if (!(e instanceof NotPlain)) throw e;
   }
   return JSON.stringify(driverGeometry(gdal, geometry));
 }
@@ -209,7 +236,13 @@ function driverGeometry(gdal: typeof Gdal, geometry: Gdal.Geometry): unknown {
   return (JSON.parse(text) as { features: Array<{ geometry: unknown }> }).features[0]!.geometry ?? null;
 }
 
-/** Reads little-endian ISO WKB (as `toWKB('LSB', 'ISO')` gives it) into GeoJSON text. */
+/**
+ * Reads little-endian ISO WKB (as `toWKB('LSB', 'ISO')` gives it) into GeoJSON text. Empty
+ * geometries as GDAL's driver writes them (an empty point is null, others have empty coordinates),
+ * except inside a multi-geometry or collection, where GDAL writes an empty point as null (which
+ * makes the whole geometry null or not GeoJSON) and an empty line or ring as `[]` (fewer positions
+ * than GeoJSON allows): empty members and rings are left out, they add nothing.
+ */
 class WkbReader {
   #wkb: Buffer;
   #at = 0;
@@ -226,56 +259,75 @@ class WkbReader {
     return v;
   }
 
-  /** `[x,y]` or `[x,y,z]` for each of `n` points of `dims` ordinates (M is dropped, as GDAL does). */
-  #points(n: number, dims: number, z: boolean): string {
+  /**
+   * `[x,y]` or `[x,y,z]` for each of `n` points of `dims` ordinates (M is dropped, as GDAL does);
+   * undefined for a `point` whose ordinates are all NaN (ISO WKB's empty point).
+   */
+  #points(n: number, dims: number, z: boolean, point = false): string | undefined {
     const size = n * dims;
     if (WkbReader.#scratch.length < size) WkbReader.#scratch = new Float64Array(size * 2);
     const d = WkbReader.#scratch;
     new Uint8Array(d.buffer, 0, size * 8).set(this.#wkb.subarray(this.#at, this.#at + size * 8));
     this.#at += size * 8;
+    if (point && d.subarray(0, dims).every(Number.isNaN)) return undefined;
     let out = '[';
     for (let i = 0, k = 0; i < n; i++, k += dims) {
       const x = d[k]!;
       const y = d[k + 1]!;
       if (!Number.isFinite(x) || !Number.isFinite(y)) throw new NotPlain();
-      out += `${i ? ',[' : '['}${x},${y}`;
+      out += `${i ? ',[' : '['}${x === 0 ? number(x) : x},${y === 0 ? number(y) : y}`;
       if (z) {
         const zv = d[k + 2]!;
         if (!Number.isFinite(zv)) throw new NotPlain();
-        out += `,${zv}`;
+        out += `,${zv === 0 ? number(zv) : zv}`;
       }
       out += ']';
     }
     return `${out}]`;
   }
 
-  /** The coordinates (or, for a collection, the member geometries) of the next geometry. */
-  #body(base: number, dims: number, z: boolean): string {
+  /**
+   * The coordinates (or, for a collection, the member geometries) of the next geometry; undefined
+   * for an empty point.
+   */
+  #body(base: number, dims: number, z: boolean): string | undefined {
     switch (base) {
       case 1:
-        return this.#points(1, dims, z).slice(1, -1);
+        return this.#points(1, dims, z, true)?.slice(1, -1);
       case 2:
-        return this.#points(this.#uint32(), dims, z);
+        return this.#points(this.#uint32(), dims, z)!;
       case 3: {
         const rings: string[] = [];
-        for (let r = this.#uint32(); r > 0; r--) rings.push(this.#points(this.#uint32(), dims, z));
+        for (let r = this.#uint32(); r > 0; r--) {
+          const n = this.#uint32();
+          if (n > 0) rings.push(this.#points(n, dims, z)!);
+        }
         return `[${rings.join(',')}]`;
       }
       default: {
         const parts: string[] = [];
         for (let n = this.#uint32(); n > 0; n--) {
-          parts.push(base === 7 ? this.geometry() : this.#member(base - 3));
+          const part = base === 7 ? this.#collected() : this.#member(base - 3);
+          if (part !== undefined) parts.push(part);
         }
         return `[${parts.join(',')}]`;
       }
     }
   }
 
-  /** A member of a multi-geometry: a point, line string or polygon, read without its wrapper. */
-  #member(expected: number): string {
+  /** A member of a multi-geometry, read without its wrapper; undefined when it is empty. */
+  #member(expected: number): string | undefined {
     const { base, dims, z } = this.#header();
     if (base !== expected) throw new NotPlain();
-    return this.#body(base, dims, z);
+    const body = this.#body(base, dims, z);
+    return body === '[]' ? undefined : body;
+  }
+
+  /** A member of a geometry collection; undefined when it is empty. */
+  #collected(): string | undefined {
+    const { base, dims, z } = this.#header();
+    const body = this.#body(base, dims, z);
+    return body === undefined || body === '[]' ? undefined : wrap(base, body);
   }
 
   #header(): { base: number; dims: number; z: boolean } {
@@ -288,11 +340,10 @@ class WkbReader {
     return { base, dims: flavour === 0 ? 2 : flavour === 3 ? 4 : 3, z: flavour === 1 || flavour === 3 };
   }
 
-  geometry(): string {
+  /** The next geometry as a GeoJSON object; undefined for an empty point (a null geometry). */
+  geometry(): string | undefined {
     const { base, dims, z } = this.#header();
     const body = this.#body(base, dims, z);
-    return base === 7
-      ? `{"type":"GeometryCollection","geometries":${body}}`
-      : `{"type":"${TYPES[base]}","coordinates":${body}}`;
+    return body === undefined ? undefined : wrap(base, body);
   }
 }

@@ -7,8 +7,10 @@
  * - data-level refusals where a driver follows links no option turns off (GeoJSON linked CRSs,
  *   see geojson-guard.ts).
  */
-import { copyFile, link, lstat, mkdir, unlink, writeFile } from 'node:fs/promises';
+import { constants, createWriteStream } from 'node:fs';
+import { link, lstat, mkdir, open, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import type * as Gdal from 'gdal-async';
 
 /** An address nothing listens on: every HTTP(S) request GDAL makes goes there and is refused at once. */
@@ -58,13 +60,18 @@ export function isInside(dir: string, file: string): boolean {
 
 let staged = 0;
 
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
 /**
  * Places an input into a fresh folder of its own inside the job's work directory, under a name of
  * ours (`input.<extension>`), and returns that path: GDAL then sees only this file, whatever the
  * input's origin, and no sibling a client could have named. Only regular files are taken (a FIFO
  * or a device would block or stream forever). A file is hard-linked when it can be (same file
- * system: no copy of a large raster, read by every step of a fanned-out job), else copied; GDAL
- * opens inputs read-only.
+ * system: no copy of a large raster, read by every step of a fanned-out job), else copied. Only
+ * files the server wrote come here (inputs spilled to the job's work folder, whether sent inline or
+ * fetched, `file:` references included: src/jobs/files.ts; outputs drawn on the job map), and GDAL
+ * opens every staged input read-only (openVector, openStagedRaster): no step can change the file
+ * behind the link.
  */
 export async function stageInput(
   source: { file?: string; bytes: () => Promise<Uint8Array | string> },
@@ -76,17 +83,31 @@ export async function stageInput(
   const file = path.join(dir, `input.${extension}`);
   if (!isInside(workDir, file)) throw new Error(`GDAL input path outside the work directory: ${file}`);
   if (source.file !== undefined) {
-    const info = await lstat(source.file);
-    if (!info.isFile()) throw new Error(`GDAL input is not a regular file: ${source.file}`);
-    const linked = await link(source.file, file).then(
-      () => true,
-      () => false, // another file system, or links not allowed: copied
-    );
-    if (!linked) await copyFile(source.file, file);
-    // link() does not follow a symbolic link swapped in since the check: refuse one.
-    else if (!(await lstat(file)).isFile()) {
-      await unlink(file);
-      throw new Error(`GDAL input is not a regular file: ${source.file}`);
+    // The file as opened (never through a symbolic link, never blocking on a FIFO) is the one
+    // checked, linked and copied: a path swapped meanwhile is refused, not followed.
+    const refused = () => new Error(`GDAL input is not a regular file: ${source.file}`);
+    const handle = await open(source.file, OPEN_FLAGS).catch((e: NodeJS.ErrnoException) => {
+      throw e.code === 'ELOOP' ? refused() : e;
+    });
+    try {
+      const info = await handle.stat();
+      if (!info.isFile()) throw refused();
+      const linked = await link(source.file, file).then(
+        () => true,
+        () => false, // another file system, or links not allowed: copied
+      );
+      if (linked) {
+        // link() does not follow a symbolic link; whatever the path names now must be the file opened.
+        const now = await lstat(file);
+        if (!now.isFile() || now.ino !== info.ino || now.dev !== info.dev) {
+          await unlink(file);
+          throw refused();
+        }
+      } else {
+        await pipeline(handle.createReadStream({ autoClose: false, start: 0 }), createWriteStream(file));
+      }
+    } finally {
+      await handle.close();
     }
   } else {
     await writeFile(file, await source.bytes());

@@ -16,7 +16,7 @@ import { stageInput } from './sandbox.ts';
 export interface VectorSource {
   dataset: Gdal.Dataset;
   layer: Gdal.Layer;
-  /** The layer's CRS; WKT carries none and is read as OGC:CRS84 (WGS84, longitude first). */
+  /** The layer's CRS; data that carries none (WKT too) is read as OGC:CRS84 (WGS84, longitude first). */
   srs: Gdal.SpatialReference;
 }
 
@@ -85,7 +85,9 @@ export async function openVector(
   }
   if ((await dataset.layers.countAsync()) === 0) throw unreadable(locator, value.format, 'it has no layer');
   const layer = await dataset.layers.getAsync(0);
-  const srs = layer.srs ?? gdal.SpatialReference.fromEPSG(4326);
+  // No CRS (a Shapefile without .prj, GML without srsName): CRS84, as for WKT. Not EPSG:4326, whose
+  // latitude-first axis order made reproject swap the coordinates of such data.
+  const srs = layer.srs ?? gdal.SpatialReference.fromUserInput('OGC:CRS84');
   return { dataset, layer, srs };
 }
 
@@ -148,9 +150,21 @@ export async function eachFeature(
   let done = 0;
   let turn = performance.now();
   ctx.signal.throwIfAborted();
+  /** Whether this turn has lasted TURN_MS (checked without a promise: the loop stays synchronous). */
+  const due = () => performance.now() - turn > TURN_MS;
+  /** Gives the event loop a turn; throws once aborted. */
+  const pause = async () => {
+    await new Promise(setImmediate);
+    ctx.signal.throwIfAborted();
+    turn = performance.now();
+  };
   let f = features.first();
-  // No driver-independent way to start at a position: the features before it are read and skipped.
-  for (let skip = range?.start ?? 0; f && skip > 0; skip--) f = features.next();
+  // No driver-independent way to start at a position: the features before it are read and skipped
+  // (with turns too: a late chunk of a large layer skips for as long as it works).
+  for (let skip = range?.start ?? 0; f && skip > 0; skip--) {
+    f = features.next();
+    if (skip % 16 === 0 && due()) await pause();
+  }
   for (; f && (range === undefined || done < total); f = features.next()) {
     visit(f);
     if (++done % step === 0 || done === total) {
@@ -159,11 +173,8 @@ export async function eachFeature(
         `${done} of ${total} ${progress.label}`,
       );
     }
-    if (done % 16 === 0 && performance.now() - turn > TURN_MS) {
-      await new Promise(setImmediate);
-      ctx.signal.throwIfAborted();
-      turn = performance.now();
-    }
+    // Every feature: one may take long (a buffer of a large polygon), 16 of them far longer.
+    if (due()) await pause();
   }
   ctx.signal.throwIfAborted();
 }
@@ -210,12 +221,16 @@ export async function vectorSink(
   return {
     add(geometry, from) {
       const feature = new gdal.Feature(layer);
-      feature.setGeometry(geometry);
-      // Null attributes are left unset, as geojson-writer.ts leaves them out.
+      // GDAL copies the attributes itself: dates, times and 64-bit integers exactly (JavaScript
+      // values of them would not go back: a date is refused, a 64-bit integer rounded).
       if (from) {
-        for (const [k, v] of Object.entries(from.fields.toObject()))
-          if (v !== null && v !== undefined) feature.fields.set(k, v as never);
+        feature.setFrom(from);
+        // Null attributes are left unset, as geojson-writer.ts leaves them out.
+        from.fields.toArray().forEach((v, i) => {
+          if (v === null) feature.fields.set(i, null);
+        });
       }
+      feature.setGeometry(geometry);
       layer.features.add(feature);
     },
     async finish() {

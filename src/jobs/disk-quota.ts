@@ -7,8 +7,12 @@ import type { Logger } from '../util/logger.ts';
 import { isJobId, type JobFiles } from './files.ts';
 import type { JobStore } from './store.ts';
 
-/** Bytes of the files under `dir` (0 when it does not exist); links are counted, never followed. */
-export async function folderSize(dir: string): Promise<number> {
+/**
+ * Bytes of the files under `dir` (0 when it does not exist); symbolic links are counted, never
+ * followed. A file with several hard links (a GDAL input staged by link, processes/_gdal/sandbox.ts)
+ * is counted once per `seen` (shared by the folders of one measurement).
+ */
+export async function folderSize(dir: string, seen: Set<string> = new Set()): Promise<number> {
   let entries;
   try {
     entries = await readdir(dir, { withFileTypes: true });
@@ -18,10 +22,16 @@ export async function folderSize(dir: string): Promise<number> {
   let total = 0;
   for (const entry of entries) {
     const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) total += await folderSize(full);
+    if (entry.isDirectory()) total += await folderSize(full, seen);
     else
       total += await lstat(full).then(
-        (s) => s.size,
+        (s) => {
+          if (s.nlink < 2) return s.size;
+          const id = `${s.dev}:${s.ino}`;
+          if (seen.has(id)) return 0;
+          seen.add(id);
+          return s.size;
+        },
         () => 0,
       );
   }
@@ -58,16 +68,16 @@ export class DiskQuota {
 
   /** Bytes of one job's folders. */
   async jobSize(id: string): Promise<number> {
-    const [outputs, work] = await Promise.all([
-      folderSize(this.#files.outputDir(id)),
-      folderSize(this.#files.workDir(id)),
-    ]);
-    return outputs + work;
+    const seen = new Set<string>();
+    return (
+      (await folderSize(this.#files.outputDir(id), seen)) + (await folderSize(this.#files.workDir(id), seen))
+    );
   }
 
   /** Bytes of every job folder, measured now. */
   async measure(): Promise<number> {
     let total = 0;
+    const seen = new Set<string>();
     // The output area may lie inside the work area (the default): job folders only, each once.
     for (const root of new Set([this.#files.outputRoot, this.#files.workRoot])) {
       let names: string[];
@@ -76,7 +86,7 @@ export class DiskQuota {
       } catch {
         continue;
       }
-      for (const name of names) if (isJobId(name)) total += await folderSize(path.join(root, name));
+      for (const name of names) if (isJobId(name)) total += await folderSize(path.join(root, name), seen);
     }
     return total;
   }
