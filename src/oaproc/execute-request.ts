@@ -81,13 +81,15 @@ export function parsePrefer(header: string | undefined, description: ProcessDesc
 // ---- Inputs ---------------------------------------------------------------------------------------
 
 /**
- * Where the execute body's large JSON values are kept as text (JsonText) rather than built: an
- * input's value (`inputs.id`, unless it is a qualified value or a reference), a qualified value's
- * `value`, and the same for each value of a list. 64 KB and more: above that, complex data goes to
- * a file anyway (the jobs' inline limit), and the text is what is written.
+ * Where the execute body's JSON values are kept as text (JsonText) rather than built: an input's
+ * value (`inputs.id`, unless it is a qualified value or a reference), a qualified value's `value`,
+ * and the same for each value of a list. Whatever their size: complex data reaches the process
+ * exactly as the client wrote it (a JSON round trip would turn 9007199254740993 into …992, -0 into
+ * 0 and 1e400 into null), and large data is never built into a tree. Values of other inputs (boxes)
+ * are built from their text.
  */
 export const DEFERRED_VALUES: DeferOptions = {
-  minLength: 64 * 1024,
+  minLength: 0,
   maxDepth: 4,
   at: (path, kind) => {
     if (path[0] !== 'inputs') return false;
@@ -197,7 +199,8 @@ function literal(v: unknown, locator: string, dataType?: LiteralDataType): RawIn
 }
 
 function boundingBox(v: unknown, input: InputDescription | undefined, locator: string): RawInputValue {
-  const box = isObject(v) && isQualified(v) ? v.value : v;
+  const given = isObject(v) && isQualified(v) ? v.value : v;
+  const box = given instanceof JsonText ? built(given, locator) : given;
   if (!isObject(box) || !Array.isArray(box.bbox))
     throw bad(locator, `Input '${locator}': expected a bounding box {"bbox": [4 or 6 numbers], "crs": URI}`);
   const corners = box.bbox as unknown[];

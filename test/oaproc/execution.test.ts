@@ -340,6 +340,20 @@ describe('raw literal values and content negotiation', () => {
     expectOfficial(ctx, document.json, 'results');
   });
 
+  it('a JSON document given as an object reaches the process exactly as written, whatever its size', async () => {
+    // A JSON round trip would turn the first into …992, -0 into 0 and 1e400 into null.
+    const written =
+      '{"type": "FeatureCollection", "features": [], "big": 9007199254740993, "negZero": -0, "huge": 1e400}';
+    const body = `{"inputs": {"stringInput": "s", "complexInput": ${written}}, "outputs": {"complexOutput": {}}}`;
+    const raw = await request(`${s.base}/processes/echo/execution`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body,
+    });
+    expect(raw.status, raw.text).toBe(200);
+    expect(raw.text).toBe(written);
+  });
+
   it('an XML document is served raw in its own media type, and inline in a document as a string', async () => {
     const xml = '<a xmlns="urn:x"><b>1 &amp; 2</b></a>';
     const inputs = { stringInput: 's', complexInput: { value: xml, mediaType: 'text/xml' } };
