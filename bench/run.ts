@@ -19,13 +19,14 @@ import { sampleRss, stopAll, stopOnExit } from './lib/processes.ts';
 import { mib, Report } from './lib/table.ts';
 import { asyncJobs } from './scenarios/async.ts';
 import { buffer } from './scenarios/buffer.ts';
+import { cache } from './scenarios/cache.ts';
 import { cap } from './scenarios/cap.ts';
 import { memory, runPeak } from './scenarios/memory.ts';
 import { metadata } from './scenarios/metadata.ts';
 import { robustness } from './scenarios/robustness.ts';
 import { syncHello } from './scenarios/sync-hello.ts';
 
-const ALL: Scenario[] = [metadata, syncHello, buffer, asyncJobs, cap, memory, robustness];
+const ALL: Scenario[] = [metadata, syncHello, buffer, asyncJobs, cap, memory, robustness, cache];
 
 const quick = process.env.QUICK === '1' || process.env.QUICK === 'true';
 const knobs: Knobs = {
@@ -82,6 +83,7 @@ try {
       'BUFFER_N',
       'BUFFER_PEER_N',
       'JOBS',
+      'CACHE_N',
     ]
       .filter((k) => process.env[k] !== undefined)
       .map((k) => `${k}=${process.env[k]}`),

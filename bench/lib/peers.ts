@@ -61,7 +61,7 @@ async function up(
 /** The gateway, configured for the run (YAML dialect). */
 export async function startGateway(
   settings: Settings,
-  extra: { name?: string; yaml?: string[] } = {},
+  extra: { name?: string; yaml?: string[]; resources?: Record<string, string> } = {},
 ): Promise<Server> {
   const port = await freePort();
   const dir = path.join(settings.dir, extra.name ?? 'gateway');
@@ -88,7 +88,10 @@ export async function startGateway(
       'logging:',
       '  level: ERROR',
       'resources:',
-      ...['hello-world', 'sleep', 'buffer'].map((p) => `  ${p}: {type: process, processor: {name: ${p}}}`),
+      ...['hello-world', 'sleep', 'buffer'].map(
+        (p) =>
+          `  ${p}: {type: process, processor: {name: ${p}}${extra.resources?.[p] ? `, ${extra.resources[p]}` : ''}}`,
+      ),
       '',
     ].join('\n'),
   );

@@ -22,7 +22,7 @@ const DISTANCE = 0.01;
 const QUADSEGS = 30;
 const run = promisify(execFile);
 
-const executeXml = (geojson: string) => `<?xml version="1.0" encoding="UTF-8"?>
+export const executeXml = (geojson: string) => `<?xml version="1.0" encoding="UTF-8"?>
 <wps:Execute service="WPS" version="1.0.0" xmlns:wps="http://www.opengis.net/wps/1.0.0" xmlns:ows="http://www.opengis.net/ows/1.1">
   <ows:Identifier>buffer</ows:Identifier>
   <wps:DataInputs>
