@@ -17,7 +17,7 @@ import type { JobFiles } from './files.ts';
 import { hasPendingReferences, resolveReferences } from './references.ts';
 import type { TaskRunner } from './pool.ts';
 import type { StoreHealth } from './resilient-store.ts';
-import type { JobFilter, JobPatch, JobStore } from './store.ts';
+import { QueueFullError, type JobFilter, type JobPatch, type JobStore } from './store.ts';
 
 export interface JobManagerOptions {
   /** Jobs running at once, across all pools (PyWPS parallelprocesses). */
@@ -121,7 +121,8 @@ export class JobManager {
   #endedSinceSweep = 0;
   #sweeping: Promise<number> | undefined;
   #redispatchTimer: NodeJS.Timeout | undefined;
-  #admission: Promise<unknown> = Promise.resolve();
+  /** Submissions being stored (shutdown waits for them before it closes the store). */
+  readonly #admitting = new Set<Promise<Job>>();
   #dispatching = false;
   #redispatch = false;
   #closing = false;
@@ -200,20 +201,9 @@ export class JobManager {
       }
     }
     const outputs = resolveOutputs(description, raw.outputs);
-    const admit = async (): Promise<Job> => {
-      if (this.#closing) throw new OwsError('ServerBusy', 'The server is shutting down');
-      // The store's counts, not this process's: exact even while a claimed job is being started.
-      const [waiting, running] = await Promise.all([
-        this.#store.countByStatus('accepted'),
-        this.#store.countByStatus('running'),
-      ]);
-      if (waiting + running >= this.#options.parallel + this.#options.maxQueued) {
-        throw new OwsError(
-          'ServerBusy',
-          `The server is busy: ${running} jobs running and ${waiting} waiting (at most ${this.#options.maxQueued})`,
-        );
-      }
-      const id = randomUUID();
+    if (this.#closing) throw new OwsError('ServerBusy', 'The server is shutting down');
+    const id = randomUUID();
+    const admitted = (async (): Promise<Job> => {
       try {
         const placed = await this.#files.prepare(id, inputs, this.#options.inlineLimit);
         const request = {
@@ -222,23 +212,33 @@ export class JobManager {
           outputs,
           outputsSelected: raw.outputs !== undefined,
         };
-        const job = await this.#store.insert({
-          id,
-          processId: raw.processId,
-          mode,
-          created: new Date(),
-          request: raw.binding ? { ...request, binding: raw.binding } : request,
-        });
+        // The queue bound is checked by the store in the transaction that inserts the job: exact
+        // whatever else is being admitted or claimed at the same moment (group commits).
+        const job = await this.#store.insert(
+          {
+            id,
+            processId: raw.processId,
+            mode,
+            created: new Date(),
+            request: raw.binding ? { ...request, binding: raw.binding } : request,
+          },
+          { maxActive: this.#options.parallel + this.#options.maxQueued },
+        );
         this.#emit(job);
         return job;
       } catch (error) {
         await this.#files.removeWork(id).catch(() => undefined);
+        if (error instanceof QueueFullError) {
+          throw new OwsError(
+            'ServerBusy',
+            `The server is busy: ${error.running} jobs running and ${error.waiting} waiting (at most ${this.#options.maxQueued})`,
+          );
+        }
         throw error;
       }
-    };
-    const admitted = this.#admission.then(admit, admit);
-    this.#admission = admitted.catch(() => undefined);
-    const job = await admitted;
+    })();
+    this.#admitting.add(admitted);
+    const job = await admitted.finally(() => this.#admitting.delete(admitted));
     this.#dispatch();
     return job;
   }
@@ -653,7 +653,7 @@ export class JobManager {
     clearTimeout(timer);
     await this.#runner.close();
     await all();
-    await this.#admission;
+    await Promise.allSettled([...this.#admitting]);
     await this.#sweeping?.catch(() => undefined);
     await this.#store.close();
   }

@@ -2,7 +2,15 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { OwsErrorJson } from '../core/errors.ts';
 import { OwsError } from '../core/errors.ts';
 import type { Job, JobStatus } from '../core/job.ts';
-import type { ExpiryRule, JobFilter, JobPatch, JobStore, NewJob } from './store.ts';
+import {
+  QueueFullError,
+  type Admission,
+  type ExpiryRule,
+  type JobFilter,
+  type JobPatch,
+  type JobStore,
+  type NewJob,
+} from './store.ts';
 
 /** What a store error is: a lock held elsewhere (worth waiting for), a full disk, or anything else. */
 export type StoreFault = 'busy' | 'full' | 'other';
@@ -63,6 +71,8 @@ export class ResilientStore implements JobStore {
           delete this.#failed[kind];
           return result;
         } catch (error) {
+          // A full queue is an answer of a working store, not a fault of it.
+          if (error instanceof QueueFullError) throw error;
           const fault = this.#options.fault(error);
           if (fault === 'busy' && Date.now() - t0 < this.#options.retryForMs) {
             if (!waiting) {
@@ -101,8 +111,8 @@ export class ResilientStore implements JobStore {
     }
   }
 
-  insert(job: NewJob): Promise<Job> {
-    return this.#call('write', () => this.#inner.insert(job));
+  insert(job: NewJob, admission?: Admission): Promise<Job> {
+    return this.#call('write', () => this.#inner.insert(job, admission));
   }
   get(id: string): Promise<Job | undefined> {
     return this.#call('read', () => this.#inner.get(id));

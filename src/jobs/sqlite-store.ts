@@ -17,6 +17,8 @@ import { lockInstance, type InstanceLock } from './instance-lock.ts';
 import type { StoreFault } from './resilient-store.ts';
 import {
   JOB_TYPE,
+  QueueFullError,
+  type Admission,
   type ExpiryRule,
   type JobFilter,
   type JobPatch,
@@ -207,20 +209,40 @@ export function sqliteFault(error: unknown): StoreFault {
   return 'other';
 }
 
+/** Prepared statements kept at most (job lists with many filters make many distinct ones). */
+const STATEMENT_CACHE_SIZE = 256;
+
+/** A write waiting for the next group commit, and how its caller is told the outcome. */
+interface PendingWrite {
+  run: () => unknown;
+  durable: boolean;
+  resolve: (value: never) => void;
+  reject: (error: unknown) => void;
+}
+
 /**
  * The embedded default store: one SQLite file in WAL mode, used by one server process at a time
  * (see src/jobs/instance-lock.ts).
  *
- * Durability: an accepted asynchronous job is committed with synchronous=FULL (the log is flushed to
- * disk before its id is returned), so it survives a process crash and a power loss. Every other
- * write (synchronous jobs, progress, state changes) uses synchronous=NORMAL: it survives a process
- * crash; a power loss may undo the last ones, and a job then restarts from an earlier state.
+ * Group commit: the writes that arrive within one turn of the event loop are run in order in one
+ * transaction (each in its own savepoint, so that one refused write does not undo the others) and
+ * committed together; each promise settles only after that commit. A caller is therefore told of a
+ * write only once it is committed, and many concurrent requests share one commit (and one flush).
+ *
+ * Durability: a commit that holds an accepted asynchronous job is made with synchronous=FULL (the
+ * log is flushed to disk before any id in it is returned), so such a job survives a process crash
+ * and a power loss. Every other commit (synchronous jobs, progress, state changes) uses
+ * synchronous=NORMAL: it survives a process crash; a power loss may undo the last ones, and a job
+ * then restarts from an earlier state.
  */
 export class SqliteJobStore implements JobStore {
   readonly #db: Database.Database;
   readonly #file: string;
   readonly #lock: InstanceLock | undefined;
   readonly #checkpointer: NodeJS.Timeout | undefined;
+  readonly #statements = new Map<string, Database.Statement>();
+  #pending: PendingWrite[] = [];
+  #flushScheduled = false;
 
   constructor(file: string) {
     this.#file = file;
@@ -282,11 +304,103 @@ export class SqliteJobStore implements JobStore {
     }
   }
 
-  async insert(job: NewJob): Promise<Job> {
+  /** A prepared statement, prepared once per distinct SQL text. */
+  #sql(text: string): Database.Statement {
+    let statement = this.#statements.get(text);
+    if (!statement) {
+      if (this.#statements.size >= STATEMENT_CACHE_SIZE) this.#statements.clear();
+      statement = this.#db.prepare(text);
+      this.#statements.set(text, statement);
+    }
+    return statement;
+  }
+
+  /** Queues a write for the next group commit; settles once it is committed (or refused). */
+  #write<T>(run: () => T, durable = false): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#pending.push({ run, durable, resolve: resolve as (value: never) => void, reject });
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        setImmediate(() => this.#flush());
+      }
+    });
+  }
+
+  /** Commits the writes queued so far in one transaction, in order. */
+  #flush(): void {
+    this.#flushScheduled = false;
+    const batch = this.#pending;
+    this.#pending = [];
+    if (batch.length === 0) return;
+    if (!this.#db.open) {
+      for (const op of batch) op.reject(new Error('The job store is closed'));
+      return;
+    }
+    const durable = batch.some((op) => op.durable);
+    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    try {
+      if (durable) this.#db.pragma('synchronous = FULL');
+      this.#db
+        .transaction(() => {
+          for (const op of batch) {
+            if (batch.length === 1) {
+              outcomes.push({ ok: true, value: op.run() });
+              continue;
+            }
+            try {
+              // A savepoint per write: one refused write (a full queue) leaves the others in.
+              outcomes.push({ ok: true, value: this.#db.transaction(op.run)() });
+            } catch (error) {
+              // A locked or full database fails the whole commit; every write is then retried.
+              if (sqliteFault(error) !== 'other') throw error;
+              outcomes.push({ ok: false, error });
+            }
+          }
+        })
+        .immediate();
+    } catch (error) {
+      if (batch.length === 1 && outcomes.length === 0) {
+        batch[0]!.reject(error);
+        return;
+      }
+      for (const op of batch) op.reject(error);
+      return;
+    } finally {
+      if (durable) this.#db.pragma('synchronous = NORMAL');
+    }
+    batch.forEach((op, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.ok) op.resolve(outcome.value as never);
+      else op.reject(outcome.error);
+    });
+  }
+
+  /** Accepted plus running jobs, counted up to `bound` at most (an index range, cut short). */
+  #activeUpTo(bound: number): number {
+    return (
+      this.#sql(`SELECT count(*) AS n FROM (SELECT 1 FROM jobs WHERE status IN (?, ?) LIMIT ?)`).get(
+        QUEUED_STATUS,
+        CLAIMED_STATUS,
+        bound,
+      ) as { n: number }
+    ).n;
+  }
+
+  #count(status: JobStatus): number {
+    return (this.#sql('SELECT count(*) AS n FROM jobs WHERE status = ?').get(status) as { n: number }).n;
+  }
+
+  insert(job: NewJob, admission?: Admission): Promise<Job> {
     const t = job.created.getTime();
-    const insert = () =>
-      returning(
-        this.#db.prepare(
+    const request = encode(job.request);
+    // An asynchronous client is given the job's id to come back with: it must survive a power loss.
+    // A synchronous client waits on the connection, and has no answer if the server goes down.
+    return this.#write(() => {
+      if (admission && this.#activeUpTo(admission.maxActive) >= admission.maxActive) {
+        throw new QueueFullError(this.#count(CLAIMED_STATUS), this.#count(QUEUED_STATUS));
+      }
+      const row = returning(
+        this.#sql(
           `INSERT INTO jobs (id, process_id, status, mode, progress, created, updated, request)
            VALUES (?, ?, ?, ?, 0, ?, ?, ?) RETURNING *`,
         ),
@@ -296,21 +410,14 @@ export class SqliteJobStore implements JobStore {
         job.mode,
         t,
         t,
-        encode(job.request),
+        request,
       )!;
-    // An asynchronous client is given the job's id to come back with: it must survive a power loss.
-    // A synchronous client waits on the connection, and has no answer if the server goes down.
-    if (job.mode !== 'async') return toJob(insert());
-    this.#db.pragma('synchronous = FULL');
-    try {
-      return toJob(insert());
-    } finally {
-      this.#db.pragma('synchronous = NORMAL');
-    }
+      return toJob(row);
+    }, job.mode === 'async');
   }
 
   async get(id: string): Promise<Job | undefined> {
-    const row = this.#db.prepare('SELECT * FROM jobs WHERE id = ?').get(id) as Row | undefined;
+    const row = this.#sql('SELECT * FROM jobs WHERE id = ?').get(id) as Row | undefined;
     return row && toJob(row);
   }
 
@@ -318,12 +425,10 @@ export class SqliteJobStore implements JobStore {
     const where = whereClause(filter, now);
     if (!where) return { jobs: [], total: 0 };
     const { clause, params } = where;
-    const total = (
-      this.#db.prepare(`SELECT count(*) AS n FROM jobs ${clause}`).get(...params) as { n: number }
-    ).n;
-    const rows = this.#db
-      .prepare(`SELECT * FROM jobs ${clause} ORDER BY created DESC, rowid DESC LIMIT ? OFFSET ?`)
-      .all(...params, filter.limit ?? 10, filter.offset ?? 0) as Row[];
+    const total = (this.#sql(`SELECT count(*) AS n FROM jobs ${clause}`).get(...params) as { n: number }).n;
+    const rows = this.#sql(
+      `SELECT * FROM jobs ${clause} ORDER BY created DESC, rowid DESC LIMIT ? OFFSET ?`,
+    ).all(...params, filter.limit ?? 10, filter.offset ?? 0) as Row[];
     return { jobs: rows.map(toJob), total };
   }
 
@@ -339,7 +444,7 @@ export class SqliteJobStore implements JobStore {
     }
     params.push(id, ...from);
     const row = returning(
-      this.#db.prepare(
+      this.#sql(
         `UPDATE jobs SET ${sets.join(', ')} WHERE id = ? AND status IN (${from.map(() => '?').join(', ')}) RETURNING *`,
       ),
       ...params,
@@ -347,37 +452,42 @@ export class SqliteJobStore implements JobStore {
     return row && toJob(row);
   }
 
-  async transition(id: string, to: JobStatus, patch: JobPatch = {}): Promise<Job | undefined> {
-    return this.#update(id, { ...patch, status: to }, statusesLeadingTo(to));
+  transition(id: string, to: JobStatus, patch: JobPatch = {}): Promise<Job | undefined> {
+    return this.#write(() => this.#update(id, { ...patch, status: to }, statusesLeadingTo(to)));
   }
 
-  async report(id: string, progress: { progress?: number; message?: string }): Promise<Job | undefined> {
-    return this.#update(id, progress, REPORTING_STATUSES);
+  report(id: string, progress: { progress?: number; message?: string }): Promise<Job | undefined> {
+    return this.#write(() => this.#update(id, progress, REPORTING_STATUSES));
   }
 
-  async claimNext(now: Date): Promise<Job | undefined> {
+  claimNext(now: Date): Promise<Job | undefined> {
     const t = now.getTime();
-    const row = returning(
-      this.#db.prepare(
-        `UPDATE jobs SET status = ?, started = ?, updated = ?
-         WHERE id = (SELECT id FROM jobs WHERE status = ? ORDER BY created, rowid LIMIT 1)
-         RETURNING *`,
-      ),
-      CLAIMED_STATUS,
-      t,
-      t,
-      QUEUED_STATUS,
-    );
-    return row && toJob(row);
+    return this.#write(() => {
+      const row = returning(
+        this.#sql(
+          `UPDATE jobs SET status = ?, started = ?, updated = ?
+           WHERE id = (SELECT id FROM jobs WHERE status = ? ORDER BY created, rowid LIMIT 1)
+           RETURNING *`,
+        ),
+        CLAIMED_STATUS,
+        t,
+        t,
+        QUEUED_STATUS,
+      );
+      return row && toJob(row);
+    });
   }
 
   async countByStatus(status: JobStatus): Promise<number> {
-    return (this.#db.prepare('SELECT count(*) AS n FROM jobs WHERE status = ?').get(status) as { n: number })
-      .n;
+    return this.#count(status);
   }
 
-  async failRunning(error: OwsErrorJson, now: Date): Promise<string[]> {
+  failRunning(error: OwsErrorJson, now: Date): Promise<string[]> {
     const t = now.getTime();
+    return this.#write(() => this.#failRunning(error, t));
+  }
+
+  #failRunning(error: OwsErrorJson, t: number): string[] {
     const rows = this.#db
       .prepare(
         `UPDATE jobs SET status = 'failed', message = ?, error = ?, finished = ?, updated = ?
@@ -387,7 +497,11 @@ export class SqliteJobStore implements JobStore {
     return rows.map((r) => r.id);
   }
 
-  async deleteExpired(rule: ExpiryRule, limit: number): Promise<string[]> {
+  deleteExpired(rule: ExpiryRule, limit: number): Promise<string[]> {
+    return this.#write(() => this.#deleteExpired(rule, limit));
+  }
+
+  #deleteExpired(rule: ExpiryRule, limit: number): string[] {
     const terminal = `status IN (${placeholders(TERMINAL_STATUSES)})`;
     const aged = this.#db
       .prepare(
@@ -429,12 +543,13 @@ export class SqliteJobStore implements JobStore {
     return found;
   }
 
-  async delete(id: string): Promise<boolean> {
-    return this.#db.prepare('DELETE FROM jobs WHERE id = ?').run(id).changes > 0;
+  delete(id: string): Promise<boolean> {
+    return this.#write(() => this.#sql('DELETE FROM jobs WHERE id = ?').run(id).changes > 0);
   }
 
   async close(): Promise<void> {
     clearInterval(this.#checkpointer);
+    this.#flush(); // what is queued is committed before the database closes
     if (this.#db.open) {
       this.checkpoint(true);
       this.#db.close();

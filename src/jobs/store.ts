@@ -45,6 +45,25 @@ export interface JobFilter {
   offset?: number;
 }
 
+/** The bound an insertion is checked against, in the same transaction as the insertion. */
+export interface Admission {
+  /** Accepted plus running jobs the store may hold after the insertion. */
+  maxActive: number;
+}
+
+/** An insertion refused by its admission check: the queue is full. Carries the counts of that moment. */
+export class QueueFullError extends Error {
+  readonly running: number;
+  readonly waiting: number;
+
+  constructor(running: number, waiting: number) {
+    super(`The job queue is full: ${running} running, ${waiting} waiting`);
+    this.name = 'QueueFullError';
+    this.running = running;
+    this.waiting = waiting;
+  }
+}
+
 /** When a finished job is removed: by age (shorter for synchronous jobs) and by count. */
 export interface ExpiryRule {
   /** Finished jobs that ended before this go. */
@@ -61,7 +80,11 @@ export interface ExpiryRule {
  * are the `accepted` ones, oldest first.
  */
 export interface JobStore {
-  insert(job: NewJob): Promise<Job>;
+  /**
+   * Stores a new accepted job. With `admission`, atomically with the check: when accepted and
+   * running jobs already number `maxActive` or more, nothing is stored and QueueFullError is thrown.
+   */
+  insert(job: NewJob, admission?: Admission): Promise<Job>;
   get(id: string): Promise<Job | undefined>;
   /** Newest first, with the number of all matching jobs; `now` is the moment durations of running jobs are measured at. */
   list(filter: JobFilter, now?: Date): Promise<{ jobs: Job[]; total: number }>;
