@@ -48,9 +48,34 @@ export class DescriptionError extends Error {
 
 export class ProcessRegistry {
   readonly #entries: Map<string, RegistryEntry>;
+  #generation = 0;
 
   constructor(entries: RegistryEntry[]) {
     this.#entries = new Map(entries.map((e) => [e.description.id, e]));
+  }
+
+  /**
+   * Changes whenever the published processes change (a process added or removed at run time):
+   * documents rendered from the registry are cached per generation (src/util/document-cache.ts).
+   */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /** Publishes one more process (remote providers add theirs at run time). */
+  add(entry: RegistryEntry): void {
+    if (this.#entries.has(entry.description.id)) {
+      throw new DescriptionError(`Process '${entry.description.id}' is published twice`);
+    }
+    this.#entries.set(entry.description.id, entry);
+    this.#generation++;
+  }
+
+  /** Withdraws a process; false when there was none of that id. */
+  remove(id: string): boolean {
+    const removed = this.#entries.delete(id);
+    if (removed) this.#generation++;
+    return removed;
   }
 
   list(): RegistryEntry[] {
