@@ -17,7 +17,14 @@ import type { JobFiles } from './files.ts';
 import { hasPendingReferences, resolveReferences } from './references.ts';
 import type { TaskRunner } from './pool.ts';
 import type { StoreHealth } from './resilient-store.ts';
-import { QueueFullError, type JobFilter, type JobPatch, type JobStore } from './store.ts';
+import {
+  QueueFullError,
+  type Admission,
+  type JobFilter,
+  type JobPatch,
+  type JobStore,
+  type NewJob,
+} from './store.ts';
 
 export interface JobManagerOptions {
   /** Jobs running at once, across all pools (PyWPS parallelprocesses). */
@@ -84,6 +91,10 @@ export interface JobSystemHealth {
   problems: string[];
 }
 
+/** Whether any input value is a file (placed in the job's work folder). */
+const hasFiles = (inputs: Readonly<Record<string, readonly { kind: string; file?: string }[]>>): boolean =>
+  Object.values(inputs).some((values) => values.some((v) => v.kind === 'complex' && v.file !== undefined));
+
 /** Jobs removed per store call of a sweep (the event loop gets a turn in between). */
 const SWEEP_BATCH = 500;
 /** A job folder with no job in the store is removed once it is this old (its job may be being admitted). */
@@ -114,6 +125,8 @@ export class JobManager {
   readonly #options: JobManagerOptions;
   readonly #events = new EventEmitter();
   readonly #active = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  /** Of the active jobs, the synchronous ones of inline processors (main thread, no pool slot). */
+  readonly #inline = new Set<string>();
   /** Jobs failed on a sync timeout while a claim of them may be under way: never started. */
   readonly #cancelled = new Map<string, OwsError>();
   /** Jobs that ended but whose end the store has not taken yet (it is tried again). */
@@ -139,8 +152,9 @@ export class JobManager {
     this.#events.setMaxListeners(0);
   }
 
+  /** Jobs running in the pools (the ones `parallel` bounds; inline jobs take no slot). */
   get running(): number {
-    return this.#active.size;
+    return this.#active.size - this.#inline.size;
   }
 
   /** Kinds of processors that cannot run for now (GDAL child processes that keep failing to start), with the reason. */
@@ -187,9 +201,12 @@ export class JobManager {
    * Throws OwsError: unknown process, bad inputs, disallowed mode, ServerBusy when the queue is full.
    */
   async submit(raw: RawExecuteRequest): Promise<Job> {
-    const { description } = this.#registry.get(raw.processId);
+    const { description, location } = this.#registry.get(raw.processId);
     const mode = resolveExecutionMode(description, raw.mode);
     const inputs = validateInputs(description, raw.inputs, this.#validation());
+    // A synchronous job of an inline processor with no reference to fetch waits for no slot: it
+    // runs at once, in the main thread, and is stored once, ended (see #runInline).
+    const immediate = mode === 'sync' && location.runtime === 'inline' && !hasPendingReferences(inputs);
     // What can be known of a reference without fetching it is refused now, not when the job runs.
     for (const [id, values] of Object.entries(inputs)) {
       for (const value of values) {
@@ -214,18 +231,17 @@ export class JobManager {
         };
         // The queue bound is checked by the store in the transaction that inserts the job: exact
         // whatever else is being admitted or claimed at the same moment (group commits).
-        const job = await this.#store.insert(
-          {
-            id,
-            processId: raw.processId,
-            mode,
-            created: new Date(),
-            request: raw.binding ? { ...request, binding: raw.binding } : request,
-          },
-          { maxActive: this.#options.parallel + this.#options.maxQueued },
-        );
-        this.#emit(job);
-        return job;
+        const job: NewJob = {
+          id,
+          processId: raw.processId,
+          mode,
+          created: new Date(),
+          request: raw.binding ? { ...request, binding: raw.binding } : request,
+        };
+        if (immediate) return await this.#runInline(job);
+        const stored = await this.#store.insert(job, this.#admissionBound());
+        this.#emit(stored);
+        return stored;
       } catch (error) {
         await this.#files.removeWork(id).catch(() => undefined);
         if (error instanceof QueueFullError) {
@@ -239,8 +255,71 @@ export class JobManager {
     })();
     this.#admitting.add(admitted);
     const job = await admitted.finally(() => this.#admitting.delete(admitted));
-    this.#dispatch();
+    if (!immediate) this.#dispatch();
     return job;
+  }
+
+  /** The queue bound the store checks when it inserts a job. */
+  #admissionBound(): Admission {
+    return { maxActive: this.#options.parallel + this.#options.maxQueued };
+  }
+
+  #syncTimeoutError(): OwsError {
+    const seconds = this.#options.syncTimeoutMs / 1000;
+    return new OwsError(
+      'NoApplicableCode',
+      `The job did not finish within the synchronous execution limit of ${seconds} s and was cancelled; run it asynchronously instead`,
+      undefined,
+      'sync-timeout',
+    );
+  }
+
+  /**
+   * Runs a synchronous job of an inline processor at once (no pool slot: it runs in the main
+   * thread, in microseconds) and then stores it, ended, with one commit: its insertion (as
+   * running, with the queue bound checked) and its end are queued together and so share one
+   * transaction. The job is in the store, in its final state, before its client has an answer; it
+   * is never seen waiting or running (a crash before that commit leaves no job, and the client,
+   * whose connection it also cut, no answer). Past the synchronous limit it is aborted and fails
+   * with sync-timeout, whatever the caller's policy: an inline job cannot go on detached.
+   */
+  async #runInline(job: NewJob): Promise<Job> {
+    const started: Job = {
+      ...job,
+      status: 'running',
+      progress: 0,
+      started: job.created,
+      updated: job.created,
+    };
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(this.#syncTimeoutError()), this.#options.syncTimeoutMs);
+    let finished: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => (finished = resolve));
+    this.#active.set(job.id, { controller, done });
+    this.#inline.add(job.id);
+    try {
+      const outcome = await this.#execute(started, controller);
+      const inserted = this.#store.insert({ ...job, started: job.created }, this.#admissionBound());
+      const ended = this.#store.transition(job.id, outcome.to, outcome.patch);
+      try {
+        await inserted;
+      } catch (error) {
+        await ended.catch(() => undefined);
+        if (outcome.to === 'successful') await this.#files.removeOutputs(job.id).catch(() => undefined);
+        throw error;
+      }
+      // The end failed apart from the insertion (a busy store retried apart): recorded as any job end.
+      const final = (await ended.catch(() => undefined)) ?? (await this.#record(job.id, outcome));
+      if (!final) throw new OwsError('NoApplicableCode', 'The end of the job could not be recorded');
+      this.#emit(final);
+      this.#jobEnded();
+      return final;
+    } finally {
+      clearTimeout(timer);
+      this.#active.delete(job.id);
+      this.#inline.delete(job.id);
+      finished();
+    }
   }
 
   #validation(): InputValidationOptions {
@@ -262,6 +341,11 @@ export class JobManager {
   ): Promise<Job> {
     const job = await this.submit(raw);
     if (job.mode === 'async') return job;
+    if (isTerminal(job.status)) {
+      // Run and ended already (inline): its sync timeout is an exception, as below.
+      if (job.status === 'failed' && job.error?.reason === 'sync-timeout') throw OwsError.fromJSON(job.error);
+      return job;
+    }
     const waitMs = Math.min(options.waitMs ?? Infinity, this.#options.syncTimeoutMs);
     const done = await this.waitFor(job.id, waitMs);
     if (done?.status === 'failed' && done.error?.reason === 'input-rejected') {
@@ -269,13 +353,7 @@ export class JobManager {
     }
     if (done) return done;
     if ((options.onSyncTimeout ?? 'cancel') === 'detach') return this.get(job.id);
-    const seconds = this.#options.syncTimeoutMs / 1000;
-    const error = new OwsError(
-      'NoApplicableCode',
-      `The job did not finish within the synchronous execution limit of ${seconds} s and was cancelled; run it asynchronously instead`,
-      undefined,
-      'sync-timeout',
-    );
+    const error = this.#syncTimeoutError();
     await this.#cancel(job.id, error);
     throw error;
   }
@@ -390,10 +468,24 @@ export class JobManager {
         do {
           this.#redispatch = false;
           while (!this.#closing && this.running < this.#options.parallel) {
-            const job = await this.#store.claimNext(new Date());
-            if (!job) break;
-            this.#emit(job);
-            this.#start(job);
+            // One claim per free slot, all at once: the store commits them together.
+            const now = new Date();
+            const claims = Array.from({ length: this.#options.parallel - this.running }, () =>
+              this.#store.claimNext(now),
+            );
+            let empty = false;
+            let failure: { reason: unknown } | undefined;
+            // Every job claimed is started, even when another claim failed.
+            for (const result of await Promise.allSettled(claims)) {
+              if (result.status === 'rejected') failure ??= { reason: result.reason };
+              else if (!result.value) empty = true;
+              else {
+                this.#emit(result.value);
+                this.#start(result.value);
+              }
+            }
+            if (failure) throw failure.reason;
+            if (empty) break;
           }
         } while (this.#redispatch && !this.#closing);
       } catch (error) {
@@ -419,6 +511,7 @@ export class JobManager {
     const done = this.#run(job, controller)
       .then((final) => {
         this.#active.delete(job.id);
+        this.#inline.delete(job.id);
         this.#emit(final);
         this.#jobEnded();
         this.#dispatch();
@@ -473,12 +566,17 @@ export class JobManager {
         ),
       this.#options.jobTimeoutMs,
     );
+    // An inline processor gets no work folder: its job touches the disk only if its inputs or
+    // outputs are files, and then only is the disk quota checked and are its folders cleaned.
+    const inline = entry?.location.runtime === 'inline';
+    let onDisk = !inline || hasFiles(job.request.inputs);
     try {
       controller.signal.throwIfAborted();
       if (!entry) throw new OwsError('NoApplicableCode', `Process '${job.processId}' is no longer published`);
       log.info('job started');
       const inputs = await this.#resolveInputs(job, entry.description, controller.signal);
-      await this.#files.ensureWork(job.id);
+      if (inline) onDisk ||= hasFiles(inputs);
+      else await this.#files.ensureWork(job.id);
       const results = await this.#runner.run(
         {
           jobId: job.id,
@@ -505,8 +603,9 @@ export class JobManager {
           onLog: (level, message) => log[level](message),
         },
       );
+      onDisk ||= Object.values(results).some((output) => output.kind === 'complex');
       // Within the disk quota: old finished jobs make room, else NotEnoughStorage (files removed below).
-      await this.#options.diskQuota?.admit(job.id);
+      if (onDisk) await this.#options.diskQuota?.admit(job.id);
       log.info('job succeeded');
       return {
         to: 'successful',
@@ -519,14 +618,14 @@ export class JobManager {
       } else {
         log.warn({ code: error.code }, `job failed: ${error.message}`);
       }
-      await this.#files.removeOutputs(job.id).catch(() => undefined);
+      if (onDisk) await this.#files.removeOutputs(job.id).catch(() => undefined);
       return {
         to: 'failed',
         patch: { message: error.message, error: error.toJSON(), finished: new Date() },
       };
     } finally {
       clearTimeout(timer);
-      if (this.#options.cleanTempDir) await this.#files.removeWork(job.id).catch(() => undefined);
+      if (this.#options.cleanTempDir && onDisk) await this.#files.removeWork(job.id).catch(() => undefined);
     }
   }
 

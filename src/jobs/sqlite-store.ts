@@ -401,14 +401,15 @@ export class SqliteJobStore implements JobStore {
       }
       const row = returning(
         this.#sql(
-          `INSERT INTO jobs (id, process_id, status, mode, progress, created, updated, request)
-           VALUES (?, ?, ?, ?, 0, ?, ?, ?) RETURNING *`,
+          `INSERT INTO jobs (id, process_id, status, mode, progress, created, started, updated, request)
+           VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?) RETURNING *`,
         ),
         job.id,
         job.processId,
-        QUEUED_STATUS,
+        job.started ? CLAIMED_STATUS : QUEUED_STATUS,
         job.mode,
         t,
+        job.started?.getTime() ?? null,
         t,
         request,
       )!;

@@ -9,6 +9,11 @@ export interface NewJob {
   mode: ExecutionMode;
   request: ExecuteRequest;
   created: Date;
+  /**
+   * Set for a job that needs no slot of the pools and starts at once (a synchronous job of an
+   * inline processor): it is stored as running from this moment, never as waiting.
+   */
+  started?: Date;
 }
 
 /** What changes with a status change (the status itself is the transition's target). */
