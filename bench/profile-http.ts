@@ -10,7 +10,7 @@
  * Every process it starts is stopped by its PID.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -67,6 +67,19 @@ function wrk(url: string, script?: string, seconds = SECONDS): Result {
   };
 }
 
+/** CPU time (user + system, ms) a process has used so far, from /proc (Linux). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ 100)
+}
+
+/** wrk against `url`, with the CPU time the server `pid` spent per request (µs). */
+function measure(pid: number, url: string, script?: string): Result & { cpuUs: number } {
+  const before = cpuMs(pid);
+  const r = wrk(url, script);
+  return { ...r, cpuUs: ((cpuMs(pid) - before) * 1000) / Math.max(1, r.requests) };
+}
+
 const luaPost = (file: string, body: string, headers: Record<string, string>) => {
   const lines = [
     'wrk.method = "POST"',
@@ -100,7 +113,8 @@ try {
     floorScript,
     `import Koa from ${JSON.stringify(path.join(ROOT, 'node_modules/koa/dist/koa.mjs'))};\nconst body = ${JSON.stringify(caps)};\nconst app = new Koa();\napp.use((ctx) => { ctx.type = 'text/xml'; ctx.body = body; });\napp.listen(${floor}, '127.0.0.1');\n`,
   );
-  children.push(spawn(process.execPath, [floorScript], { stdio: 'ignore' }));
+  const floorProcess = spawn(process.execPath, [floorScript], { stdio: 'ignore' });
+  children.push(floorProcess);
   await waitFor(`http://127.0.0.1:${floor}/`);
 
   const wps = `${base}/wps`;
@@ -135,17 +149,19 @@ try {
     ['async-oap', 'async OGC API accepted', `${base}/processes/hello-world/execution`, oapAsync],
   ];
   console.log(`wrk -t1 -c${CONNECTIONS} -d${SECONDS}s; Node ${process.version}; Capabilities ${caps.length} bytes\n`);
-  console.log('| scenario | gateway req/s | floor req/s | % of floor | p50 / p99 | non-2xx |');
-  console.log('| --- | --- | --- | --- | --- | --- |');
+  console.log(
+    '| scenario | gateway req/s | floor req/s | % of floor | p50 / p99 | non-2xx | CPU µs/req (gateway / floor) |',
+  );
+  console.log('| --- | --- | --- | --- | --- | --- | --- |');
   wrk(`${wps}?service=WPS&request=GetCapabilities`, undefined, 2); // warm-up
   wrk(`http://127.0.0.1:${floor}/`, undefined, 2);
   for (const [key, name, url, script] of scenarios) {
     if (ONLY && !ONLY.includes(key)) continue;
     wrk(url, script, 1); // warm-up
-    const a = wrk(url, script);
-    const f = wrk(`http://127.0.0.1:${floor}/`);
+    const a = measure(gw.pid!, url, script);
+    const f = measure(floorProcess.pid!, `http://127.0.0.1:${floor}/`);
     console.log(
-      `| ${name} | ${a.rps.toFixed(0)} | ${f.rps.toFixed(0)} | ${((100 * a.rps) / f.rps).toFixed(1)} % | ${a.p50} / ${a.p99} | ${a.non2xx} |`,
+      `| ${name} | ${a.rps.toFixed(0)} | ${f.rps.toFixed(0)} | ${((100 * a.rps) / f.rps).toFixed(1)} % | ${a.p50} / ${a.p99} | ${a.non2xx} | ${a.cpuUs.toFixed(0)} / ${f.cpuUs.toFixed(0)} |`,
     );
   }
   const db = new Database(store, { readonly: true });

@@ -277,7 +277,7 @@ export class JobManager {
   /**
    * Runs a synchronous job of an inline processor at once (no pool slot: it runs in the main
    * thread, in microseconds) and then stores it, ended, with one commit: its insertion (as
-   * running, with the queue bound checked) and its end are queued together and so share one
+   * running) and its end are queued together and so share one
    * transaction. The job is in the store, in its final state, before its client has an answer; it
    * is never seen waiting or running (a crash before that commit leaves no job, and the client,
    * whose connection it also cut, no answer). Past the synchronous limit it is aborted and fails
@@ -299,7 +299,8 @@ export class JobManager {
     this.#inline.add(job.id);
     try {
       const outcome = await this.#execute(started, controller);
-      const inserted = this.#store.insert({ ...job, started: job.created }, this.#admissionBound());
+      // No queue bound: the job took no slot and no place in the queue (it is never refused as busy).
+      const inserted = this.#store.insert({ ...job, started: job.created });
       const ended = this.#store.transition(job.id, outcome.to, outcome.patch);
       try {
         await inserted;

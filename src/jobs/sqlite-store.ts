@@ -243,6 +243,8 @@ export class SqliteJobStore implements JobStore {
   readonly #statements = new Map<string, Database.Statement>();
   #pending: PendingWrite[] = [];
   #flushScheduled = false;
+  /** Accepted plus running jobs during the commit being made (see insert), counted at most once per commit. */
+  #batchActive: { bound: number; count: number } | undefined;
 
   constructor(file: string) {
     this.#file = file;
@@ -331,6 +333,7 @@ export class SqliteJobStore implements JobStore {
     this.#flushScheduled = false;
     const batch = this.#pending;
     this.#pending = [];
+    this.#batchActive = undefined;
     if (batch.length === 0) return;
     if (!this.#db.open) {
       for (const op of batch) op.reject(new Error('The job store is closed'));
@@ -396,8 +399,18 @@ export class SqliteJobStore implements JobStore {
     // An asynchronous client is given the job's id to come back with: it must survive a power loss.
     // A synchronous client waits on the connection, and has no answer if the server goes down.
     return this.#write(() => {
-      if (admission && this.#activeUpTo(admission.maxActive) >= admission.maxActive) {
-        throw new QueueFullError(this.#count(CLAIMED_STATUS), this.#count(QUEUED_STATUS));
+      if (admission) {
+        // Counted once per commit (cut short at the bound), then kept up to date by the
+        // insertions of this commit: jobs that end in the same commit make room only in the next.
+        if (this.#batchActive?.bound !== admission.maxActive) {
+          this.#batchActive = {
+            bound: admission.maxActive,
+            count: this.#activeUpTo(admission.maxActive),
+          };
+        }
+        if (this.#batchActive.count >= admission.maxActive) {
+          throw new QueueFullError(this.#count(CLAIMED_STATUS), this.#count(QUEUED_STATUS));
+        }
       }
       const row = returning(
         this.#sql(
@@ -413,6 +426,7 @@ export class SqliteJobStore implements JobStore {
         t,
         request,
       )!;
+      if (this.#batchActive) this.#batchActive.count++;
       return toJob(row);
     }, job.mode === 'async');
   }
