@@ -101,9 +101,13 @@ try {
     `server:\n  bind: {host: 127.0.0.1, port: ${ours}}\n  url: http://127.0.0.1:${ours}\n  manager:\n    work_dir: ${dir}/work\n    output_dir: ${dir}/outputs\n    connection: ${store}\n    max_queued_jobs: 20000\n    max_jobs: 1000000\n    parallel_processes: 2\nlogging:\n  level: error\nresources:\n  hello-world:\n    type: process\n    processor: {name: hello-world}\n  echo:\n    type: process\n    processor: {name: echo}\n  sleep:\n    type: process\n    processor: {name: sleep}\n`,
   );
   const nodeArgs = PROF ? ['--cpu-prof', `--cpu-prof-dir=${dir}/prof`] : [];
-  const gw = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'src/cli.ts'), 'serve', '--config', config], {
-    stdio: 'ignore',
-  });
+  const gw = spawn(
+    process.execPath,
+    [...nodeArgs, path.join(ROOT, 'src/cli.ts'), 'serve', '--config', config],
+    {
+      stdio: 'ignore',
+    },
+  );
   children.push(gw);
   const base = `http://127.0.0.1:${ours}`;
   const caps = await waitFor(`${base}/wps?service=WPS&request=GetCapabilities`);
@@ -131,7 +135,11 @@ try {
   });
   const scenarios: Array<[string, string, string, string?]> = [
     ['caps', 'WPS GetCapabilities', `${wps}?service=WPS&request=GetCapabilities`],
-    ['describe', 'WPS DescribeProcess', `${wps}?service=WPS&version=1.0.0&request=DescribeProcess&identifier=hello-world`],
+    [
+      'describe',
+      'WPS DescribeProcess',
+      `${wps}?service=WPS&version=1.0.0&request=DescribeProcess&identifier=hello-world`,
+    ],
     ['processes', 'GET /processes', `${base}/processes`],
     ['process', 'GET /processes/hello-world', `${base}/processes/hello-world`],
     [
@@ -148,7 +156,9 @@ try {
     ],
     ['async-oap', 'async OGC API accepted', `${base}/processes/hello-world/execution`, oapAsync],
   ];
-  console.log(`wrk -t1 -c${CONNECTIONS} -d${SECONDS}s; Node ${process.version}; Capabilities ${caps.length} bytes\n`);
+  console.log(
+    `wrk -t1 -c${CONNECTIONS} -d${SECONDS}s; Node ${process.version}; Capabilities ${caps.length} bytes\n`,
+  );
   console.log(
     '| scenario | gateway req/s | floor req/s | % of floor | p50 / p99 | non-2xx | CPU µs/req (gateway / floor) |',
   );
