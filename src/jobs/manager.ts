@@ -299,8 +299,9 @@ export class JobManager {
     this.#inline.add(job.id);
     try {
       const outcome = await this.#execute(started, controller);
-      // No queue bound: the job took no slot and no place in the queue (it is never refused as busy).
-      const inserted = this.#store.insert({ ...job, started: job.created });
+      // Admitted like any job (a full queue refuses it with ServerBusy, though it took no place in
+      // it): the bound is checked in the commit that stores it. A refused job computed for nothing.
+      const inserted = this.#store.insert({ ...job, started: job.created }, this.#admissionBound());
       const ended = this.#store.transition(job.id, outcome.to, outcome.patch);
       try {
         await inserted;
@@ -701,9 +702,10 @@ export class JobManager {
       let removed = 0;
       for (;;) {
         const ids = await this.#store.deleteExpired(rule, SWEEP_BATCH);
-        for (const id of ids) {
-          await Promise.all([this.#files.removeOutputs(id), this.#files.removeWork(id)]);
-        }
+        // All at once: one by one, a trim could not keep up with jobs ending thousands a second.
+        await Promise.all(
+          ids.map((id) => Promise.all([this.#files.removeOutputs(id), this.#files.removeWork(id)])),
+        );
         removed += ids.length;
         if (ids.length < SWEEP_BATCH || this.#closing) break;
       }

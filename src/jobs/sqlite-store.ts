@@ -426,7 +426,8 @@ export class SqliteJobStore implements JobStore {
         t,
         request,
       )!;
-      if (this.#batchActive) this.#batchActive.count++;
+      // A job stored started (inline, ended in the same commit) takes no place: only queued ones count.
+      if (this.#batchActive && !job.started) this.#batchActive.count++;
       return toJob(row);
     }, job.mode === 'async');
   }

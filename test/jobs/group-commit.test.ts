@@ -111,6 +111,23 @@ describe('group commit', () => {
     expect(await store.claimNext(new Date())).toBeUndefined();
   });
 
+  it('jobs stored started (inline, ended in the same commit) are admitted without taking a place', async () => {
+    const started = Array.from({ length: 10 }, () => newJob({ mode: 'sync', started: created }));
+    const results = await Promise.allSettled(
+      started.flatMap((j) => [
+        store.insert(j, { maxActive: 5 }),
+        store.transition(j.id, 'successful', { progress: 100 }),
+      ]),
+    );
+    expect(results.every((r) => r.status === 'fulfilled')).toBe(true);
+    expect(await store.countByStatus('successful')).toBe(10);
+    // The queue itself is bounded as before.
+    const queued = await Promise.allSettled(
+      Array.from({ length: 6 }, () => store.insert(newJob(), { maxActive: 5 })),
+    );
+    expect(queued.map((r) => r.status)).toEqual([...Array(5).fill('fulfilled'), 'rejected']);
+  });
+
   it('what is queued when the store closes is committed first', async () => {
     const job = newJob();
     const inserted = store.insert(job);
