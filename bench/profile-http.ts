@@ -4,8 +4,10 @@
  * server answering a fixed document as large as our Capabilities (the floor), then drives each
  * scenario with wrk, interleaved, and prints requests/s, p50/p99 and the ratio to the floor.
  *
- *   node bench/profile-http.ts          [SECONDS=5 CONNECTIONS=8 ONLY=caps,async PROF=1]
+ *   node bench/profile-http.ts          [SECONDS=5 CONNECTIONS=8 ONLY=caps,async PROF=1 BASELINE=/work/main]
  *
+ * BASELINE=<another checkout> also starts the gateway of that checkout (same configuration, its own
+ * store) and measures it in the same run, interleaved: before/after figures from one run.
  * PROF=1 starts the gateway with `node --cpu-prof` (profiles in the run's temporary folder, kept).
  * Every process it starts is stopped by its PID.
  */
@@ -92,26 +94,44 @@ const luaPost = (file: string, body: string, headers: Record<string, string>) =>
 
 const dir = mkdtempSync(path.join(tmpdir(), 'gw-prof-'));
 const children: ChildProcess[] = [];
-try {
-  const [ours, floor] = [await freePort(), await freePort()];
-  const config = path.join(dir, 'gateway.yml');
-  const store = path.join(dir, 'jobs.sqlite');
+
+interface Gateway {
+  name: string;
+  pid: number;
+  base: string;
+  store: string;
+}
+
+/** Starts the gateway of checkout `root` on a fresh port, store and folders under `dir`. */
+async function startGateway(root: string, name: string, prof: boolean): Promise<Gateway> {
+  const port = await freePort();
+  const own = path.join(dir, name);
+  const config = path.join(dir, `${name}.yml`);
+  const store = path.join(own, 'jobs.sqlite');
   writeFileSync(
     config,
-    `server:\n  bind: {host: 127.0.0.1, port: ${ours}}\n  url: http://127.0.0.1:${ours}\n  manager:\n    work_dir: ${dir}/work\n    output_dir: ${dir}/outputs\n    connection: ${store}\n    max_queued_jobs: 20000\n    max_jobs: 1000000\n    parallel_processes: 2\nlogging:\n  level: error\nresources:\n  hello-world:\n    type: process\n    processor: {name: hello-world}\n  echo:\n    type: process\n    processor: {name: echo}\n  sleep:\n    type: process\n    processor: {name: sleep}\n`,
+    `server:\n  bind: {host: 127.0.0.1, port: ${port}}\n  url: http://127.0.0.1:${port}\n  manager:\n    work_dir: ${own}/work\n    output_dir: ${own}/outputs\n    connection: ${store}\n    max_queued_jobs: 20000\n    max_jobs: 1000000\n    parallel_processes: 2\nlogging:\n  level: error\nresources:\n  hello-world:\n    type: process\n    processor: {name: hello-world}\n  echo:\n    type: process\n    processor: {name: echo}\n  sleep:\n    type: process\n    processor: {name: sleep}\n`,
   );
-  const nodeArgs = PROF ? ['--cpu-prof', `--cpu-prof-dir=${dir}/prof`] : [];
-  const gw = spawn(
+  const nodeArgs = prof ? ['--cpu-prof', `--cpu-prof-dir=${dir}/prof-${name}`] : [];
+  const child = spawn(
     process.execPath,
-    [...nodeArgs, path.join(ROOT, 'src/cli.ts'), 'serve', '--config', config],
+    [...nodeArgs, path.join(root, 'src/cli.ts'), 'serve', '--config', config],
     {
       stdio: 'ignore',
     },
   );
-  children.push(gw);
-  const base = `http://127.0.0.1:${ours}`;
-  const caps = await waitFor(`${base}/wps?service=WPS&request=GetCapabilities`);
+  children.push(child);
+  const base = `http://127.0.0.1:${port}`;
+  await waitFor(`${base}/wps?service=WPS&request=GetCapabilities`);
+  return { name, pid: child.pid!, base, store };
+}
+
+try {
+  const gateways = [await startGateway(ROOT, 'gateway', PROF)];
+  if (process.env.BASELINE) gateways.unshift(await startGateway(process.env.BASELINE, 'baseline', false));
+  const caps = await waitFor(`${gateways.at(-1)!.base}/wps?service=WPS&request=GetCapabilities`);
   // The floor: bare koa answering a fixed document the size of our Capabilities.
+  const floor = await freePort();
   const floorScript = path.join(dir, 'floor.mjs');
   writeFileSync(
     floorScript,
@@ -119,9 +139,9 @@ try {
   );
   const floorProcess = spawn(process.execPath, [floorScript], { stdio: 'ignore' });
   children.push(floorProcess);
-  await waitFor(`http://127.0.0.1:${floor}/`);
+  const floorUrl = `http://127.0.0.1:${floor}/`;
+  await waitFor(floorUrl);
 
-  const wps = `${base}/wps`;
   const xmlPost = luaPost(
     path.join(dir, 'xml.lua'),
     `<?xml version="1.0" encoding="UTF-8"?><wps:Execute service="WPS" version="1.0.0" xmlns:wps="http://www.opengis.net/wps/1.0.0" xmlns:ows="http://www.opengis.net/ows/1.1"><ows:Identifier>hello-world</ows:Identifier><wps:DataInputs><wps:Input><ows:Identifier>name</ows:Identifier><wps:Data><wps:LiteralData>World</wps:LiteralData></wps:Data></wps:Input></wps:DataInputs><wps:ResponseForm><wps:ResponseDocument><wps:Output><ows:Identifier>echo</ows:Identifier></wps:Output></wps:ResponseDocument></wps:ResponseForm></wps:Execute>`,
@@ -133,54 +153,52 @@ try {
     'Content-Type': 'application/json',
     Prefer: 'respond-async',
   });
+  const kvp = '/wps?service=WPS&version=1.0.0&request=Execute&identifier=hello-world&DataInputs=name=World';
   const scenarios: Array<[string, string, string, string?]> = [
-    ['caps', 'WPS GetCapabilities', `${wps}?service=WPS&request=GetCapabilities`],
+    ['caps', 'WPS GetCapabilities', '/wps?service=WPS&request=GetCapabilities'],
     [
       'describe',
       'WPS DescribeProcess',
-      `${wps}?service=WPS&version=1.0.0&request=DescribeProcess&identifier=hello-world`,
+      '/wps?service=WPS&version=1.0.0&request=DescribeProcess&identifier=hello-world',
     ],
-    ['processes', 'GET /processes', `${base}/processes`],
-    ['process', 'GET /processes/hello-world', `${base}/processes/hello-world`],
-    [
-      'kvp',
-      'sync hello KVP RawDataOutput',
-      `${wps}?service=WPS&version=1.0.0&request=Execute&identifier=hello-world&DataInputs=name=World&RawDataOutput=echo`,
-    ],
-    ['xml', 'sync hello XML POST', wps, xmlPost],
-    ['oap', 'sync hello OGC API execute', `${base}/processes/hello-world/execution`, oapSync],
-    [
-      'async',
-      'async WPS KVP accepted',
-      `${wps}?service=WPS&version=1.0.0&request=Execute&identifier=hello-world&DataInputs=name=World&ResponseDocument=echo&storeExecuteResponse=true&status=true`,
-    ],
-    ['async-oap', 'async OGC API accepted', `${base}/processes/hello-world/execution`, oapAsync],
+    ['processes', 'GET /processes', '/processes'],
+    ['process', 'GET /processes/hello-world', '/processes/hello-world'],
+    ['kvp', 'sync hello KVP RawDataOutput', `${kvp}&RawDataOutput=echo`],
+    ['xml', 'sync hello XML POST', '/wps', xmlPost],
+    ['oap', 'sync hello OGC API execute', '/processes/hello-world/execution', oapSync],
+    ['async', 'async WPS KVP accepted', `${kvp}&ResponseDocument=echo&storeExecuteResponse=true&status=true`],
+    ['async-oap', 'async OGC API accepted', '/processes/hello-world/execution', oapAsync],
   ];
   console.log(
     `wrk -t1 -c${CONNECTIONS} -d${SECONDS}s; Node ${process.version}; Capabilities ${caps.length} bytes\n`,
   );
   console.log(
-    '| scenario | gateway req/s | floor req/s | % of floor | p50 / p99 | non-2xx | CPU µs/req (gateway / floor) |',
+    '| scenario | server | req/s | floor req/s | % of floor | p50 / p99 | non-2xx | CPU µs/req (server / floor) |',
   );
-  console.log('| --- | --- | --- | --- | --- | --- | --- |');
-  wrk(`${wps}?service=WPS&request=GetCapabilities`, undefined, 2); // warm-up
-  wrk(`http://127.0.0.1:${floor}/`, undefined, 2);
-  for (const [key, name, url, script] of scenarios) {
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const g of gateways) wrk(`${g.base}/wps?service=WPS&request=GetCapabilities`, undefined, 2); // warm-up
+  wrk(floorUrl, undefined, 2);
+  for (const [key, name, suffix, script] of scenarios) {
     if (ONLY && !ONLY.includes(key)) continue;
-    wrk(url, script, 1); // warm-up
-    const a = measure(gw.pid!, url, script);
-    const f = measure(floorProcess.pid!, `http://127.0.0.1:${floor}/`);
-    console.log(
-      `| ${name} | ${a.rps.toFixed(0)} | ${f.rps.toFixed(0)} | ${((100 * a.rps) / f.rps).toFixed(1)} % | ${a.p50} / ${a.p99} | ${a.non2xx} | ${a.cpuUs.toFixed(0)} / ${f.cpuUs.toFixed(0)} |`,
-    );
+    for (const g of gateways) {
+      const url = `${g.base}${suffix}`;
+      wrk(url, script, 1); // warm-up
+      const a = measure(g.pid, url, script);
+      const f = measure(floorProcess.pid!, floorUrl);
+      console.log(
+        `| ${name} | ${g.name} | ${a.rps.toFixed(0)} | ${f.rps.toFixed(0)} | ${((100 * a.rps) / f.rps).toFixed(1)} % | ${a.p50} / ${a.p99} | ${a.non2xx} | ${a.cpuUs.toFixed(0)} / ${f.cpuUs.toFixed(0)} |`,
+      );
+    }
   }
-  const db = new Database(store, { readonly: true });
-  const counts = db.prepare('SELECT status, mode, count(*) AS n FROM jobs GROUP BY status, mode').all();
-  db.close();
-  console.log(`\njobs in the store: ${JSON.stringify(counts)}`);
+  for (const g of gateways) {
+    const db = new Database(g.store, { readonly: true });
+    const counts = db.prepare('SELECT status, mode, count(*) AS n FROM jobs GROUP BY status, mode').all();
+    db.close();
+    console.log(`\njobs in the store of ${g.name}: ${JSON.stringify(counts)}`);
+  }
 } finally {
   for (const c of children) if (c.pid) process.kill(c.pid, 'SIGTERM');
   await new Promise((r) => setTimeout(r, 3000));
-  if (PROF) console.log(`profiles kept in ${dir}/prof`);
+  if (PROF) console.log(`profiles kept in ${dir}/prof-gateway`);
   else rmSync(dir, { recursive: true, force: true });
 }
