@@ -1,6 +1,8 @@
 import { literal, type Processor } from '../src/core/processor.ts';
 
 const processor: Processor = {
+  // Computes a short string from its literal inputs: runs in the main thread (no thread hop).
+  runtime: 'inline',
   description: {
     id: 'hello-world',
     version: '1.0.0',

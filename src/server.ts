@@ -22,8 +22,10 @@ export function createApp(gateway: Gateway, options: AppOptions = {}): { app: Ko
   const router = new Router();
   const started = new Date();
 
+  // Request lines are debug logs: timed and built only when debug logging is on (not on the hot path).
+  const logRequests = gateway.logger.isLevelEnabled('debug');
   app.use(async (ctx, next) => {
-    const t0 = performance.now();
+    const t0 = logRequests ? performance.now() : 0;
     try {
       await next();
     } catch (error) {
@@ -32,10 +34,12 @@ export function createApp(gateway: Gateway, options: AppOptions = {}): { app: Ko
       ctx.type = 'application/json';
       ctx.body = { type: 'about:blank', title: 'Internal Server Error', status: 500 };
     }
-    gateway.logger.debug(
-      { method: ctx.method, url: ctx.url, status: ctx.status, ms: Math.round(performance.now() - t0) },
-      'request',
-    );
+    if (logRequests) {
+      gateway.logger.debug(
+        { method: ctx.method, url: ctx.url, status: ctx.status, ms: Math.round(performance.now() - t0) },
+        'request',
+      );
+    }
   });
 
   // Inside the catch-all above (a 500 keeps its CORS headers), before every route (preflights end here).

@@ -29,10 +29,13 @@ export interface ProcessContext {
 }
 
 /**
- * 'js' processors run in a pool of several threads; 'gdal' processors share the one thread that may
- * load gdal-async (it is not context-aware), several tasks at a time. See DESIGN.md.
+ * 'js' processors run in a pool of worker threads; 'gdal' processors in supervised child processes
+ * (gdal-async is not context-aware). See DESIGN.md. 'inline' processors run in the server's main
+ * thread, with no hop at all: only for processors that compute a small result from literal inputs
+ * in microseconds and never block (an abort ends their job at once, but a blocking loop cannot be
+ * stopped; they get no work folder). See src/jobs/inline-runner.ts.
  */
-export type ProcessRuntime = 'js' | 'gdal';
+export type ProcessRuntime = 'js' | 'gdal' | 'inline';
 
 /** Per-resource settings from the configuration (pygeoapi: the resource's `processor` section). */
 export type ProcessorOptions = Record<string, unknown>;

@@ -9,6 +9,8 @@ export function encode(value: unknown): string {
 }
 
 export function decode<T>(text: string): T {
+  // Most documents hold no date: parsed without a reviver (several times faster).
+  if (!text.includes(`"${DATE_TAG}"`)) return JSON.parse(text) as T;
   return JSON.parse(text, (_key, v: unknown) => {
     if (v && typeof v === 'object' && !Array.isArray(v)) {
       const keys = Object.keys(v);

@@ -29,7 +29,15 @@ import type { JobFiles } from './files.ts';
 import { hasPendingReferences, resolveReferences } from './references.ts';
 import type { TaskRunner } from './pool.ts';
 import type { StoreHealth } from './resilient-store.ts';
-import type { JobFilter, JobPatch, JobReport, JobStore } from './store.ts';
+import {
+  QueueFullError,
+  type Admission,
+  type JobFilter,
+  type JobPatch,
+  type JobReport,
+  type JobStore,
+  type NewJob,
+} from './store.ts';
 import type { ProcessLimits } from './process-limits.ts';
 import type { CacheTicket, ResultCache } from './result-cache.ts';
 import { backoffMs, isTransient, NO_RETRY, type RetryPolicy } from './retry.ts';
@@ -212,6 +220,10 @@ export interface JobSystemHealth {
   problems: string[];
 }
 
+/** Whether any input value is a file (placed in the job's work folder). */
+const hasFiles = (inputs: Readonly<Record<string, readonly { kind: string; file?: string }[]>>): boolean =>
+  Object.values(inputs).some((values) => values.some((v) => v.kind === 'complex' && v.file !== undefined));
+
 /** Jobs removed per store call of a sweep (the event loop gets a turn in between). */
 const SWEEP_BATCH = 500;
 /** A job folder with no job in the store is removed once it is this old (its job may be being admitted). */
@@ -242,6 +254,8 @@ export class JobManager {
   readonly #options: JobManagerOptions;
   readonly #events = new EventEmitter();
   readonly #active = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  /** Of the active jobs, the synchronous ones of inline processors (main thread, no pool slot). */
+  readonly #inline = new Set<string>();
   /** Jobs failed on a sync timeout while a claim of them may be under way: never started. */
   readonly #cancelled = new Map<string, OwsError>();
   /**
@@ -254,7 +268,8 @@ export class JobManager {
   #endedSinceSweep = 0;
   #sweeping: Promise<number> | undefined;
   #redispatchTimer: NodeJS.Timeout | undefined;
-  #admission: Promise<unknown> = Promise.resolve();
+  /** Submissions being stored (shutdown waits for them before it closes the store). */
+  readonly #admitting = new Set<Promise<Job>>();
   /** The dispatcher's claim under way, if any (a job it claims is started as soon as it settles). */
   #claiming: Promise<unknown> | undefined;
   /** Jobs being inserted by this instance, until they are announced as accepted. */
@@ -298,8 +313,9 @@ export class JobManager {
     this.#events.setMaxListeners(0);
   }
 
+  /** Jobs running in the pools (the ones `parallel` bounds; inline synchronous jobs take no slot). */
   get running(): number {
-    return this.#active.size;
+    return this.#active.size - this.#inline.size;
   }
 
   /** Kinds of processors that cannot run for now (GDAL child processes that keep failing to start), with the reason. */
@@ -351,7 +367,7 @@ export class JobManager {
    * Throws OwsError: unknown process, bad inputs, disallowed mode, ServerBusy when the queue is full.
    */
   async submit(raw: RawExecuteRequest): Promise<Job> {
-    const { description } = this.#registry.get(raw.processId);
+    const { description, location } = this.#registry.get(raw.processId);
     const mode = resolveExecutionMode(description, raw.mode);
     const inputs = validateInputs(description, raw.inputs, this.#validation());
     // What can be known of a reference without fetching it is refused now, not when the job runs.
@@ -367,28 +383,15 @@ export class JobManager {
     const outputs = resolveOutputs(description, raw.outputs);
     const hit = await this.#submitCached(raw, description, inputs, outputs, mode);
     if (hit) return hit;
-    const admit = async (): Promise<Job> => {
-      if (this.#closing) throw new OwsError('ServerBusy', 'The server is shutting down');
-      // The store's counts, not this process's: exact even while a claimed job is being started.
-      const [waiting, running] = await Promise.all([
-        this.#store.countByStatus('accepted'),
-        this.#store.countByStatus('running'),
-      ]);
-      if (
-        waiting + running >=
-        (this.#options.maxPending ?? this.#options.parallel + this.#options.maxQueued)
-      ) {
-        throw new OwsError(
-          'ServerBusy',
-          `The server is busy: ${running} jobs running and ${waiting} waiting (at most ${this.#options.maxQueued})`,
-        );
-      }
-      const id = randomUUID();
-      const processBound = this.#options.processLimits?.bound(raw.processId);
+    const immediate = mode === 'sync' && this.#runsImmediately(raw.processId, location, inputs);
+    if (this.#closing) throw new OwsError('ServerBusy', 'The server is shutting down');
+    const id = randomUUID();
+    const processBound = this.#options.processLimits?.bound(raw.processId);
+    const admitted = (async (): Promise<Job> => {
       // A shared store may hand the job to this instance's dispatcher (notified at commit) before
       // the insert returns here: it is started only once it has been announced as accepted.
-      let announced!: () => void;
-      this.#announcing.set(id, new Promise<void>((resolve) => (announced = resolve)));
+      let announced: () => void = () => undefined;
+      if (!immediate) this.#announcing.set(id, new Promise<void>((resolve) => (announced = resolve)));
       try {
         const placed = await this.#files.prepare(id, inputs, this.#options.inlineLimit);
         const request = {
@@ -398,30 +401,130 @@ export class JobManager {
           outputsSelected: raw.outputs !== undefined,
           ...(raw.cache ? { cache: raw.cache } : {}),
         };
-        const job = await this.#store.insert({
+        // The global queue bound (the admission) and the process's (processBound) are checked by
+        // the store in the transaction that inserts the job: exact whatever else is being admitted
+        // or claimed at the same moment, by this instance or (a shared store) any other.
+        const job: NewJob = {
           id,
           processId: raw.processId,
           mode,
           created: new Date(),
           request: raw.binding ? { ...request, binding: raw.binding } : request,
           ...(processBound ? { processBound } : {}),
-        });
-        this.#emit(job);
-        return job;
+        };
+        if (immediate) return await this.#runInline(job);
+        const stored = await this.#store.insert(job, this.#admissionBound());
+        this.#emit(stored);
+        return stored;
       } catch (error) {
         await this.#files.removeWork(id).catch(() => undefined);
+        if (error instanceof QueueFullError) {
+          throw new OwsError(
+            'ServerBusy',
+            `The server is busy: ${error.running} jobs running and ${error.waiting} waiting (at most ${this.#options.maxQueued})`,
+          );
+        }
         throw error;
       } finally {
         this.#announcing.delete(id);
         announced();
       }
-    };
-    const admitted = this.#admission.then(admit, admit);
-    this.#admission = admitted.catch(() => undefined);
-    const job = await admitted;
-    this.#queueEmpty = false;
-    this.#dispatch();
+    })();
+    this.#admitting.add(admitted);
+    const job = await admitted.finally(() => this.#admitting.delete(admitted));
+    if (!immediate) {
+      this.#queueEmpty = false;
+      this.#dispatch();
+    }
     return job;
+  }
+
+  /**
+   * Whether a synchronous job of this process runs at once, in the main thread, without entering
+   * the queue (see #runInline): only an inline processor's with no reference to fetch, on an
+   * instance that runs jobs, and only when nothing that works through the queue applies to the
+   * process: a running cap (max_running_jobs, applied by the store's claim) or a result cache
+   * (pending marks are held by queued or running jobs). Such a job otherwise goes through the queue
+   * like any other, and still runs in the main thread once claimed.
+   */
+  #runsImmediately(processId: string, location: ProcessLocation, inputs: JobInputs): boolean {
+    return (
+      location.kind === 'local' &&
+      location.runtime === 'inline' &&
+      this.#options.runJobs !== false &&
+      !hasPendingReferences(inputs) &&
+      this.#options.processLimits?.caps[processId] === undefined &&
+      !this.#options.resultCache?.policy(processId)
+    );
+  }
+
+  /**
+   * The global queue bound the store checks when it inserts a job: accepted plus running jobs at
+   * most. None when the store bounds its queue for the whole cluster itself (maxPending Infinity).
+   */
+  #admissionBound(): Admission | undefined {
+    const max = this.#options.maxPending ?? this.#options.parallel + this.#options.maxQueued;
+    return Number.isFinite(max) ? { maxActive: max } : undefined;
+  }
+
+  #syncTimeoutError(): OwsError {
+    const seconds = this.#options.syncTimeoutMs / 1000;
+    return new OwsError(
+      'NoApplicableCode',
+      `The job did not finish within the synchronous execution limit of ${seconds} s and was cancelled; run it asynchronously instead`,
+      undefined,
+      'sync-timeout',
+    );
+  }
+
+  /**
+   * Runs a synchronous job of an inline processor at once (no pool slot: it runs in the main
+   * thread, in microseconds) and then stores it, ended, in one step (JobStore.insertEnded: one
+   * transaction on either store, one group commit on SQLite). The job is in the store, in its final
+   * state, before its client has an answer; it is never seen waiting or running (a crash before
+   * that leaves no job, and the client, whose connection it also cut, no answer). It is admitted
+   * like any job (a full queue, or its process's, refuses it with ServerBusy, checked in that
+   * transaction) though it takes no place: a refused job was computed for nothing. Its retry policy
+   * applies (attempts recorded as for any job). Past the synchronous limit it is aborted and fails
+   * with sync-timeout, whatever the caller's policy: an inline job cannot go on detached.
+   */
+  async #runInline(job: NewJob): Promise<Job> {
+    const started: Job = {
+      ...job,
+      status: 'running',
+      progress: 0,
+      started: job.created,
+      updated: job.created,
+    };
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(this.#syncTimeoutError()), this.#options.syncTimeoutMs);
+    let finished: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => (finished = resolve));
+    this.#active.set(job.id, { controller, done });
+    this.#inline.add(job.id);
+    try {
+      const outcome = await this.#attempts(started, controller);
+      let final: Job;
+      try {
+        final = await this.#store.insertEnded(
+          job,
+          outcome.to,
+          { ...outcome.patch, started: job.created },
+          this.#admissionBound(),
+        );
+      } catch (error) {
+        if (outcome.to === 'successful') await this.#files.removeOutputs(job.id).catch(() => undefined);
+        throw error;
+      }
+      this.#emit(final);
+      this.#jobEnded();
+      return final;
+    } finally {
+      clearTimeout(timer);
+      this.#active.delete(job.id);
+      this.#inline.delete(job.id);
+      finished();
+    }
   }
 
   /**
@@ -449,7 +552,8 @@ export class JobManager {
         outputsSelected: raw.outputs !== undefined,
       };
       const now = new Date();
-      const job = await this.#store.insertSucceeded(
+      // Outside the queue: a hit takes no place and is not admitted against its bound.
+      const job = await this.#store.insertEnded(
         {
           id,
           processId: raw.processId,
@@ -457,6 +561,7 @@ export class JobManager {
           created: now,
           request: raw.binding ? { ...request, binding: raw.binding } : request,
         },
+        'successful',
         { ...cachedOutcome(entry.jobId, entry.results, now).patch, started: now },
       );
       if (this.#options.cleanTempDir) await this.#files.removeWork(id).catch(() => undefined);
@@ -487,6 +592,14 @@ export class JobManager {
   ): Promise<Job> {
     const job = await this.submit(raw);
     if (job.mode === 'async') return job;
+    if (isTerminal(job.status)) {
+      // Ended already (an inline job run at once, a cache hit): its failures are exceptions, as below.
+      const reason = job.error?.reason;
+      if (job.status === 'failed' && (reason === 'sync-timeout' || reason === 'input-rejected')) {
+        throw OwsError.fromJSON(job.error!);
+      }
+      return job;
+    }
     const waitMs = Math.min(options.waitMs ?? Infinity, this.#options.syncTimeoutMs);
     const done = await this.waitFor(job.id, waitMs);
     if (done?.status === 'failed' && done.error?.reason === 'input-rejected') {
@@ -494,13 +607,7 @@ export class JobManager {
     }
     if (done) return done;
     if ((options.onSyncTimeout ?? 'cancel') === 'detach') return this.get(job.id);
-    const seconds = this.#options.syncTimeoutMs / 1000;
-    const error = new OwsError(
-      'NoApplicableCode',
-      `The job did not finish within the synchronous execution limit of ${seconds} s and was cancelled; run it asynchronously instead`,
-      undefined,
-      'sync-timeout',
-    );
+    const error = this.#syncTimeoutError();
     await this.#cancel(job.id, error);
     throw error;
   }
@@ -629,9 +736,13 @@ export class JobManager {
   // one that another node dismissed or that lost its lease, announcing a job another node finished
   // (a synchronous client waits here), and claiming when jobs were queued elsewhere.
 
-  /** Ids of the jobs this process runs. */
+  /**
+   * Ids of the jobs this process runs that are in the store (claimed, leased). Inline synchronous
+   * jobs run at once are not: they are stored only once ended, hold no lease, and a heartbeat that
+   * did not find them among this node's leases must not take them for jobs ended elsewhere.
+   */
   activeJobIds(): string[] {
-    return [...this.#active.keys()];
+    return [...this.#active.keys()].filter((id) => !this.#inline.has(id));
   }
 
   /** Stops a job running here, with `error` as its end (no-op when it does not run here). */
@@ -670,17 +781,35 @@ export class JobManager {
         do {
           this.#redispatch = false;
           while (!this.#closing && this.#hasFreeSlot()) {
-            const claiming = this.#store.claimNext(new Date(), this.#caps()).then(async (job) => {
-              if (job) await this.#announcing.get(job.id);
-              return job;
-            });
+            // One claim per free slot, all at once: the store commits them together (SQLite: one
+            // group commit) and applies the caps to each in turn.
+            const now = new Date();
+            const caps = this.#caps();
+            const free = this.#options.parallel - this.running - this.#borrowed;
+            const claiming = Promise.allSettled(
+              Array.from({ length: free }, () =>
+                this.#store.claimNext(now, caps).then(async (job) => {
+                  if (job) await this.#announcing.get(job.id);
+                  return job;
+                }),
+              ),
+            );
             this.#claiming = claiming;
-            const job = await claiming;
+            let empty = false;
+            let failure: { reason: unknown } | undefined;
+            // Every job claimed is started, even when another claim failed.
+            for (const result of await claiming) {
+              if (result.status === 'rejected') failure ??= { reason: result.reason };
+              else if (!result.value) empty = true;
+              else {
+                this.#emit(result.value);
+                this.#start(result.value);
+              }
+            }
+            if (failure) throw failure.reason;
             // None claimable (none waiting, or only jobs of processes at their cap): slots may be lent.
-            this.#queueEmpty = !job;
-            if (!job) break;
-            this.#emit(job);
-            this.#start(job);
+            this.#queueEmpty = empty;
+            if (empty) break;
           }
         } while (this.#redispatch && !this.#closing);
       } catch (error) {
@@ -863,6 +992,10 @@ export class JobManager {
       writing = undefined;
     };
     let lost = false;
+    // An inline processor gets no work folder: its job touches the disk only if its inputs or
+    // outputs are files, and only then is the disk quota checked and are its folders cleaned.
+    const inline = entry?.location.kind === 'local' && entry.location.runtime === 'inline';
+    let onDisk = !inline || hasFiles(job.request.inputs);
     const timer = setTimeout(
       () =>
         controller.abort(
@@ -896,7 +1029,8 @@ export class JobManager {
         controller.signal,
       );
       if (ticket?.hit) return cachedOutcome(ticket.hit.jobId, ticket.hit.results, new Date());
-      await this.#files.ensureWork(job.id);
+      if (inline) onDisk ||= hasFiles(inputs);
+      else await this.#files.ensureWork(job.id);
       const results = await runFannedOut(
         this.#runner,
         {
@@ -936,8 +1070,9 @@ export class JobManager {
         this.#fanOut(job.processId, location),
         this.#lender,
       );
+      onDisk ||= Object.values(results).some((output) => output.kind === 'complex');
       // Within the disk quota: old finished jobs make room, else NotEnoughStorage (files removed below).
-      await this.#options.diskQuota?.admit(job.id);
+      if (onDisk) await this.#options.diskQuota?.admit(job.id);
       if (ticket && !ticket.hit) {
         await ticket.fill(results).catch((e: unknown) => log.warn({ err: e }, 'could not cache the results'));
       }
@@ -955,7 +1090,7 @@ export class JobManager {
       }
       // A job this node lost is another node's now, with its (shared) folders.
       if (error.reason === 'lease-lost') lost = true;
-      else await this.#files.removeOutputs(job.id).catch(() => undefined);
+      else if (onDisk) await this.#files.removeOutputs(job.id).catch(() => undefined);
       return {
         to: 'failed',
         patch: { message: error.message, error: error.toJSON(), finished: new Date() },
@@ -964,7 +1099,9 @@ export class JobManager {
       await writing;
       if (ticket && !ticket.hit) ticket.release();
       clearTimeout(timer);
-      if (this.#options.cleanTempDir && !lost) await this.#files.removeWork(job.id).catch(() => undefined);
+      if (this.#options.cleanTempDir && !lost && onDisk) {
+        await this.#files.removeWork(job.id).catch(() => undefined);
+      }
     }
   }
 
@@ -1056,9 +1193,10 @@ export class JobManager {
       let removed = 0;
       for (;;) {
         const ids = await this.#store.deleteExpired(rule, SWEEP_BATCH);
-        for (const id of ids) {
-          await Promise.all([this.#files.removeOutputs(id), this.#files.removeWork(id)]);
-        }
+        // All at once: one by one, a trim could not keep up with jobs ending thousands a second.
+        await Promise.all(
+          ids.map((id) => Promise.all([this.#files.removeOutputs(id), this.#files.removeWork(id)])),
+        );
         await this.#options.resultCache?.forget(ids);
         removed += ids.length;
         if (ids.length < SWEEP_BATCH || this.#closing) break;
@@ -1110,7 +1248,7 @@ export class JobManager {
     clearTimeout(timer);
     await this.#runner.close();
     await all();
-    await this.#admission;
+    await Promise.allSettled([...this.#admitting]);
     await this.#sweeping?.catch(() => undefined);
     await this.#store.close();
   }

@@ -15,15 +15,17 @@ import { decode, encode } from './codec.ts';
 import { processBusy } from './process-limits.ts';
 import type { StoreFault } from './resilient-store.ts';
 import { whereClause } from './sqlite-store.ts';
-import type {
-  CacheClaim,
-  CacheEntry,
-  ExpiryRule,
-  JobFilter,
-  JobPatch,
-  JobReport,
-  JobStore,
-  NewJob,
+import {
+  QueueFullError,
+  type Admission,
+  type CacheClaim,
+  type CacheEntry,
+  type ExpiryRule,
+  type JobFilter,
+  type JobPatch,
+  type JobReport,
+  type JobStore,
+  type NewJob,
 } from './store.ts';
 
 /**
@@ -383,44 +385,51 @@ export class PgJobStore implements JobStore {
     });
   }
 
-  async insert(job: NewJob): Promise<Job> {
+  /**
+   * The queue bounds of an insertion, checked in its transaction under one advisory lock that
+   * orders the bounded inserts of all instances (the counts and the insert are one step for the
+   * whole cluster): the process's (`processBound`), the caller's (`admission`: accepted plus
+   * running at most, QueueFullError) and this store's own cluster bound (`maxQueued`).
+   */
+  async #admit(c: pg.ClientBase, job: NewJob, admission: Admission | undefined): Promise<void> {
+    const bound = this.#options.maxQueued;
+    if (bound === undefined && !job.processBound && !admission) return;
+    await c.query('SELECT pg_advisory_xact_lock($1)', [LOCK_ADMIT]);
+    if (job.processBound) {
+      const { rows } = await c.query<{ waiting: number; running: number }>(
+        `SELECT count(*) FILTER (WHERE status = $1) AS waiting, count(*) FILTER (WHERE status = 'running') AS running
+         FROM jobs WHERE status IN ($1, 'running') AND process_id = $2`,
+        [QUEUED_STATUS, job.processId],
+      );
+      const busy = processBusy(job.processId, job.processBound, rows[0]!.waiting, rows[0]!.running);
+      if (busy) throw busy;
+    }
+    if (bound === undefined && !admission) return;
+    const { rows } = await c.query<{ waiting: number; running: number }>(
+      `SELECT count(*) FILTER (WHERE status = $1) AS waiting, count(*) FILTER (WHERE status = 'running') AS running
+       FROM jobs WHERE status IN ($1, 'running')`,
+      [QUEUED_STATUS],
+    );
+    const { waiting, running } = rows[0]!;
+    if (admission && waiting + running >= admission.maxActive) throw new QueueFullError(running, waiting);
+    const cap = this.#options.maxRunning;
+    // With a cluster cap, as one instance counts (running + waiting against cap + queue);
+    // without one, the waiting jobs alone against the queue bound.
+    if (bound !== undefined && (cap > 0 ? waiting + running >= cap + bound : waiting >= bound)) {
+      throw new OwsError(
+        'ServerBusy',
+        `The server is busy: ${running} jobs running and ${waiting} waiting in the cluster (at most ${bound})`,
+      );
+    }
+  }
+
+  async insert(job: NewJob, admission?: Admission): Promise<Job> {
     const t = job.created.getTime();
     return this.#tx(async (c) => {
       // A synchronous client waits on the connection and has no answer if the server goes down:
       // its job need not wait for the disk (an asynchronous one is committed durably).
       if (job.mode !== 'async') await c.query('SET LOCAL synchronous_commit = off');
-      const bound = this.#options.maxQueued;
-      // One lock orders the bounded inserts of all instances: the counts below and the insert are
-      // one step for the whole cluster.
-      if (bound !== undefined || job.processBound) {
-        await c.query('SELECT pg_advisory_xact_lock($1)', [LOCK_ADMIT]);
-      }
-      if (job.processBound) {
-        const { rows } = await c.query<{ waiting: number; running: number }>(
-          `SELECT count(*) FILTER (WHERE status = $1) AS waiting, count(*) FILTER (WHERE status = 'running') AS running
-           FROM jobs WHERE status IN ($1, 'running') AND process_id = $2`,
-          [QUEUED_STATUS, job.processId],
-        );
-        const busy = processBusy(job.processId, job.processBound, rows[0]!.waiting, rows[0]!.running);
-        if (busy) throw busy;
-      }
-      if (bound !== undefined) {
-        const { rows } = await c.query<{ waiting: number; running: number }>(
-          `SELECT count(*) FILTER (WHERE status = $1) AS waiting, count(*) FILTER (WHERE status = 'running') AS running
-           FROM jobs WHERE status IN ($1, 'running')`,
-          [QUEUED_STATUS],
-        );
-        const { waiting, running } = rows[0]!;
-        const cap = this.#options.maxRunning;
-        // With a cluster cap, as one instance counts (running + waiting against cap + queue);
-        // without one, the waiting jobs alone against the queue bound.
-        if (cap > 0 ? waiting + running >= cap + bound : waiting >= bound) {
-          throw new OwsError(
-            'ServerBusy',
-            `The server is busy: ${running} jobs running and ${waiting} waiting in the cluster (at most ${bound})`,
-          );
-        }
-      }
+      await this.#admit(c, job, admission);
       const { rows } = await c.query<Row>(
         `INSERT INTO jobs (id, process_id, status, mode, progress, created, updated, request)
          VALUES ($1, $2, $3, $4, 0, $5, $5, $6) RETURNING *`,
@@ -705,27 +714,33 @@ export class PgJobStore implements JobStore {
     return removed;
   }
 
-  async insertSucceeded(job: NewJob, patch: JobPatch): Promise<Job> {
-    // Inserted and finished in one transaction: no node ever sees it queued (the insert's
-    // notification is delivered at commit, when the job is already successful).
+  async insertEnded(
+    job: NewJob,
+    to: 'successful' | 'failed',
+    patch: JobPatch,
+    admission?: Admission,
+  ): Promise<Job> {
+    // Inserted in its final state in one transaction: no node ever sees it queued or running (the
+    // insert's notification is delivered at commit), it holds no lease and takes no slot or place.
     return this.#tx(async (c) => {
+      if (job.mode !== 'async') await c.query('SET LOCAL synchronous_commit = off');
+      await this.#admit(c, job, admission);
       const t = job.created.getTime();
+      const { progress = to === 'successful' ? 100 : 0, ...rest } = patch;
       const columns = ['id', 'process_id', 'status', 'mode', 'progress', 'created', 'updated', 'request'];
       const params: unknown[] = [
         job.id,
         job.processId,
-        'successful',
+        to,
         job.mode,
-        100,
+        PATCH_COLUMNS.progress(progress as never),
         t,
-        t,
+        Date.now(),
         encode(job.request),
       ];
-      for (const [key, value] of Object.entries(patch) as Array<[keyof JobPatch, never]>) {
+      for (const [key, value] of Object.entries(rest) as Array<[keyof JobPatch, never]>) {
         if (value === undefined) continue;
-        const column = key === 'progress' ? undefined : key;
-        if (column === undefined) continue;
-        columns.push(column);
+        columns.push(key);
         params.push(PATCH_COLUMNS[key](value));
       }
       const { rows } = await c.query<Row>(

@@ -5,6 +5,7 @@ import { OwsError } from '../core/errors.ts';
 import type { ProcessRuntime } from '../core/processor.ts';
 import type { StoredOutputs } from '../core/values.ts';
 import { ChildProcessRunner } from './child-runner.ts';
+import { InlineRunner } from './inline-runner.ts';
 import type { LogLevel, TaskSpec, WorkerMessage, WorkerResult } from './task.ts';
 
 export interface TaskControl {
@@ -160,12 +161,14 @@ export interface LocalRunnerOptions {
 }
 
 /**
- * The runner of one host: JavaScript processors in worker threads (piscina), GDAL processors in
+ * The runner of one host: trivial 'inline' processors in the main thread, JavaScript processors in
+ * worker threads (piscina), GDAL processors in
  * supervised child processes, one job per child (gdal-async loads in one thread per process, and
  * a process can be killed whatever native call it is stuck in).
  */
 export function createLocalRunner(options: LocalRunnerOptions): RuntimeRunner {
   return new RuntimeRunner({
+    inline: new InlineRunner(),
     js: new PiscinaRunner({ parallel: options.parallel, cancelGraceMs: options.cancelGraceMs }),
     gdal: new ChildProcessRunner({
       runtime: 'gdal',

@@ -2,15 +2,17 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { OwsErrorJson } from '../core/errors.ts';
 import { OwsError } from '../core/errors.ts';
 import type { Job, JobStatus } from '../core/job.ts';
-import type {
-  CacheClaim,
-  CacheEntry,
-  ExpiryRule,
-  JobFilter,
-  JobPatch,
-  JobReport,
-  JobStore,
-  NewJob,
+import {
+  QueueFullError,
+  type Admission,
+  type CacheClaim,
+  type CacheEntry,
+  type ExpiryRule,
+  type JobFilter,
+  type JobPatch,
+  type JobReport,
+  type JobStore,
+  type NewJob,
 } from './store.ts';
 
 /** What a store error is: a lock held elsewhere (worth waiting for), a full disk, or anything else. */
@@ -75,7 +77,7 @@ export class ResilientStore implements JobStore {
           return result;
         } catch (error) {
           // A refusal by the store's own rules (a full queue, a bound of a process): the store works.
-          if (error instanceof OwsError) throw error;
+          if (error instanceof QueueFullError || error instanceof OwsError) throw error;
           const fault = this.#options.fault(error);
           if (fault === 'busy' && Date.now() - t0 < this.#options.retryForMs) {
             if (!waiting) {
@@ -114,8 +116,8 @@ export class ResilientStore implements JobStore {
     }
   }
 
-  insert(job: NewJob): Promise<Job> {
-    return this.#call('write', () => this.#inner.insert(job));
+  insert(job: NewJob, admission?: Admission): Promise<Job> {
+    return this.#call('write', () => this.#inner.insert(job, admission));
   }
   get(id: string): Promise<Job | undefined> {
     return this.#call('read', () => this.#inner.get(id));
@@ -153,8 +155,13 @@ export class ResilientStore implements JobStore {
   cacheDelete(rule: { expiredBy?: Date; jobIds?: readonly string[] }): Promise<number> {
     return this.#call('write', () => this.#inner.cacheDelete(rule));
   }
-  insertSucceeded(job: NewJob, patch: JobPatch): Promise<Job> {
-    return this.#call('write', () => this.#inner.insertSucceeded(job, patch));
+  insertEnded(
+    job: NewJob,
+    to: 'successful' | 'failed',
+    patch: JobPatch,
+    admission?: Admission,
+  ): Promise<Job> {
+    return this.#call('write', () => this.#inner.insertEnded(job, to, patch, admission));
   }
   failRunning(error: OwsErrorJson, now: Date): Promise<string[]> {
     return this.#call('write', () => this.#inner.failRunning(error, now));

@@ -23,6 +23,8 @@ import {
 } from './sqlite-result-cache.ts';
 import {
   JOB_TYPE,
+  QueueFullError,
+  type Admission,
   type CacheClaim,
   type CacheEntry,
   type ExpiryRule,
@@ -227,14 +229,31 @@ export function sqliteFault(error: unknown): StoreFault {
   return 'other';
 }
 
+/** Prepared statements kept at most (job lists with many filters make many distinct ones). */
+const STATEMENT_CACHE_SIZE = 256;
+
+/** A write waiting for the next group commit, and how its caller is told the outcome. */
+interface PendingWrite {
+  run: () => unknown;
+  durable: boolean;
+  resolve: (value: never) => void;
+  reject: (error: unknown) => void;
+}
+
 /**
  * The embedded default store: one SQLite file in WAL mode, used by one server process at a time
  * (see src/jobs/instance-lock.ts).
  *
- * Durability: an accepted asynchronous job is committed with synchronous=FULL (the log is flushed to
- * disk before its id is returned), so it survives a process crash and a power loss. Every other
- * write (synchronous jobs, progress, state changes) uses synchronous=NORMAL: it survives a process
- * crash; a power loss may undo the last ones, and a job then restarts from an earlier state.
+ * Group commit: the writes that arrive within one turn of the event loop are run in order in one
+ * transaction (each in its own savepoint, so that one refused write does not undo the others) and
+ * committed together; each promise settles only after that commit. A caller is therefore told of a
+ * write only once it is committed, and many concurrent requests share one commit (and one flush).
+ *
+ * Durability: a commit that holds an accepted asynchronous job is made with synchronous=FULL (the
+ * log is flushed to disk before any id in it is returned), so such a job survives a process crash
+ * and a power loss. Every other commit (synchronous jobs, progress, state changes) uses
+ * synchronous=NORMAL: it survives a process crash; a power loss may undo the last ones, and a job
+ * then restarts from an earlier state.
  */
 export class SqliteJobStore implements JobStore {
   readonly #db: Database.Database;
@@ -242,6 +261,11 @@ export class SqliteJobStore implements JobStore {
   readonly #lock: InstanceLock | undefined;
   readonly #checkpointer: NodeJS.Timeout | undefined;
   readonly #cache: SqliteResultCache;
+  readonly #statements = new Map<string, Database.Statement>();
+  #pending: PendingWrite[] = [];
+  #flushScheduled = false;
+  /** Accepted plus running jobs during the commit being made (see insert), counted at most once per commit. */
+  #batchActive: { bound: number; count: number } | undefined;
 
   constructor(file: string) {
     this.#file = file;
@@ -304,25 +328,131 @@ export class SqliteJobStore implements JobStore {
     }
   }
 
-  async insert(job: NewJob): Promise<Job> {
-    const t = job.created.getTime();
+  /** A prepared statement, prepared once per distinct SQL text. */
+  #sql(text: string): Database.Statement {
+    let statement = this.#statements.get(text);
+    if (!statement) {
+      if (this.#statements.size >= STATEMENT_CACHE_SIZE) this.#statements.clear();
+      statement = this.#db.prepare(text);
+      this.#statements.set(text, statement);
+    }
+    return statement;
+  }
+
+  /** Queues a write for the next group commit; settles once it is committed (or refused). */
+  #write<T>(run: () => T, durable = false): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#pending.push({ run, durable, resolve: resolve as (value: never) => void, reject });
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        setImmediate(() => this.#flush());
+      }
+    });
+  }
+
+  /** Commits the writes queued so far in one transaction, in order. */
+  #flush(): void {
+    this.#flushScheduled = false;
+    const batch = this.#pending;
+    this.#pending = [];
+    this.#batchActive = undefined;
+    if (batch.length === 0) return;
+    if (!this.#db.open) {
+      for (const op of batch) op.reject(new Error('The job store is closed'));
+      return;
+    }
+    const durable = batch.some((op) => op.durable);
+    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    try {
+      if (durable) this.#db.pragma('synchronous = FULL');
+      this.#db
+        .transaction(() => {
+          for (const op of batch) {
+            if (batch.length === 1) {
+              outcomes.push({ ok: true, value: op.run() });
+              continue;
+            }
+            try {
+              // A savepoint per write: one refused write (a full queue) leaves the others in.
+              outcomes.push({ ok: true, value: this.#db.transaction(op.run)() });
+            } catch (error) {
+              // A locked or full database fails the whole commit; every write is then retried.
+              if (sqliteFault(error) !== 'other') throw error;
+              outcomes.push({ ok: false, error });
+            }
+          }
+        })
+        .immediate();
+    } catch (error) {
+      if (batch.length === 1 && outcomes.length === 0) {
+        batch[0]!.reject(error);
+        return;
+      }
+      for (const op of batch) op.reject(error);
+      return;
+    } finally {
+      if (durable) this.#db.pragma('synchronous = NORMAL');
+    }
+    batch.forEach((op, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.ok) op.resolve(outcome.value as never);
+      else op.reject(outcome.error);
+    });
+  }
+
+  /** Accepted plus running jobs, counted up to `bound` at most (an index range, cut short). */
+  #activeUpTo(bound: number): number {
+    return (
+      this.#sql(`SELECT count(*) AS n FROM (SELECT 1 FROM jobs WHERE status IN (?, ?) LIMIT ?)`).get(
+        QUEUED_STATUS,
+        CLAIMED_STATUS,
+        bound,
+      ) as { n: number }
+    ).n;
+  }
+
+  #count(status: JobStatus): number {
+    return (this.#sql('SELECT count(*) AS n FROM jobs WHERE status = ?').get(status) as { n: number }).n;
+  }
+
+  /**
+   * The queue bounds of an insertion, checked in its transaction (see JobStore.insert): the
+   * process's (`processBound`: its jobs counted now) and the global one (`admission`: counted once
+   * per commit, cut short at the bound, then kept up to date by the insertions of this commit; jobs
+   * that end in the same commit make room only in the next).
+   */
+  #admit(job: NewJob, admission: Admission | undefined): void {
     const bound = job.processBound;
-    // The process's queue bound is counted and the job inserted in one transaction.
-    const admit = () => {
-      if (!bound) return;
-      const { waiting, running } = this.#db
-        .prepare(
-          `SELECT count(*) FILTER (WHERE status = ?) AS waiting, count(*) FILTER (WHERE status = 'running') AS running
-           FROM jobs WHERE status IN (?, 'running') AND process_id = ?`,
-        )
-        .get(QUEUED_STATUS, QUEUED_STATUS, job.processId) as { waiting: number; running: number };
+    if (bound) {
+      const { waiting, running } = this.#sql(
+        `SELECT count(*) FILTER (WHERE status = ?) AS waiting, count(*) FILTER (WHERE status = ?) AS running
+         FROM jobs WHERE status IN (?, ?) AND process_id = ?`,
+      ).get(QUEUED_STATUS, CLAIMED_STATUS, QUEUED_STATUS, CLAIMED_STATUS, job.processId) as {
+        waiting: number;
+        running: number;
+      };
       const busy = processBusy(job.processId, bound, waiting, running);
       if (busy) throw busy;
-    };
-    const insert = this.#db.transaction(() => {
-      admit();
-      return returning(
-        this.#db.prepare(
+    }
+    if (admission) {
+      if (this.#batchActive?.bound !== admission.maxActive) {
+        this.#batchActive = { bound: admission.maxActive, count: this.#activeUpTo(admission.maxActive) };
+      }
+      if (this.#batchActive.count >= admission.maxActive) {
+        throw new QueueFullError(this.#count(CLAIMED_STATUS), this.#count(QUEUED_STATUS));
+      }
+    }
+  }
+
+  insert(job: NewJob, admission?: Admission): Promise<Job> {
+    const t = job.created.getTime();
+    const request = encode(job.request);
+    // An asynchronous client is given the job's id to come back with: it must survive a power loss.
+    // A synchronous client waits on the connection, and has no answer if the server goes down.
+    return this.#write(() => {
+      this.#admit(job, admission);
+      const row = returning(
+        this.#sql(
           `INSERT INTO jobs (id, process_id, status, mode, progress, created, updated, request)
            VALUES (?, ?, ?, ?, 0, ?, ?, ?) RETURNING *`,
         ),
@@ -332,22 +462,52 @@ export class SqliteJobStore implements JobStore {
         job.mode,
         t,
         t,
-        encode(job.request),
+        request,
       )!;
-    });
-    // An asynchronous client is given the job's id to come back with: it must survive a power loss.
-    // A synchronous client waits on the connection, and has no answer if the server goes down.
-    if (job.mode !== 'async') return toJob(insert());
-    this.#db.pragma('synchronous = FULL');
-    try {
-      return toJob(insert());
-    } finally {
-      this.#db.pragma('synchronous = NORMAL');
-    }
+      if (this.#batchActive) this.#batchActive.count++;
+      return toJob(row);
+    }, job.mode === 'async');
+  }
+
+  insertEnded(
+    job: NewJob,
+    to: 'successful' | 'failed',
+    patch: JobPatch,
+    admission?: Admission,
+  ): Promise<Job> {
+    const t = job.created.getTime();
+    const request = encode(job.request);
+    // Inserted in its final state in one savepoint of the group commit: no dispatcher ever sees it
+    // queued, nobody sees it running, and it takes no place in the bounds it is checked against.
+    return this.#write(() => {
+      this.#admit(job, admission);
+      const { progress = to === 'successful' ? 100 : 0, ...rest } = patch;
+      const columns = ['id', 'process_id', 'status', 'mode', 'progress', 'created', 'updated', 'request'];
+      const params: unknown[] = [
+        job.id,
+        job.processId,
+        to,
+        job.mode,
+        PATCH_COLUMNS.progress(progress as never),
+        t,
+        Date.now(),
+        request,
+      ];
+      for (const [key, value] of Object.entries(rest) as Array<[keyof JobPatch, never]>) {
+        if (value === undefined) continue;
+        columns.push(key);
+        params.push(PATCH_COLUMNS[key](value));
+      }
+      const row = returning(
+        this.#sql(`INSERT INTO jobs (${columns.join(', ')}) VALUES (${placeholders(columns)}) RETURNING *`),
+        ...params,
+      )!;
+      return toJob(row);
+    }, job.mode === 'async');
   }
 
   async get(id: string): Promise<Job | undefined> {
-    const row = this.#db.prepare('SELECT * FROM jobs WHERE id = ?').get(id) as Row | undefined;
+    const row = this.#sql('SELECT * FROM jobs WHERE id = ?').get(id) as Row | undefined;
     return row && toJob(row);
   }
 
@@ -355,12 +515,10 @@ export class SqliteJobStore implements JobStore {
     const where = whereClause(filter, now);
     if (!where) return { jobs: [], total: 0 };
     const { clause, params } = where;
-    const total = (
-      this.#db.prepare(`SELECT count(*) AS n FROM jobs ${clause}`).get(...params) as { n: number }
-    ).n;
-    const rows = this.#db
-      .prepare(`SELECT * FROM jobs ${clause} ORDER BY created DESC, rowid DESC LIMIT ? OFFSET ?`)
-      .all(...params, filter.limit ?? 10, filter.offset ?? 0) as Row[];
+    const total = (this.#sql(`SELECT count(*) AS n FROM jobs ${clause}`).get(...params) as { n: number }).n;
+    const rows = this.#sql(
+      `SELECT * FROM jobs ${clause} ORDER BY created DESC, rowid DESC LIMIT ? OFFSET ?`,
+    ).all(...params, filter.limit ?? 10, filter.offset ?? 0) as Row[];
     return { jobs: rows.map(toJob), total };
   }
 
@@ -376,7 +534,7 @@ export class SqliteJobStore implements JobStore {
     }
     params.push(id, ...from);
     const row = returning(
-      this.#db.prepare(
+      this.#sql(
         `UPDATE jobs SET ${sets.join(', ')} WHERE id = ? AND status IN (${from.map(() => '?').join(', ')}) RETURNING *`,
       ),
       ...params,
@@ -384,17 +542,18 @@ export class SqliteJobStore implements JobStore {
     return row && toJob(row);
   }
 
-  async transition(id: string, to: JobStatus, patch: JobPatch = {}): Promise<Job | undefined> {
-    return this.#update(id, { ...patch, status: to }, statusesLeadingTo(to));
+  transition(id: string, to: JobStatus, patch: JobPatch = {}): Promise<Job | undefined> {
+    return this.#write(() => this.#update(id, { ...patch, status: to }, statusesLeadingTo(to)));
   }
 
-  async report(id: string, progress: JobReport): Promise<Job | undefined> {
-    return this.#update(id, progress, REPORTING_STATUSES);
+  report(id: string, progress: JobReport): Promise<Job | undefined> {
+    return this.#write(() => this.#update(id, progress, REPORTING_STATUSES));
   }
 
-  async claimNext(now: Date, caps: Readonly<Record<string, number>> = {}): Promise<Job | undefined> {
+  claimNext(now: Date, caps: Readonly<Record<string, number>> = {}): Promise<Job | undefined> {
     const t = now.getTime();
-    // Per-process caps: a capped process's job is taken only while fewer of its jobs run (one statement).
+    // Per-process caps: a capped process's job is taken only while fewer of its jobs run (one
+    // statement; the claims of one commit run in turn, each seeing those before it).
     const capped = Object.entries(caps);
     const capClause =
       capped.length === 0
@@ -404,73 +563,66 @@ export class SqliteJobStore implements JobStore {
              CASE q.process_id ${capped.map(() => 'WHEN ? THEN ?').join(' ')} END)`;
     const capParams =
       capped.length === 0 ? [] : [...capped.map(([id]) => id), CLAIMED_STATUS, ...capped.flat()];
-    const row = returning(
-      this.#db.prepare(
-        `UPDATE jobs SET status = ?, started = ?, updated = ?
-         WHERE id = (SELECT id FROM jobs q WHERE q.status = ? ${capClause} ORDER BY q.created, q.rowid LIMIT 1)
-         RETURNING *`,
-      ),
-      CLAIMED_STATUS,
-      t,
-      t,
-      QUEUED_STATUS,
-      ...capParams,
-    );
-    return row && toJob(row);
+    return this.#write(() => {
+      const row = returning(
+        this.#sql(
+          `UPDATE jobs SET status = ?, started = ?, updated = ?
+           WHERE id = (SELECT id FROM jobs q WHERE q.status = ? ${capClause} ORDER BY q.created, q.rowid LIMIT 1)
+           RETURNING *`,
+        ),
+        CLAIMED_STATUS,
+        t,
+        t,
+        QUEUED_STATUS,
+        ...capParams,
+      );
+      return row && toJob(row);
+    });
   }
 
   async countByStatus(status: JobStatus, processId?: string): Promise<number> {
-    const row =
-      processId === undefined
-        ? this.#db.prepare('SELECT count(*) AS n FROM jobs WHERE status = ?').get(status)
-        : this.#db
-            .prepare('SELECT count(*) AS n FROM jobs WHERE status = ? AND process_id = ?')
-            .get(status, processId);
-    return (row as { n: number }).n;
+    if (processId === undefined) return this.#count(status);
+    return (
+      this.#sql('SELECT count(*) AS n FROM jobs WHERE status = ? AND process_id = ?').get(
+        status,
+        processId,
+      ) as {
+        n: number;
+      }
+    ).n;
   }
 
-  // ---- ResultCacheStore (src/jobs/sqlite-result-cache.ts) ----
+  // ---- ResultCacheStore (src/jobs/sqlite-result-cache.ts); its writes join the group commit ----
 
   async cacheGet(key: string, now: Date): Promise<CacheEntry | undefined> {
     return this.#cache.get(key, now);
   }
 
-  async cacheClaim(
+  cacheClaim(
     key: string,
     claim: { processId: string; jobId: string; now: Date; takeHit: boolean },
   ): Promise<CacheClaim> {
-    return this.#cache.claim(key, claim);
+    return this.#write(() => this.#cache.claim(key, claim));
   }
 
-  async cacheRelease(key: string, jobId: string): Promise<void> {
-    this.#cache.release(key, jobId);
+  cacheRelease(key: string, jobId: string): Promise<void> {
+    return this.#write(() => this.#cache.release(key, jobId));
   }
 
-  async cachePut(entry: CacheEntry): Promise<void> {
-    this.#cache.put(entry);
+  cachePut(entry: CacheEntry): Promise<void> {
+    return this.#write(() => this.#cache.put(entry));
   }
 
-  async cacheDelete(rule: { expiredBy?: Date; jobIds?: readonly string[] }): Promise<number> {
-    return this.#cache.delete(rule);
+  cacheDelete(rule: { expiredBy?: Date; jobIds?: readonly string[] }): Promise<number> {
+    return this.#write(() => this.#cache.delete(rule));
   }
 
-  async insertSucceeded(job: NewJob, patch: JobPatch): Promise<Job> {
-    // Inserted and finished in one transaction: no dispatcher ever sees it queued.
-    return this.#db.transaction(() => {
-      const t = job.created.getTime();
-      this.#db
-        .prepare(
-          `INSERT INTO jobs (id, process_id, status, mode, progress, created, updated, request)
-           VALUES (?, ?, ?, ?, 0, ?, ?, ?)`,
-        )
-        .run(job.id, job.processId, QUEUED_STATUS, job.mode, t, t, encode(job.request));
-      this.#update(job.id, { ...patch, status: CLAIMED_STATUS }, [QUEUED_STATUS]);
-      return this.#update(job.id, { ...patch, status: 'successful' }, [CLAIMED_STATUS])!;
-    })();
-  }
-
-  async failRunning(error: OwsErrorJson, now: Date): Promise<string[]> {
+  failRunning(error: OwsErrorJson, now: Date): Promise<string[]> {
     const t = now.getTime();
+    return this.#write(() => this.#failRunning(error, t));
+  }
+
+  #failRunning(error: OwsErrorJson, t: number): string[] {
     const rows = this.#db
       .prepare(
         `UPDATE jobs SET status = 'failed', message = ?, error = ?, finished = ?, updated = ?
@@ -480,7 +632,11 @@ export class SqliteJobStore implements JobStore {
     return rows.map((r) => r.id);
   }
 
-  async deleteExpired(rule: ExpiryRule, limit: number): Promise<string[]> {
+  deleteExpired(rule: ExpiryRule, limit: number): Promise<string[]> {
+    return this.#write(() => this.#deleteExpired(rule, limit));
+  }
+
+  #deleteExpired(rule: ExpiryRule, limit: number): string[] {
     const terminal = `status IN (${placeholders(TERMINAL_STATUSES)})`;
     const aged = this.#db
       .prepare(
@@ -522,12 +678,13 @@ export class SqliteJobStore implements JobStore {
     return found;
   }
 
-  async delete(id: string): Promise<boolean> {
-    return this.#db.prepare('DELETE FROM jobs WHERE id = ?').run(id).changes > 0;
+  delete(id: string): Promise<boolean> {
+    return this.#write(() => this.#sql('DELETE FROM jobs WHERE id = ?').run(id).changes > 0);
   }
 
   async close(): Promise<void> {
     clearInterval(this.#checkpointer);
+    this.#flush(); // what is queued is committed before the database closes
     if (this.#db.open) {
       this.checkpoint(true);
       this.#db.close();

@@ -13,7 +13,7 @@ export interface NewJob {
   /**
    * The process's queue bound (src/jobs/process-limits.ts): the insert counts the process's jobs
    * and refuses with ServerBusy beyond it, atomically with the insert (for the whole cluster on a
-   * shared store).
+   * shared store), as it checks the global bound (see {@link Admission}).
    */
   processBound?: ProcessBound;
 }
@@ -56,6 +56,25 @@ export interface JobFilter {
   offset?: number;
 }
 
+/** The bound an insertion is checked against, in the same transaction as the insertion. */
+export interface Admission {
+  /** Accepted plus running jobs the store may hold after the insertion. */
+  maxActive: number;
+}
+
+/** An insertion refused by its admission check: the queue is full. Carries the counts of that moment. */
+export class QueueFullError extends Error {
+  readonly running: number;
+  readonly waiting: number;
+
+  constructor(running: number, waiting: number) {
+    super(`The job queue is full: ${running} running, ${waiting} waiting`);
+    this.name = 'QueueFullError';
+    this.running = running;
+    this.waiting = waiting;
+  }
+}
+
 /** When a finished job is removed: by age (shorter for synchronous jobs) and by count. */
 export interface ExpiryRule {
   /** Finished jobs that ended before this go. */
@@ -72,7 +91,21 @@ export interface ExpiryRule {
  * are the `accepted` ones, oldest first.
  */
 export interface JobStore extends ResultCacheStore {
-  insert(job: NewJob): Promise<Job>;
+  /**
+   * Stores a new accepted job. Atomically with the insertion, the queue bounds are checked: with
+   * `admission`, when accepted and running jobs already number `maxActive` or more, nothing is
+   * stored and QueueFullError is thrown; with the job's `processBound`, the process's (OwsError
+   * ServerBusy). A store with a bound of its own (PostgreSQL: the cluster's) checks it too.
+   */
+  insert(job: NewJob, admission?: Admission): Promise<Job>;
+  /**
+   * Stores a job that is already over (a synchronous job of an inline processor, run before it was
+   * stored; a result-cache hit): inserted in its final state `to` with `patch` (its results or
+   * error, started and finished times) in one step, so that nobody ever sees it waiting or running
+   * and no dispatcher claims it. With `admission` and the job's `processBound`, the bounds are
+   * checked as `insert` checks them, atomically, but the job itself takes no place.
+   */
+  insertEnded(job: NewJob, to: 'successful' | 'failed', patch: JobPatch, admission?: Admission): Promise<Job>;
   get(id: string): Promise<Job | undefined>;
   /** Newest first, with the number of all matching jobs; `now` is the moment durations of running jobs are measured at. */
   list(filter: JobFilter, now?: Date): Promise<{ jobs: Job[]; total: number }>;
@@ -151,6 +184,4 @@ export interface ResultCacheStore {
    * marks of those jobs); returns how many entries.
    */
   cacheDelete(rule: { expiredBy?: Date; jobIds?: readonly string[] }): Promise<number>;
-  /** Inserts a job that is successful from the start (a cache hit): `patch` has its results and times. */
-  insertSucceeded(job: NewJob, patch: JobPatch): Promise<Job>;
 }

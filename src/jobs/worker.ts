@@ -2,7 +2,8 @@
  * Runs one task: loads a processor module, runs it with a context wired to a link back to the main
  * side (progress, logs one way, abort the other), and stores its outputs. `executeTask` is shared by
  * the piscina worker thread (the default export, over a MessagePort) and the child process host
- * (child-host.ts, over IPC). Never runs in the server's main thread.
+ * (child-host.ts, over IPC), and by the inline runner (inline-runner.ts) in the main thread for
+ * processors that opted in with `runtime: 'inline'`.
  */
 import { writeFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';

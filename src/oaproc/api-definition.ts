@@ -5,7 +5,9 @@ import type { Context } from 'koa';
 import pkg from '../../package.json' with { type: 'json' };
 import type { Gateway } from '../gateway.ts';
 import { HTML_MEDIA_TYPE, htmlHeaders } from '../html/engine.ts';
+import { sendCachedDocument } from '../http/cached-document.ts';
 import { sendStaticFile, sendStaticText } from '../http/static-file.ts';
+import { DocumentCache } from '../util/document-cache.ts';
 import { HttpProblem } from './exceptions.ts';
 import { openApiDocument, OPENAPI_MEDIA_TYPE } from './openapi.ts';
 import {
@@ -54,14 +56,13 @@ export function addApiDefinitionRoutes(
   base: () => string,
   limits: ProcessListLimits,
 ): void {
-  // The registry is fixed at start-up; the public URL may be settled after the routes are built.
-  let cached: { base: string; json: string } | undefined;
-  const definition = (): string => {
-    const b = base();
-    if (cached?.base !== b) {
+  // Rendered once per registry generation and public URL (settled after the routes are built).
+  const documents = new DocumentCache(4);
+  const definition = () =>
+    documents.get(gateway.registry.generation, base(), () => {
       const identification = gateway.config.metadata.identification;
       const document = openApiDocument({
-        base: b,
+        base: base(),
         title: identification.title,
         description: identification.abstract,
         version: pkg.version,
@@ -69,10 +70,8 @@ export function addApiDefinitionRoutes(
         maxProcessLimit: limits.maxLimit,
         defaultProcessLimit: limits.defaultLimit,
       });
-      cached = { base: b, json: JSON.stringify(document) };
-    }
-    return cached.json;
-  };
+      return JSON.stringify(document);
+    });
 
   router.get('/api', (ctx) => {
     const representation = apiRepresentation(ctx);
@@ -85,8 +84,11 @@ export function addApiDefinitionRoutes(
       ctx.body = swaggerUiPage(base(), gateway.config.metadata.identification.title, OPENAPI_MEDIA_TYPE);
       return;
     }
-    ctx.type = representation === 'json' ? 'application/json' : OPENAPI_MEDIA_TYPE;
-    ctx.body = definition();
+    sendCachedDocument(
+      ctx,
+      definition(),
+      representation === 'json' ? 'application/json' : OPENAPI_MEDIA_TYPE,
+    );
   });
 
   router.get(`${SWAGGER_UI_PATH}/:file`, async (ctx) => {

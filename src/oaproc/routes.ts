@@ -17,6 +17,8 @@ import { OPENAPI_MEDIA_TYPE } from './openapi.ts';
 import { negotiate, negotiated, REPRESENTATIONS, wantsHtml } from './negotiate.ts';
 import { htmlAlternate, pageBase, sendPage } from './html/common.ts';
 import { processView } from './html/process-page.ts';
+import { DocumentCache } from '../util/document-cache.ts';
+import { sendCachedDocument } from '../http/cached-document.ts';
 
 export const DEFAULT_LIMIT = 10;
 export const MAX_LIMIT = 10_000;
@@ -53,12 +55,6 @@ export function sendException(ctx: Context, thrown: unknown, gateway: Gateway): 
   ctx.body = reply.body;
 }
 
-function sendJson(ctx: Context, body: unknown): void {
-  ctx.status = 200;
-  ctx.type = REPRESENTATIONS.json;
-  ctx.body = body;
-}
-
 /** A query parameter as one integer in [min, max]; 400 naming the parameter otherwise. */
 function integerParam(ctx: Context, name: string, fallback: number, min: number, max: number): number {
   const raw = ctx.query[name];
@@ -82,6 +78,15 @@ export function oaprocRouter(gateway: Gateway, delivery: ResultDelivery): Router
   const router = new Router();
   // Read at request time: the public URL may be settled after the router is built (port 0).
   const base = () => gateway.config.server.url.replace(/\/+$/, '');
+  // The JSON documents made from the configuration and the registry, rendered once per registry
+  // generation and variant (base URL, paging); served with an ETag.
+  const documents = new DocumentCache();
+  const sendDocument = (ctx: Context, key: string, build: () => unknown) =>
+    sendCachedDocument(
+      ctx,
+      documents.get(gateway.registry.generation, `${base()}\0${key}`, () => JSON.stringify(build())),
+      REPRESENTATIONS.json,
+    );
 
   router.use(async (ctx, next) => {
     try {
@@ -134,7 +139,7 @@ export function oaprocRouter(gateway: Gateway, delivery: ResultDelivery): Router
         links,
       });
     }
-    sendJson(ctx, { title, description: abstract, links });
+    sendDocument(ctx, '/', () => ({ title, description: abstract, links }));
   });
 
   addApiDefinitionRoutes(router, gateway, base, { defaultLimit: DEFAULT_LIMIT, maxLimit: MAX_LIMIT });
@@ -149,50 +154,67 @@ export function oaprocRouter(gateway: Gateway, delivery: ResultDelivery): Router
         conformsTo: CONFORMANCE_CLASSES,
       });
     }
-    sendJson(ctx, { conformsTo: [...CONFORMANCE_CLASSES], links: [htmlAlternate(self)] });
+    sendDocument(ctx, '/conformance', () => ({
+      conformsTo: [...CONFORMANCE_CLASSES],
+      links: [htmlAlternate(self)],
+    }));
   });
 
   router.get('/processes', (ctx) => {
     const format = negotiate(ctx);
     const limit = integerParam(ctx, 'limit', DEFAULT_LIMIT, 1, MAX_LIMIT);
     const offset = integerParam(ctx, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
+    if (format === 'json') return sendProcessList(ctx, limit, offset);
     const all = gateway.registry.list();
     const page = all.slice(offset, offset + limit);
     const b = base();
     const at = (o: number) => apiUrl(b, '/processes', { limit, offset: o });
-    const links: Link[] = [{ href: at(offset), rel: 'self', type: 'application/json', title: 'This page' }];
-    if (offset + limit < all.length)
-      links.push({ href: at(offset + limit), rel: 'next', type: 'application/json', title: 'Next page' });
-    if (offset > 0)
-      links.push({
-        href: at(Math.max(0, offset - limit)),
-        rel: 'prev',
-        type: 'application/json',
-        title: 'Previous page',
-      });
-    links.push(htmlAlternate(at(offset)));
-    if (format === 'html') {
-      const html = (href: string | undefined) => href && htmlAlternate(href).href;
-      return sendPage(ctx, gateway, 'processes', {
-        ...pageBase(gateway, b, 'Processes', at(offset), [{ label: 'Processes' }]),
-        page: 'processes',
-        processes: page.map((e) => ({
-          ...processSummary(e.description, b),
-          href: html(`${b}/processes/${encodeURIComponent(e.description.id)}`),
-        })),
-        pager: {
-          prev: offset > 0 ? html(at(Math.max(0, offset - limit))) : undefined,
-          next: offset + limit < all.length ? html(at(offset + limit)) : undefined,
-          position: `${all.length === 0 ? 0 : offset + 1}–${offset + page.length} of ${all.length}`,
-        },
-      });
-    }
-    sendJson(ctx, { processes: page.map((e) => processSummary(e.description, b)), links });
+    const html = (href: string | undefined) => href && htmlAlternate(href).href;
+    sendPage(ctx, gateway, 'processes', {
+      ...pageBase(gateway, b, 'Processes', at(offset), [{ label: 'Processes' }]),
+      page: 'processes',
+      processes: page.map((e) => ({
+        ...processSummary(e.description, b),
+        href: html(`${b}/processes/${encodeURIComponent(e.description.id)}`),
+      })),
+      pager: {
+        prev: offset > 0 ? html(at(Math.max(0, offset - limit))) : undefined,
+        next: offset + limit < all.length ? html(at(offset + limit)) : undefined,
+        position: `${all.length === 0 ? 0 : offset + 1}–${offset + page.length} of ${all.length}`,
+      },
+    });
   });
+
+  /** The JSON process list: rendered once per page (limit, offset) and registry generation. */
+  const sendProcessList = (ctx: Context, limit: number, offset: number) =>
+    sendDocument(ctx, `/processes\0${limit}\0${offset}`, () => {
+      const all = gateway.registry.list();
+      const page = all.slice(offset, offset + limit);
+      const b = base();
+      const at = (o: number) => apiUrl(b, '/processes', { limit, offset: o });
+      const links: Link[] = [{ href: at(offset), rel: 'self', type: 'application/json', title: 'This page' }];
+      if (offset + limit < all.length)
+        links.push({ href: at(offset + limit), rel: 'next', type: 'application/json', title: 'Next page' });
+      if (offset > 0)
+        links.push({
+          href: at(Math.max(0, offset - limit)),
+          rel: 'prev',
+          type: 'application/json',
+          title: 'Previous page',
+        });
+      links.push(htmlAlternate(at(offset)));
+      return { processes: page.map((e) => processSummary(e.description, b)), links };
+    });
 
   router.get('/processes/:id', (ctx) => {
     const format = negotiate(ctx);
     const { description } = gateway.registry.get(String(ctx.params.id));
+    if (format === 'json') {
+      return sendDocument(ctx, `/processes/\0${description.id}`, () => {
+        const json = processDescriptionJson(description, base());
+        return { ...json, links: [...json.links, htmlAlternate(json.links[0]!.href)] };
+      });
+    }
     const json = processDescriptionJson(description, base());
     const self = json.links[0]!.href;
     if (format === 'html') {
@@ -207,7 +229,6 @@ export function oaprocRouter(gateway: Gateway, delivery: ResultDelivery): Router
         links: json.links,
       });
     }
-    sendJson(ctx, { ...json, links: [...json.links, htmlAlternate(self)] });
   });
 
   addJobRoutes(router, gateway, delivery, () => statusUrls(gateway));

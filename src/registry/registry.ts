@@ -58,9 +58,10 @@ export class DescriptionError extends Error {
 }
 
 /**
- * The published processes: the local ones (fixed at start-up) followed by those of each remote
- * provider (replaced whenever its discovery finds a change). `generation` counts the changes: what
- * is derived from the process list (rendered capabilities, descriptions) may be cached under it.
+ * The published processes: the local ones (loaded at start-up; add/remove at run time) followed by
+ * those of each remote provider (replaced whenever its discovery finds a change). `generation`
+ * counts every change of either kind: what is derived from the process list (rendered capabilities,
+ * descriptions, src/util/document-cache.ts) is cached under it.
  */
 export class ProcessRegistry {
   readonly #local: Map<string, RegistryEntry>;
@@ -76,6 +77,24 @@ export class ProcessRegistry {
   /** Bumps each time the list of processes or one of their descriptions changes. */
   get generation(): number {
     return this.#generation;
+  }
+
+  /**
+   * Publishes one more local process at run time (a remote provider's come and go with setRemote).
+   * Its id must be free: a local process's or any provider's is refused.
+   */
+  add(entry: RegistryEntry): void {
+    const id = entry.description.id;
+    if (this.#entries.has(id)) throw new DescriptionError(`Process '${id}' is published twice`);
+    this.#local.set(id, entry);
+    this.#rebuild();
+  }
+
+  /** Withdraws a local process; false when there was no local process of that id. */
+  remove(id: string): boolean {
+    if (!this.#local.delete(id)) return false;
+    this.#rebuild();
+    return true;
   }
 
   list(): RegistryEntry[] {
@@ -112,11 +131,23 @@ export class ProcessRegistry {
     if (same) return false;
     if (next.size === 0) this.#remote.delete(provider);
     else this.#remote.set(provider, next);
-    const all = new Map(this.#local);
-    for (const map of this.#remote.values()) for (const [id, e] of map) all.set(id, e);
-    this.#entries = all;
-    this.#generation++;
+    this.#rebuild();
     return true;
+  }
+
+  /**
+   * The published list after any change (local processes first, then each provider's), and the one
+   * generation counter bumped: every change, local or remote, invalidates what is cached under it.
+   */
+  #rebuild(): void {
+    if (this.#remote.size === 0) {
+      this.#entries = this.#local;
+    } else {
+      const all = new Map(this.#local);
+      for (const map of this.#remote.values()) for (const [id, e] of map) all.set(id, e);
+      this.#entries = all;
+    }
+    this.#generation++;
   }
 
   /** The entry, or InvalidParameterValue (locator Identifier, reason no-such-process). */

@@ -36,6 +36,14 @@ async function send(ctx: Context, reply: WpsReply): Promise<void> {
   // Exactly `text/xml`: OWSLib recognises exception reports only under that bare media type.
   ctx.set('Content-Type', reply.contentType);
   for (const [k, v] of Object.entries(reply.headers ?? {})) ctx.set(k, v);
+  if (reply.etag !== undefined) {
+    ctx.set('ETag', reply.etag);
+    // A client (or cache) that has this very document gets 304 without it.
+    if (ctx.fresh) {
+      ctx.status = 304;
+      return;
+    }
+  }
   const body = reply.body;
   if (typeof body === 'string') ctx.body = body;
   else if (body instanceof Uint8Array) ctx.body = Buffer.from(body);

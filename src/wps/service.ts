@@ -6,6 +6,7 @@ import type { ProcessDescription } from '../core/model.ts';
 import { wpsEndpoint } from '../config/public-url.ts';
 import type { Gateway } from '../gateway.ts';
 import { contentSafetyHeaders, type BoundingBoxEncoding, type ResultDelivery } from '../results/delivery.ts';
+import { DocumentCache } from '../util/document-cache.ts';
 import { toRawInputs } from './inputs.ts';
 import {
   boundingBoxDocument,
@@ -43,6 +44,8 @@ export interface WpsReply {
   /** Text or bytes, or a stored file to stream. */
   body: string | Uint8Array | { file: string };
   headers?: Record<string, string>;
+  /** The entity tag of a cacheable document (a matching If-None-Match gets 304). */
+  etag?: string;
 }
 
 export const XML = 'text/xml';
@@ -53,6 +56,8 @@ const xmlReply = (body: string, status = 200): WpsReply => ({ status, contentTyp
 export class WpsService {
   readonly #gateway: Gateway;
   readonly #delivery: ResultDelivery;
+  /** Capabilities and process descriptions, rendered once per registry generation and variant. */
+  readonly #documents = new DocumentCache();
   readonly wpsUrl: string;
 
   constructor(gateway: Gateway, delivery: ResultDelivery) {
@@ -89,7 +94,7 @@ export class WpsService {
     const registry = this.#gateway.registry;
     switch (request.operation) {
       case 'GetCapabilities':
-        return xmlReply(
+        return this.#cached(`GetCapabilities\0${lang}`, () =>
           capabilities(
             this.#gateway.config,
             registry.list().map((e) => e.description),
@@ -99,14 +104,23 @@ export class WpsService {
         );
       case 'DescribeProcess': {
         const all = request.identifiers.some((i) => i.toUpperCase() === 'ALL');
-        const descriptions = all
-          ? registry.list().map((e) => e.description)
-          : request.identifiers.map((id) => registry.get(id).description);
-        return xmlReply(processDescriptions(descriptions, lang));
+        const key = `DescribeProcess\0${lang}\0${all ? '' : request.identifiers.join('\0')}`;
+        return this.#cached(key, () => {
+          const descriptions = all
+            ? registry.list().map((e) => e.description)
+            : request.identifiers.map((id) => registry.get(id).description);
+          return processDescriptions(descriptions, lang);
+        });
       }
       case 'Execute':
         return this.#execute(request, lang, context);
     }
+  }
+
+  /** A metadata document from the cache (rendered on a miss; an unknown identifier throws and is not cached). */
+  #cached(key: string, render: () => string): WpsReply {
+    const { body, etag } = this.#documents.get(this.#gateway.registry.generation, key, render);
+    return { status: 200, contentType: XML, body, etag };
   }
 
   async #execute(request: ExecuteWpsRequest, lang: string, context: WpsRequestContext): Promise<WpsReply> {

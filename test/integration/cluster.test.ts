@@ -35,6 +35,11 @@ const RESOURCES = [
   '    type: process',
   `    processor: {name: ${fixture('counted')}}`,
   '    cache: {ttl_seconds: 600}',
+  // An inline processor whose retry pause outlasts several heartbeats of its node.
+  '  inline-flaky:',
+  '    type: process',
+  `    processor: {name: ${fixture('inline-flaky')}}`,
+  '    retry: {max_attempts: 2, backoff_seconds: 1.5, jitter: 0}',
   // A retry after 30 s: a node killed meanwhile holds the job in its backoff.
   ...['flaky-idem', 'flaky-once'].flatMap((id) => [
     `  ${id}:`,
@@ -49,6 +54,8 @@ let url: string;
 let shared: string;
 /** Every terminal status announced by the store, per job (LISTEN gateway_jobs). */
 const finals = new Map<string, string[]>();
+/** Every status announced by the store, per job. */
+const announced = new Map<string, string[]>();
 let listener: pg.Client;
 const nodes: ServerProcess[] = [];
 let A: ServerProcess;
@@ -112,6 +119,7 @@ beforeAll(async () => {
   await listener.connect();
   listener.on('notification', (m) => {
     const event = JSON.parse(m.payload!) as { id: string; status: string };
+    announced.set(event.id, [...(announced.get(event.id) ?? []), event.status]);
     if (['successful', 'failed', 'dismissed'].includes(event.status)) {
       finals.set(event.id, [...(finals.get(event.id) ?? []), event.status]);
     }
@@ -245,6 +253,46 @@ describe('a cluster: two API instances and two workers on one PostgreSQL', () =>
     const r = await oaExecute(A.address, 'sleep', sleepBody(0.3), { Prefer: 'wait=20' });
     expect(r.status, r.text).toBe(200);
     expect(JSON.parse(r.text)).toBe(0.3);
+  }, 30_000);
+
+  it('an inline processor: a worker runs a synchronous job at once, stored ended; an API instance queues it for the workers', async () => {
+    const jobOf = async (name: string) =>
+      (
+        await sql<{ id: string; status: string; worker: string | null; created: number; started: number }>(
+          `SELECT id, status, worker, created, started FROM jobs WHERE process_id = 'hello-world' AND request LIKE $1`,
+          [`%${name}%`],
+        )
+      )[0]!;
+    const onWorker = await oaExecute(W1.address, 'hello-world', { inputs: { name: 'InlineWorker' } });
+    expect(onWorker.status, onWorker.text).toBe(200);
+    expect(onWorker.text).toContain('Hello InlineWorker!');
+    const ran = await jobOf('InlineWorker');
+    // Never claimed (no worker, no lease), stored once in its final state: never announced otherwise.
+    expect(ran).toMatchObject({ status: 'successful', worker: null });
+    expect(ran.started).toBe(ran.created);
+    await expect.poll(() => announced.get(ran.id)).toEqual(['successful']);
+
+    const onApi = await oaExecute(A.address, 'hello-world', { inputs: { name: 'InlineApi' } });
+    expect(onApi.status, onApi.text).toBe(200);
+    expect(onApi.text).toContain('Hello InlineApi!');
+    const queued = await jobOf('InlineApi');
+    expect(queued.status).toBe('successful');
+    // An API instance runs no processor, not even an inline one: a worker claimed it from the queue.
+    expect((await workerIds()).worker).toContain(queued.worker);
+    await expect.poll(() => announced.get(queued.id)).toEqual(['accepted', 'running', 'successful']);
+  }, 30_000);
+
+  it("an inline job run at once on a worker outlives its node's heartbeats (it holds no lease to lose)", async () => {
+    const key = `inline-${Date.now()}`;
+    const r = await oaExecute(W2.address, 'inline-flaky', { inputs: { key, failures: 1, how: 'error' } });
+    // Its retry pause (1.5 s) spans several heartbeats (every 0.67 s), none of which finds it leased.
+    expect([r.status, r.text]).toEqual([200, '2']);
+    const [job] = await sql<{ status: string; worker: string | null; execution: string }>(
+      `SELECT status, worker, execution FROM jobs WHERE process_id = 'inline-flaky' AND request LIKE $1`,
+      [`%${key}%`],
+    );
+    expect(job).toMatchObject({ status: 'successful', worker: null });
+    expect((JSON.parse(job!.execution) as { attempts: unknown[] }).attempts).toHaveLength(2);
   }, 30_000);
 
   it('/health reports the store, the queue and the workers seen recently', async () => {

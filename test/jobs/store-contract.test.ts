@@ -218,8 +218,7 @@ describe.each(STORE_KINDS)('$name job store', (kind: StoreKind) => {
       };
       const job = newJob();
       const t = job.created;
-      const stored = await store.insertSucceeded(job, {
-        progress: 100,
+      const stored = await store.insertEnded(job, 'successful', {
         started: t,
         finished: t,
         results,
@@ -228,6 +227,63 @@ describe.each(STORE_KINDS)('$name job store', (kind: StoreKind) => {
       expect(stored).toMatchObject({ id: job.id, status: 'successful', progress: 100, results });
       expect(await store.claimNext(new Date())).toBeUndefined();
       expect(await store.countByStatus('successful')).toBe(1);
+    });
+
+    it('a job stored ended (inline) keeps its times, error and attempts, and is never claimed', async () => {
+      const job = newJob({ mode: 'sync' });
+      const error = { code: 'NoApplicableCode' as const, message: 'broke', reason: 'sync-timeout' as const };
+      const finished = new Date(job.created.getTime() + 5);
+      const execution = { attempts: [{ number: 1, started: job.created, finished, error }] };
+      const stored = await store.insertEnded(job, 'failed', {
+        started: job.created,
+        finished,
+        message: 'broke',
+        error,
+        execution,
+      });
+      expect(stored).toMatchObject({ status: 'failed', progress: 0, error, execution, finished });
+      expect(await store.get(job.id)).toMatchObject({ status: 'failed', started: job.created, finished });
+      expect(await store.claimNext(new Date())).toBeUndefined();
+      expect(await store.countByStatus('running')).toBe(0);
+    });
+
+    it('admission: the global bound and the process bound are checked with the insertion', async () => {
+      // Accepted plus running at most 3: one running, two waiting.
+      await store.insert(newJob(), { maxActive: 3 });
+      await store.claimNext(new Date());
+      await store.insert(newJob({ processId: 'q' }), { maxActive: 3 });
+      await store.insert(newJob({ processId: 'q' }), { maxActive: 3 });
+      const refused = newJob();
+      await expect(store.insert(refused, { maxActive: 3 })).rejects.toMatchObject({
+        name: 'QueueFullError',
+        running: 1,
+        waiting: 2,
+      });
+      expect(await store.get(refused.id)).toBeUndefined();
+      // A job stored ended is admitted the same way (refused while the queue is full)…
+      const ended = newJob({ mode: 'sync' });
+      const patch = { started: ended.created, finished: ended.created, results: {} };
+      await expect(store.insertEnded(ended, 'successful', patch, { maxActive: 3 })).rejects.toMatchObject({
+        name: 'QueueFullError',
+      });
+      expect(await store.get(ended.id)).toBeUndefined();
+      // …but takes no place: with room for one, any number of them go in, and the room stays.
+      for (let i = 0; i < 3; i++) {
+        const again = newJob({ mode: 'sync' });
+        await store.insertEnded(again, 'successful', patch, { maxActive: 4 });
+      }
+      await expect(store.insert(newJob(), { maxActive: 4 })).resolves.toMatchObject({ status: 'accepted' });
+      // The process bound: q has two waiting, at most two.
+      const processBound = { maxQueued: 2 };
+      await expect(store.insert(newJob({ processId: 'q', processBound }))).rejects.toMatchObject({
+        code: 'ServerBusy',
+      });
+      await expect(
+        store.insertEnded(newJob({ processId: 'q', processBound, mode: 'sync' }), 'successful', patch),
+      ).rejects.toMatchObject({ code: 'ServerBusy' });
+      await expect(store.insert(newJob({ processId: 'r', processBound }))).resolves.toMatchObject({
+        status: 'accepted',
+      });
     });
 
     it('clamps progress to 0..100 and keeps results and errors', async () => {

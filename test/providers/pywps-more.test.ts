@@ -110,6 +110,34 @@ async function capabilityIds(): Promise<string[]> {
   return all(doc(await caps.text()), 'Process').map((p) => text(one(p, 'Identifier')).trim());
 }
 
+/** The cached metadata documents (src/util/document-cache.ts), keyed on the registry's generation. */
+const METADATA = [
+  () => `${gw.wps}?service=WPS&request=GetCapabilities`,
+  () => `${gw.wps}?service=WPS&version=1.0.0&request=DescribeProcess&identifier=ALL`,
+  () => `${gw.base}/processes?limit=100`,
+  () => `${gw.base}/api`,
+];
+
+/** Each metadata document's tag now, and whether a client holding `held` tags would get 304. */
+async function metadataTags(held?: string[]): Promise<{ tags: string[]; unchanged: boolean[] }> {
+  const tags: string[] = [];
+  const unchanged: boolean[] = [];
+  for (const [i, url] of METADATA.entries()) {
+    const r = await fetch(url());
+    await r.body?.cancel();
+    tags.push(r.headers.get('etag') ?? '');
+    if (held) {
+      // max-age=0: a revalidation (fetch would add no-cache to a conditional request otherwise).
+      const again = await fetch(url(), {
+        headers: { 'If-None-Match': held[i]!, 'Cache-Control': 'max-age=0' },
+      });
+      await again.body?.cancel();
+      unchanged.push(again.status === 304);
+    }
+  }
+  return { tags, unchanged };
+}
+
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
   const t0 = Date.now();
   for (;;) {
@@ -277,11 +305,19 @@ describe('a remote whose process list changes', () => {
     expect(await processIds()).toEqual(expect.arrayContaining(['live.say_hello', 'live.slow']));
     expect(await processIds()).not.toContain('live.bbox');
     const before = gw.gateway.registry.generation;
+    const { tags: first } = await metadataTags();
+    expect(first.every((t) => /^"[\w-]+"$/.test(t))).toBe(true);
     await refresh(); // nothing changed
     expect(gw.gateway.registry.generation).toBe(before);
+    // The cached documents stand: a client holding their tags gets 304.
+    expect((await metadataTags(first)).unchanged).toEqual(METADATA.map(() => true));
     live.setProcesses(['slow', 'geojson', 'bbox']);
     await refresh();
     expect(gw.gateway.registry.generation).toBe(before + 1);
+    // Every cached document is renewed at once: new tags, the old ones no longer match.
+    const changed = await metadataTags(first);
+    expect(changed.unchanged).toEqual(METADATA.map(() => false));
+    changed.tags.forEach((t, i) => expect(t, METADATA[i]!()).not.toBe(first[i]));
     const ids = await processIds();
     expect(ids).toContain('live.bbox');
     expect(ids).not.toContain('live.say_hello');
@@ -317,11 +353,15 @@ describe('a remote whose process list changes', () => {
     expect(gw.gateway.registry.generation).toBe(before + 2);
     expect(await processIds()).toContain('live.say_hello');
     // Down: its processes are withdrawn (a change); back: published again (another).
+    const { tags: up } = await metadataTags();
     live.kill();
     await live.close();
     await refresh();
     expect(gw.gateway.registry.generation).toBe(before + 3);
+    // The provider's processes disappeared: every document (and tag) changes with them.
+    expect((await metadataTags(up)).unchanged).toEqual(METADATA.map(() => false));
     expect((await processIds()).some((id) => id.startsWith('live.'))).toBe(false);
+    expect(await capabilityIds()).not.toContain('live.bbox');
     live = await startPywps(livePort);
     await refresh();
     expect(gw.gateway.registry.generation).toBe(before + 4);
