@@ -545,13 +545,15 @@ export class PgJobStore implements JobStore {
              < (($5::jsonb) ->> q.process_id)::int)`
       : '';
     // The start time is taken when the claim is made (after waiting for the claim lock): a job's
-    // timestamps must not overlap the jobs whose end it waited for.
+    // timestamps must not overlap the jobs whose end it waited for. Never before the job was
+    // created: a claim asked for at t may take a job that another instance inserted just after t.
     const claim = async (c: pg.ClientBase, t: number) => {
       const { rows } = await c.query<Row>(
         `WITH next AS (
            SELECT id FROM jobs q WHERE q.status = $1 ${capClause}
            ORDER BY q.created, q.seq LIMIT 1 FOR UPDATE SKIP LOCKED)
-         UPDATE jobs j SET status = 'running', started = $2, updated = $2, worker = $3,
+         UPDATE jobs j SET status = 'running', started = GREATEST($2::bigint, j.created),
+           updated = GREATEST($2::bigint, j.created), worker = $3,
            lease_until = ${DB_NOW} + $4, attempts = j.attempts + 1
          FROM next WHERE j.id = next.id RETURNING j.*`,
         [QUEUED_STATUS, t, this.nodeId, this.#options.leaseMs, ...(capped ? [JSON.stringify(caps)] : [])],

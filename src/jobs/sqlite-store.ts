@@ -566,7 +566,8 @@ export class SqliteJobStore implements JobStore {
     return this.#write(() => {
       const row = returning(
         this.#sql(
-          `UPDATE jobs SET status = ?, started = ?, updated = ?
+          // Never started before it was created (a claim asked for at t may run after later inserts).
+          `UPDATE jobs SET status = ?, started = MAX(?, created), updated = MAX(?, created)
            WHERE id = (SELECT id FROM jobs q WHERE q.status = ? ${capClause} ORDER BY q.created, q.rowid LIMIT 1)
            RETURNING *`,
         ),

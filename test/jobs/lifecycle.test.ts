@@ -155,6 +155,8 @@ describe.each(GATEWAY_STORES)(
     it('a full queue answers ServerBusy at once; capacity comes back when jobs end', async () => {
       t = await start({ manager: { parallel_processes: 1, max_queued_jobs: 1 } });
       const running = await submit(t.gateway, 'sleep', { seconds: [lit('10')] });
+      // Claimed before the next is submitted: until then it waits, and the queue (1) is full.
+      await until(t.gateway, running.id, (j) => j.status === 'running');
       const waiting = await submit(t.gateway, 'sleep', { seconds: [lit('0.1')] });
       const t0 = Date.now();
       const busy = await rejection(submit(t.gateway, 'hello-world', { name: [lit('x')] }));
