@@ -1206,7 +1206,11 @@ export class JobManager {
       if (orphans) await this.#removeOrphans(now);
       return removed;
     };
-    const sweeping = run().finally(() => (this.#sweeping = undefined));
+    const sweeping = run().finally(() => {
+      this.#sweeping = undefined;
+      // Jobs that ended while this sweep ran (their trim was skipped): trim again at once.
+      if (this.#endedSinceSweep >= this.#trimEvery() && !this.#closing) void this.#sweepSafely(false);
+    });
     this.#sweeping = sweeping;
     return sweeping;
   }
