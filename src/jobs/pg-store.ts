@@ -11,7 +11,8 @@ import {
   type JobStatus,
 } from '../core/job.ts';
 import { redactUrl } from '../util/redact.ts';
-import { decode, encode } from './codec.ts';
+import { encode } from './codec.ts';
+import { type JobRow, toJob, type CacheRow, toCacheEntry } from './rows.ts';
 import { processBusy } from './process-limits.ts';
 import type { StoreFault } from './resilient-store.ts';
 import { whereClause } from './sqlite-store.ts';
@@ -144,52 +145,6 @@ const DB_NOW = `(extract(epoch from clock_timestamp()) * 1000)::bigint`;
  */
 const holdsSlot = (t = '') =>
   `(${t}status = 'running' OR (${t}lease_until IS NOT NULL AND ${t}status <> 'running' AND ${t}lease_until > ${DB_NOW}))`;
-
-interface Row {
-  id: string;
-  process_id: string;
-  status: JobStatus;
-  mode: Job['mode'];
-  progress: number;
-  message: string | null;
-  created: number;
-  started: number | null;
-  finished: number | null;
-  updated: number;
-  request: string;
-  results: string | null;
-  error: string | null;
-  execution: string | null;
-}
-
-interface CacheRow {
-  key: string;
-  process_id: string;
-  job_id: string;
-  results: string;
-  created: number;
-  expires: number;
-}
-
-function toJob(row: Row): Job {
-  const job: Job = {
-    id: row.id,
-    processId: row.process_id,
-    status: row.status,
-    mode: row.mode,
-    progress: row.progress,
-    created: new Date(row.created),
-    updated: new Date(row.updated),
-    request: decode(row.request),
-  };
-  if (row.message !== null) job.message = row.message;
-  if (row.started !== null) job.started = new Date(row.started);
-  if (row.finished !== null) job.finished = new Date(row.finished);
-  if (row.results !== null) job.results = decode(row.results);
-  if (row.error !== null) job.error = decode<OwsErrorJson>(row.error);
-  if (row.execution !== null) job.execution = decode(row.execution);
-  return job;
-}
 
 /**
  * PostgreSQL's text cannot hold NUL (U+0000), which JavaScript strings (and SQLite) can: no id or
@@ -430,7 +385,7 @@ export class PgJobStore implements JobStore {
       // its job need not wait for the disk (an asynchronous one is committed durably).
       if (job.mode !== 'async') await c.query('SET LOCAL synchronous_commit = off');
       await this.#admit(c, job, admission);
-      const { rows } = await c.query<Row>(
+      const { rows } = await c.query<JobRow>(
         `INSERT INTO jobs (id, process_id, status, mode, progress, created, updated, request)
          VALUES ($1, $2, $3, $4, 0, $5, $5, $6) RETURNING *`,
         [job.id, job.processId, QUEUED_STATUS, job.mode, t, encode(job.request)],
@@ -441,7 +396,7 @@ export class PgJobStore implements JobStore {
 
   async get(id: string): Promise<Job | undefined> {
     if (!storable(id)) return undefined;
-    const { rows } = await this.pool.query<Row>('SELECT * FROM jobs WHERE id = $1', [id]);
+    const { rows } = await this.pool.query<JobRow>('SELECT * FROM jobs WHERE id = $1', [id]);
     return rows[0] && toJob(rows[0]);
   }
 
@@ -459,7 +414,7 @@ export class PgJobStore implements JobStore {
       this.pool.query<{ n: number }>(`SELECT count(*) AS n FROM jobs ${clause}`, where.params),
       filter.limit === 0
         ? undefined
-        : this.pool.query<Row>(
+        : this.pool.query<JobRow>(
             `SELECT * FROM jobs ${clause} ORDER BY created DESC, seq DESC LIMIT $${n + 1} OFFSET $${n + 2}`,
             [...where.params, filter.limit ?? 10, filter.offset ?? 0],
           ),
@@ -507,7 +462,7 @@ export class PgJobStore implements JobStore {
         ? ` AND status = 'running' AND worker = $${params.length} AND lease_until >= ${DB_NOW}`
         : ` AND (status <> 'running' OR worker IS NULL OR worker = $${params.length})`;
     }
-    const { rows } = await this.pool.query<Row>(
+    const { rows } = await this.pool.query<JobRow>(
       `UPDATE jobs SET ${sets.join(', ')} WHERE id = $${params.length - (owned ? 2 : 1)} AND status = ANY($${params.length - (owned ? 1 : 0)})${guard} RETURNING *`,
       params,
     );
@@ -548,7 +503,7 @@ export class PgJobStore implements JobStore {
     // timestamps must not overlap the jobs whose end it waited for. Never before the job was
     // created: a claim asked for at t may take a job that another instance inserted just after t.
     const claim = async (c: pg.ClientBase, t: number) => {
-      const { rows } = await c.query<Row>(
+      const { rows } = await c.query<JobRow>(
         `WITH next AS (
            SELECT id FROM jobs q WHERE q.status = $1 ${capClause}
            ORDER BY q.created, q.seq LIMIT 1 FOR UPDATE SKIP LOCKED)
@@ -604,14 +559,7 @@ export class PgJobStore implements JobStore {
     );
     const row = rows[0];
     if (!row) return undefined;
-    return {
-      key: row.key,
-      processId: row.process_id,
-      jobId: row.job_id,
-      results: decode(row.results),
-      created: new Date(row.created),
-      expires: new Date(row.expires),
-    };
+    return toCacheEntry(row);
   }
 
   #client(): pg.ClientBase {
@@ -745,7 +693,7 @@ export class PgJobStore implements JobStore {
         columns.push(key);
         params.push(PATCH_COLUMNS[key](value));
       }
-      const { rows } = await c.query<Row>(
+      const { rows } = await c.query<JobRow>(
         `INSERT INTO jobs (${columns.join(', ')}) VALUES (${params.map((_, i) => `$${i + 1}`).join(', ')}) RETURNING *`,
         params,
       );

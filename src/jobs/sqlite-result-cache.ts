@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
-import { decode, encode } from './codec.ts';
+import { encode } from './codec.ts';
+import { type CacheRow, toCacheEntry } from './rows.ts';
 import type { JobStatus } from '../core/job.ts';
 import type { CacheClaim, CacheEntry } from './store.ts';
 
@@ -28,15 +29,6 @@ export const RESULT_CACHE_PENDING_SCHEMA = `
   CREATE INDEX result_cache_pending_job ON result_cache_pending (job_id);
 `;
 
-interface CacheRow {
-  key: string;
-  process_id: string;
-  job_id: string;
-  results: string;
-  created: number;
-  expires: number;
-}
-
 /** The SQLite side of ResultCacheStore, on the job store's connection. */
 export class SqliteResultCache {
   readonly #db: Database.Database;
@@ -50,14 +42,7 @@ export class SqliteResultCache {
       .prepare('SELECT * FROM result_cache WHERE key = ? AND expires > ?')
       .get(key, now.getTime()) as CacheRow | undefined;
     if (!row) return undefined;
-    return {
-      key: row.key,
-      processId: row.process_id,
-      jobId: row.job_id,
-      results: decode(row.results),
-      created: new Date(row.created),
-      expires: new Date(row.expires),
-    };
+    return toCacheEntry(row);
   }
 
   /** ResultCacheStore.cacheClaim, in one transaction. */

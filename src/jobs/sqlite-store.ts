@@ -12,7 +12,8 @@ import {
   type Job,
   type JobStatus,
 } from '../core/job.ts';
-import { decode, encode } from './codec.ts';
+import { encode } from './codec.ts';
+import { type JobRow, toJob } from './rows.ts';
 import { lockInstance, type InstanceLock } from './instance-lock.ts';
 import type { StoreFault } from './resilient-store.ts';
 import { processBusy } from './process-limits.ts';
@@ -73,43 +74,6 @@ const MIGRATIONS: Record<number, string> = {
   4: RESULT_CACHE_PENDING_SCHEMA,
 };
 
-interface Row {
-  id: string;
-  process_id: string;
-  status: JobStatus;
-  mode: Job['mode'];
-  progress: number;
-  message: string | null;
-  created: number;
-  started: number | null;
-  finished: number | null;
-  updated: number;
-  request: string;
-  results: string | null;
-  error: string | null;
-  execution: string | null;
-}
-
-function toJob(row: Row): Job {
-  const job: Job = {
-    id: row.id,
-    processId: row.process_id,
-    status: row.status,
-    mode: row.mode,
-    progress: row.progress,
-    created: new Date(row.created),
-    updated: new Date(row.updated),
-    request: decode(row.request),
-  };
-  if (row.message !== null) job.message = row.message;
-  if (row.started !== null) job.started = new Date(row.started);
-  if (row.finished !== null) job.finished = new Date(row.finished);
-  if (row.results !== null) job.results = decode(row.results);
-  if (row.error !== null) job.error = decode<OwsErrorJson>(row.error);
-  if (row.execution !== null) job.execution = decode(row.execution);
-  return job;
-}
-
 const PATCH_COLUMNS: Record<keyof JobPatch, (v: never) => unknown> = {
   progress: (v: number) => Math.max(0, Math.min(100, Math.round(v))),
   message: (v: string) => v,
@@ -128,8 +92,8 @@ const placeholders = (values: readonly unknown[]) => values.map(() => '?').join(
  * garbage collected, which keeps every checkpoint from resetting the write-ahead log (it grew by
  * hundreds of megabytes a minute under load).
  */
-function returning(statement: Database.Statement, ...params: unknown[]): Row | undefined {
-  return (statement.all(...params) as Row[])[0];
+function returning(statement: Database.Statement, ...params: unknown[]): JobRow | undefined {
+  return (statement.all(...params) as JobRow[])[0];
 }
 
 /**
@@ -507,7 +471,7 @@ export class SqliteJobStore implements JobStore {
   }
 
   async get(id: string): Promise<Job | undefined> {
-    const row = this.#sql('SELECT * FROM jobs WHERE id = ?').get(id) as Row | undefined;
+    const row = this.#sql('SELECT * FROM jobs WHERE id = ?').get(id) as JobRow | undefined;
     return row && toJob(row);
   }
 
@@ -518,7 +482,7 @@ export class SqliteJobStore implements JobStore {
     const total = (this.#sql(`SELECT count(*) AS n FROM jobs ${clause}`).get(...params) as { n: number }).n;
     const rows = this.#sql(
       `SELECT * FROM jobs ${clause} ORDER BY created DESC, rowid DESC LIMIT ? OFFSET ?`,
-    ).all(...params, filter.limit ?? 10, filter.offset ?? 0) as Row[];
+    ).all(...params, filter.limit ?? 10, filter.offset ?? 0) as JobRow[];
     return { jobs: rows.map(toJob), total };
   }
 
