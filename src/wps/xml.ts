@@ -78,10 +78,11 @@ const malformed = (message: string) =>
 const overLimit = (limit: keyof XmlLimits, value: number, what: string) =>
   malformed(`The XML request exceeds the limit of ${value} ${what} (${limit})`);
 
-const isNamespaceDeclaration = (name: string) => name === 'xmlns' || name.startsWith('xmlns:');
+const refusedDtd = () => malformed('XML with a DTD or entity declarations is not accepted');
+/** What a malformed prolog is refused as when it holds something like a DTD (`<!doctype`, `<!ENTITY`). */
+const DTD_LIKE = /<!(?:DOCTYPE|ENTITY)/i;
 
-/** A DTD (the only place entities are declared): refused before the parser sees the body. */
-const DTD = /<!(?:DOCTYPE|ENTITY)/i;
+const isNamespaceDeclaration = (name: string) => name === 'xmlns' || name.startsWith('xmlns:');
 
 const PARSER_OPTIONS = {
   xmlns: true,
@@ -111,6 +112,11 @@ class TreeParser extends SaxesParser<typeof PARSER_OPTIONS> {
     let declarations = 0;
     this.on('error', (error) => {
       throw malformed(`Malformed XML (line ${this.line}): ${error.message.replace(/^\d+:\d+: /, '')}`);
+    });
+    // A DTD (the only place entities are declared) is refused as soon as it has been read, before
+    // anything it declares could be used: no entity is expanded, nothing external is fetched.
+    this.on('doctype', () => {
+      throw refusedDtd();
     });
     this.on('opentagstart', () => {
       if (++elements > limits.maxElements)
@@ -190,9 +196,14 @@ class TreeParser extends SaxesParser<typeof PARSER_OPTIONS> {
  * beyond XML_LIMITS, is a client error. The cost is linear in the body.
  */
 export function parseXml(text: string, limits: XmlLimits = XML_LIMITS): XmlElement {
-  if (DTD.test(text)) throw malformed('XML with a DTD or entity declarations is not accepted');
   const result: { root?: XmlElement } = {};
-  new TreeParser(limits, result).write(text).close();
+  try {
+    new TreeParser(limits, result).write(text).close();
+  } catch (error) {
+    // A DTD the parser could not even read (`<!doctype`, a broken internal subset) is still a DTD.
+    if (result.root === undefined && DTD_LIKE.test(text)) throw refusedDtd();
+    throw error;
+  }
   if (!result.root) throw malformed('The XML document must have exactly one root element');
   return result.root;
 }
@@ -251,4 +262,17 @@ function serialize(node: XmlNode, inherited: NamespaceScope | undefined): string
 /** The mixed content of an element as XML text, each top-level child carrying the namespaces in scope. */
 export function innerXml(el: XmlElement): string {
   return el.children.map((c) => serialize(c, isElement(c) ? c.scope : undefined)).join('');
+}
+
+/**
+ * Is `xml` well-formed element content (elements, text, CDATA, comments; no declaration or DTD) whose
+ * prefixes are declared within it or in `inScope`? Then it can be written into a document verbatim.
+ */
+export function isWellFormedContent(xml: string, inScope: Record<string, string>): boolean {
+  try {
+    new SaxesParser({ xmlns: true, fragment: true, additionalNamespaces: inScope }).write(xml).close();
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -273,6 +273,14 @@ describe('hostile bodies: DTDs are refused before anything is read or fetched', 
     expect(hits).toEqual([]);
     await expectAlive();
   });
+
+  it('DTD-like text in a comment, a CDATA section or character data is data, not a DTD', () => {
+    const root = parseXml(
+      `<!-- <!DOCTYPE r> --><r><![CDATA[<!DOCTYPE html><!ENTITY x "y">]]>&lt;!DOCTYPE r&gt;</r>`,
+    );
+    expect(root.children).toEqual([{ cdata: '<!DOCTYPE html><!ENTITY x "y">' }, { text: '<!DOCTYPE r>' }]);
+    expect(refusal(() => parseXml('<r/><!DOCTYPE r>')).message).toMatch(/Malformed XML/);
+  });
 });
 
 describe('text outputs containing "]]>" and markup', () => {
