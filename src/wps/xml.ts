@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { SaxesParser } from 'saxes';
 import { OwsError } from '../core/errors.ts';
 
@@ -84,6 +85,73 @@ const DTD_LIKE = /<!(?:DOCTYPE|ENTITY)/i;
 
 const isNamespaceDeclaration = (name: string) => name === 'xmlns' || name.startsWith('xmlns:');
 
+/** CDATA sections this long are kept out of the parser (see liftCdata). */
+const LIFTED_CDATA = 64 * 1024;
+
+/** Long CDATA sections taken out of a document: a marker and the index stand in for each. */
+interface LiftedCdata {
+  marker: string;
+  sections: string[];
+}
+
+/** What a parse produces besides the tree: the document element, and the sections lifted before. */
+interface ParseState {
+  root?: XmlElement;
+  lifted?: LiftedCdata;
+}
+
+/** The markup whose content is not parsed: comments, processing instructions, CDATA sections. */
+const UNPARSED = /<(?:!--|\?|!\[CDATA\[)/g;
+const CDATA_OPEN = '<![CDATA[';
+
+/**
+ * Replaces each CDATA section of LIFTED_CDATA characters or more by a short one holding a marker no
+ * client can guess (and as many line feeds, so that lines still count right), and keeps its content
+ * aside (a slice of the text, no copy). saxes builds the content of a CDATA section by concatenation,
+ * a piece at each `]`: a 30 MB GeoJSON (a `]` per coordinate pair) became a rope of millions of
+ * pieces, 5 times the body. Comments and processing instructions are skipped over, so only real
+ * sections are lifted (in a well-formed document `<` appears nowhere else unparsed); the parser
+ * still checks all the rest, and the cdata handler checks what it puts back (readCdata).
+ */
+function liftCdata(text: string): { text: string; lifted?: LiftedCdata } {
+  if (text.length < LIFTED_CDATA) return { text };
+  let lifted: LiftedCdata | undefined;
+  const parts: string[] = [];
+  let copied = 0;
+  UNPARSED.lastIndex = 0;
+  for (let m = UNPARSED.exec(text); m; m = UNPARSED.exec(text)) {
+    const open = m[0];
+    const close = open === '<!--' ? '-->' : open === '<?' ? '?>' : ']]>';
+    const start = m.index + open.length;
+    const end = text.indexOf(close, start);
+    if (end < 0) break; // unclosed: the parser says so
+    if (open === CDATA_OPEN && end - start >= LIFTED_CDATA) {
+      lifted ??= { marker: `gw-lifted-cdata-${randomUUID()}-`, sections: [] };
+      let lines = '';
+      for (let nl = text.indexOf('\n', start); nl >= 0 && nl < end; nl = text.indexOf('\n', nl + 1))
+        lines += '\n';
+      parts.push(text.slice(copied, start), `${lifted.marker}${lifted.sections.length}${lines}`);
+      lifted.sections.push(text.slice(start, end));
+      copied = end;
+    }
+    UNPARSED.lastIndex = end + close.length;
+  }
+  if (!lifted) return { text };
+  parts.push(text.slice(copied));
+  return { text: parts.join(''), lifted };
+}
+
+/** Characters that may be outside XML 1.0's: controls, U+FFFE, U+FFFF, surrogates (allowed in a pair). */
+const MAYBE_NOT_XML_CHAR = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD]/;
+const NOT_XML_CHAR = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+
+/** A lifted section's content as the parser would have read it: only XML characters, line ends as `\n`. */
+function readCdata(section: string, line: number): string {
+  if (MAYBE_NOT_XML_CHAR.test(section) && NOT_XML_CHAR.test(section))
+    throw malformed(`Malformed XML (line ${line}): disallowed character in a CDATA section`);
+  return section.includes('\r') ? section.replace(/\r\n?/g, '\n') : section;
+}
+
 const PARSER_OPTIONS = {
   xmlns: true,
   /** A prefix no element in scope declares: a client error that names it. */
@@ -103,8 +171,8 @@ const PARSER_OPTIONS = {
  * into a slow dictionary-mode object in V8, and every read of its state costs 4-5 times as much.
  */
 class TreeParser extends SaxesParser<typeof PARSER_OPTIONS> {
-  /** The document element goes into `result` (a field of its own would also make this a dictionary). */
-  constructor(limits: XmlLimits, result: { root?: XmlElement }) {
+  /** The document element goes into `state` (a field of its own would also make this a dictionary). */
+  constructor(limits: XmlLimits, state: ParseState) {
     super(PARSER_OPTIONS);
     const stack: XmlElement[] = [];
     let elements = 0;
@@ -174,7 +242,7 @@ class TreeParser extends SaxesParser<typeof PARSER_OPTIONS> {
         scope: declared ? new NamespaceScope(declared, parentScope) : parentScope,
       };
       if (parent) parent.children.push(element);
-      else result.root = element;
+      else state.root = element;
       stack.push(element);
     });
     this.on('closetag', () => {
@@ -184,8 +252,14 @@ class TreeParser extends SaxesParser<typeof PARSER_OPTIONS> {
     this.on('text', (text) => {
       stack.at(-1)?.children.push({ text });
     });
+    const { lifted } = state;
     this.on('cdata', (cdata) => {
-      stack.at(-1)!.children.push({ cdata });
+      // A lifted section is put back, checked as the parser would have checked it.
+      const content =
+        lifted && cdata.startsWith(lifted.marker)
+          ? readCdata(lifted.sections[parseInt(cdata.slice(lifted.marker.length), 10)]!, this.line)
+          : cdata;
+      stack.at(-1)!.children.push({ cdata: content });
     });
   }
 }
@@ -196,9 +270,10 @@ class TreeParser extends SaxesParser<typeof PARSER_OPTIONS> {
  * beyond XML_LIMITS, is a client error. The cost is linear in the body.
  */
 export function parseXml(text: string, limits: XmlLimits = XML_LIMITS): XmlElement {
-  const result: { root?: XmlElement } = {};
+  const { text: reduced, lifted } = liftCdata(text);
+  const result: ParseState = lifted ? { lifted } : {};
   try {
-    new TreeParser(limits, result).write(text).close();
+    new TreeParser(limits, result).write(reduced).close();
   } catch (error) {
     // A DTD the parser could not even read (`<!doctype`, a broken internal subset) is still a DTD.
     if (result.root === undefined && DTD_LIKE.test(text)) throw refusedDtd();
