@@ -127,10 +127,9 @@ function liftCdata(text: string): { text: string; lifted?: LiftedCdata } {
     if (end < 0) break; // unclosed: the parser says so
     if (open === CDATA_OPEN && end - start >= LIFTED_CDATA) {
       lifted ??= { marker: `gw-lifted-cdata-${randomUUID()}-`, sections: [] };
-      let lines = '';
-      for (let nl = text.indexOf('\n', start); nl >= 0 && nl < end; nl = text.indexOf('\n', nl + 1))
-        lines += '\n';
-      parts.push(text.slice(copied, start), `${lifted.marker}${lifted.sections.length}${lines}`);
+      let lines = 0;
+      for (let nl = text.indexOf('\n', start); nl >= 0 && nl < end; nl = text.indexOf('\n', nl + 1)) lines++;
+      parts.push(text.slice(copied, start), `${lifted.marker}${lifted.sections.length}${'\n'.repeat(lines)}`);
       lifted.sections.push(text.slice(start, end));
       copied = end;
     }
