@@ -1,7 +1,4 @@
 import { formatNumber, literalText } from '../core/literal.ts';
-import { XMLValidator } from 'fast-xml-parser';
-import { create, fragment } from 'xmlbuilder2';
-import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
 import type { Config } from '../config/types.ts';
 import type { OwsErrorJson } from '../core/errors.ts';
 import type {
@@ -14,108 +11,78 @@ import type {
   ProcessDescription,
 } from '../core/model.ts';
 import type { BoundingBox, LiteralValue } from '../core/values.ts';
-import { NS } from './xml.ts';
+import { isWellFormedContent, NS } from './xml.ts';
+import { XmlWriter, type XmlAttributes } from './xml-writer.ts';
 
+/** The namespaces every WPS document declares on its root element. */
 const ROOT_NS = { 'xmlns:wps': NS.wps, 'xmlns:ows': NS.ows, 'xmlns:xlink': NS.xlink, 'xmlns:xsi': NS.xsi };
+/** The same, as prefixes in scope for XML content written into a WPS document. */
+const IN_SCOPE = { wps: NS.wps, ows: NS.ows, xlink: NS.xlink, xsi: NS.xsi };
 const SCHEMAS = 'http://schemas.opengis.net/wps/1.0.0';
 /** WPS 1.0.0 cannot say "unbounded" (maxOccurs is a positiveInteger): advertised as this many. */
 export const UNBOUNDED_MAX_OCCURS = 1000;
 
-const doc = () => create({ version: '1.0', encoding: 'UTF-8' });
-/** Characters XML 1.0 cannot carry, even escaped (control characters, lone surrogates, U+FFFE/U+FFFF). */
-const NOT_XML_CHAR = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
-/** Serialized documents never carry a character XML forbids: process text becomes U+FFFD there. */
-const end = (node: XMLBuilder) => {
-  escapeAmpersands(node.root().node as unknown as DomNode);
-  return node.end({ prettyPrint: true }).replace(NOT_XML_CHAR, '\uFFFD');
-};
+/** Text as CDATA, unless it cannot be (see XmlWriter.cdata). */
+const appendCdata = (w: XmlWriter, text: string) => w.cdata(text);
 
-interface DomNode {
-  nodeType: number;
-  data?: string;
-  firstChild: DomNode | null;
-  nextSibling: DomNode | null;
-  attributes?: Iterable<{ value: string }>;
-}
-
-/**
- * xmlbuilder2 leaves `&` unescaped when it looks like the start of a reference (`&amp;`, `&x;`,
- * `&#0;`), so client text such as `&x;` in an exception message or a literal output would break the
- * document or change on reading. Escaping every `&` in the tree first makes its writer emit exactly
- * one `&amp;` per `&` (it leaves the now well-formed `&amp;` alone). Iterative: any depth.
- */
-function escapeAmpersands(root: DomNode): void {
-  const stack: DomNode[] = [root];
-  for (let n = stack.pop(); n; n = stack.pop()) {
-    if (n.nodeType === 3 && n.data?.includes('&')) n.data = n.data.replace(/&/g, '&amp;');
-    if (n.nodeType === 1 && n.attributes) {
-      for (const a of n.attributes) if (a.value.includes('&')) a.value = a.value.replace(/&/g, '&amp;');
-    }
-    for (let c = n.firstChild; c; c = c.nextSibling) stack.push(c);
-  }
-}
-
-/**
- * Text as CDATA, unless it holds `]]>` (which would end the section): then as escaped text. One text
- * node either way, so pretty-printing adds nothing inside it.
- */
-function appendCdata(parent: XMLBuilder, text: string): void {
-  if (text.includes(']]>')) parent.txt(text);
-  else parent.dat(text);
-}
-
-function root(name: string, schema: string, lang: string, extra: Record<string, string> = {}): XMLBuilder {
-  return doc()
-    .ele(NS.wps, `wps:${name}`, { ...ROOT_NS, service: 'WPS', version: '1.0.0', ...extra })
-    .att(NS.xml, 'xml:lang', lang)
-    .att(NS.xsi, 'xsi:schemaLocation', `${NS.wps} ${SCHEMAS}/${schema}`);
+/** Starts the root element of a WPS document. */
+function root(name: string, schema: string, lang: string, extra: XmlAttributes = {}): XmlWriter {
+  return new XmlWriter().start(`wps:${name}`, {
+    ...ROOT_NS,
+    service: 'WPS',
+    version: '1.0.0',
+    ...extra,
+    'xml:lang': lang,
+    'xsi:schemaLocation': `${NS.wps} ${SCHEMAS}/${schema}`,
+  });
 }
 
 // ---- Exception report --------------------------------------------------------------------------------
 
 function appendExceptionReport(
-  parent: XMLBuilder,
+  w: XmlWriter,
   error: OwsErrorJson,
   lang: string | undefined,
-  rootAttrs: Record<string, string> = {},
+  rootAttrs: XmlAttributes = {},
 ): void {
-  const report = parent.ele(NS.ows, 'ows:ExceptionReport', { ...rootAttrs, version: '1.0.0' });
-  if (lang) report.att(NS.xml, 'xml:lang', lang);
-  const exception = report.ele(NS.ows, 'ows:Exception', { exceptionCode: error.code });
-  if (error.locator) exception.att('locator', error.locator);
-  exception.ele(NS.ows, 'ows:ExceptionText').txt(error.message);
+  w.start('ows:ExceptionReport', { ...rootAttrs, version: '1.0.0', 'xml:lang': lang || undefined })
+    .start('ows:Exception', { exceptionCode: error.code, locator: error.locator || undefined })
+    .element('ows:ExceptionText', undefined, error.message)
+    .end()
+    .end();
 }
 
 export function exceptionReport(error: OwsErrorJson, lang?: string): string {
-  const d = doc();
-  appendExceptionReport(d, error, lang, {
+  const w = new XmlWriter();
+  appendExceptionReport(w, error, lang, {
     'xmlns:ows': NS.ows,
     'xmlns:xsi': NS.xsi,
     'xsi:schemaLocation': `${NS.ows} http://schemas.opengis.net/ows/1.1.0/owsExceptionReport.xsd`,
   });
-  return end(d);
+  return w.toString();
 }
 
 // ---- Shared pieces --------------------------------------------------------------------------------------
 
-function metadata(parent: XMLBuilder, links: MetadataLink[] | undefined): void {
+function metadata(w: XmlWriter, links: MetadataLink[] | undefined): void {
   for (const m of links ?? []) {
-    const el = parent.ele(NS.ows, 'ows:Metadata').att(NS.xlink, 'xlink:href', m.href);
-    if (m.title) el.att(NS.xlink, 'xlink:title', m.title);
-    if (m.role) el.att(NS.xlink, 'xlink:role', m.role);
+    w.element('ows:Metadata', {
+      'xlink:href': m.href,
+      'xlink:title': m.title || undefined,
+      'xlink:role': m.role || undefined,
+    });
   }
 }
 
 function described(
-  parent: XMLBuilder,
+  w: XmlWriter,
   d: { id: string; title: string; abstract?: string; metadata?: MetadataLink[] },
   abstract: 'always' | 'optional',
 ): void {
-  parent.ele(NS.ows, 'ows:Identifier').txt(d.id);
-  parent.ele(NS.ows, 'ows:Title').txt(d.title);
+  w.element('ows:Identifier', undefined, d.id).element('ows:Title', undefined, d.title);
   // QGIS aligns processes by index of ows:Abstract: every process gets one.
-  if (d.abstract || abstract === 'always') parent.ele(NS.ows, 'ows:Abstract').txt(d.abstract ?? d.title);
-  metadata(parent, d.metadata);
+  if (d.abstract || abstract === 'always') w.element('ows:Abstract', undefined, d.abstract ?? d.title);
+  metadata(w, d.metadata);
 }
 
 const XSD_TYPES: Record<LiteralDataType, string> = {
@@ -132,53 +99,57 @@ const XSD_TYPES: Record<LiteralDataType, string> = {
   anyURI: 'anyURI',
 };
 
-function dataType(parent: XMLBuilder, type: LiteralDataType): void {
-  parent
-    .ele(NS.ows, 'ows:DataType')
-    .att(NS.ows, 'ows:reference', `http://www.w3.org/TR/xmlschema-2/#${XSD_TYPES[type]}`)
-    .txt(XSD_TYPES[type]);
+function dataType(w: XmlWriter, type: LiteralDataType): void {
+  w.element(
+    'ows:DataType',
+    { 'ows:reference': `http://www.w3.org/TR/xmlschema-2/#${XSD_TYPES[type]}` },
+    XSD_TYPES[type],
+  );
 }
 
-function uoms(parent: XMLBuilder, u: { default: string; supported: string[] } | undefined): void {
+function uoms(w: XmlWriter, u: { default: string; supported: string[] } | undefined): void {
   if (!u) return;
-  const el = parent.ele('UOMs');
-  el.ele('Default').ele(NS.ows, 'ows:UOM').txt(u.default);
-  const supported = el.ele('Supported');
-  for (const s of u.supported) supported.ele(NS.ows, 'ows:UOM').txt(s);
+  w.start('UOMs').start('Default').element('ows:UOM', undefined, u.default).end().start('Supported');
+  for (const s of u.supported) w.element('ows:UOM', undefined, s);
+  w.end().end();
 }
 
-function allowedValues(parent: XMLBuilder, allowed: AllowedValues | undefined): void {
+function allowedValues(w: XmlWriter, allowed: AllowedValues | undefined): void {
   if (!allowed || ((allowed.values?.length ?? 0) === 0 && (allowed.ranges?.length ?? 0) === 0)) {
-    parent.ele(NS.ows, 'ows:AnyValue');
+    w.element('ows:AnyValue');
     return;
   }
-  const el = parent.ele(NS.ows, 'ows:AllowedValues');
-  for (const v of allowed.values ?? []) el.ele(NS.ows, 'ows:Value').txt(String(v));
+  w.start('ows:AllowedValues');
+  for (const v of allowed.values ?? []) w.element('ows:Value', undefined, String(v));
   for (const r of allowed.ranges ?? []) {
-    const range = el.ele(NS.ows, 'ows:Range').att(NS.ows, 'ows:rangeClosure', r.closure ?? 'closed');
-    if (r.minimum !== undefined) range.ele(NS.ows, 'ows:MinimumValue').txt(formatNumber(r.minimum));
-    if (r.maximum !== undefined) range.ele(NS.ows, 'ows:MaximumValue').txt(formatNumber(r.maximum));
-    if (r.spacing !== undefined) range.ele(NS.ows, 'ows:Spacing').txt(formatNumber(r.spacing));
+    w.start('ows:Range', { 'ows:rangeClosure': r.closure ?? 'closed' });
+    if (r.minimum !== undefined) w.element('ows:MinimumValue', undefined, formatNumber(r.minimum));
+    if (r.maximum !== undefined) w.element('ows:MaximumValue', undefined, formatNumber(r.maximum));
+    if (r.spacing !== undefined) w.element('ows:Spacing', undefined, formatNumber(r.spacing));
+    w.end();
   }
+  w.end();
 }
 
-function format(parent: XMLBuilder, f: Format): void {
-  const el = parent.ele('Format');
-  el.ele('MimeType').txt(f.mimeType);
-  if (f.encoding) el.ele('Encoding').txt(f.encoding);
-  if (f.schema) el.ele('Schema').txt(f.schema);
+function format(w: XmlWriter, f: Format): void {
+  w.start('Format').element('MimeType', undefined, f.mimeType);
+  if (f.encoding) w.element('Encoding', undefined, f.encoding);
+  if (f.schema) w.element('Schema', undefined, f.schema);
+  w.end();
 }
 
-function complexFormats(el: XMLBuilder, domain: ComplexDomain): void {
-  format(el.ele('Default'), domain.formats[0]!);
-  const supported = el.ele('Supported');
-  for (const f of domain.formats) format(supported, f);
+function complexFormats(w: XmlWriter, domain: ComplexDomain): void {
+  w.start('Default');
+  format(w, domain.formats[0]!);
+  w.end().start('Supported');
+  for (const f of domain.formats) format(w, f);
+  w.end();
 }
 
-function crsList(el: XMLBuilder, crs: string[]): void {
-  el.ele('Default').ele('CRS').txt(crs[0]!);
-  const supported = el.ele('Supported');
-  for (const c of crs) supported.ele('CRS').txt(c);
+function crsList(w: XmlWriter, crs: string[]): void {
+  w.start('Default').element('CRS', undefined, crs[0]!).end().start('Supported');
+  for (const c of crs) w.element('CRS', undefined, c);
+  w.end();
 }
 
 // ---- GetCapabilities -------------------------------------------------------------------------------------
@@ -195,115 +166,145 @@ export function capabilities(
   endpoints: Endpoints,
 ): string {
   const { identification: id, provider, contact } = config.metadata;
-  const caps = root('Capabilities', 'wpsGetCapabilities_response.xsd', lang);
-  const si = caps.ele(NS.ows, 'ows:ServiceIdentification');
-  si.ele(NS.ows, 'ows:Title').txt(id.title);
-  si.ele(NS.ows, 'ows:Abstract').txt(id.abstract || id.title);
+  const w = root('Capabilities', 'wpsGetCapabilities_response.xsd', lang);
+  w.start('ows:ServiceIdentification')
+    .element('ows:Title', undefined, id.title)
+    .element('ows:Abstract', undefined, id.abstract || id.title);
   if (id.keywords.length > 0) {
-    const kw = si.ele(NS.ows, 'ows:Keywords');
-    for (const k of id.keywords) kw.ele(NS.ows, 'ows:Keyword').txt(k);
-    if (id.keywordsType) kw.ele(NS.ows, 'ows:Type').txt(id.keywordsType);
+    w.start('ows:Keywords');
+    for (const k of id.keywords) w.element('ows:Keyword', undefined, k);
+    if (id.keywordsType) w.element('ows:Type', undefined, id.keywordsType);
+    w.end();
   }
-  si.ele(NS.ows, 'ows:ServiceType').txt('WPS');
-  si.ele(NS.ows, 'ows:ServiceTypeVersion').txt('1.0.0');
-  if (id.profile) si.ele(NS.ows, 'ows:Profile').txt(id.profile);
-  si.ele(NS.ows, 'ows:Fees').txt(id.fees);
-  si.ele(NS.ows, 'ows:AccessConstraints').txt(id.accessConstraints);
+  w.element('ows:ServiceType', undefined, 'WPS').element('ows:ServiceTypeVersion', undefined, '1.0.0');
+  if (id.profile) w.element('ows:Profile', undefined, id.profile);
+  w.element('ows:Fees', undefined, id.fees)
+    .element('ows:AccessConstraints', undefined, id.accessConstraints)
+    .end();
 
-  const sp = caps.ele(NS.ows, 'ows:ServiceProvider');
-  sp.ele(NS.ows, 'ows:ProviderName').txt(provider.name || id.title);
-  if (provider.url) sp.ele(NS.ows, 'ows:ProviderSite').att(NS.xlink, 'xlink:href', provider.url);
-  const sc = sp.ele(NS.ows, 'ows:ServiceContact');
-  if (contact.name) sc.ele(NS.ows, 'ows:IndividualName').txt(contact.name);
-  if (contact.position) sc.ele(NS.ows, 'ows:PositionName').txt(contact.position);
-  const ci = sc.ele(NS.ows, 'ows:ContactInfo');
+  w.start('ows:ServiceProvider').element('ows:ProviderName', undefined, provider.name || id.title);
+  if (provider.url) w.element('ows:ProviderSite', { 'xlink:href': provider.url });
+  w.start('ows:ServiceContact');
+  if (contact.name) w.element('ows:IndividualName', undefined, contact.name);
+  if (contact.position) w.element('ows:PositionName', undefined, contact.position);
+  w.start('ows:ContactInfo');
   if (contact.phone || contact.fax) {
-    const phone = ci.ele(NS.ows, 'ows:Phone');
-    if (contact.phone) phone.ele(NS.ows, 'ows:Voice').txt(contact.phone);
-    if (contact.fax) phone.ele(NS.ows, 'ows:Facsimile').txt(contact.fax);
+    w.start('ows:Phone');
+    if (contact.phone) w.element('ows:Voice', undefined, contact.phone);
+    if (contact.fax) w.element('ows:Facsimile', undefined, contact.fax);
+    w.end();
   }
-  const address = ci.ele(NS.ows, 'ows:Address');
-  const put = (name: string, value: string) => value && address.ele(NS.ows, `ows:${name}`).txt(value);
+  w.start('ows:Address');
+  const put = (name: string, value: string) => value && w.element(`ows:${name}`, undefined, value);
   put('DeliveryPoint', contact.address);
   put('City', contact.city);
   put('AdministrativeArea', contact.stateOrProvince);
   put('PostalCode', contact.postalCode);
   put('Country', contact.country);
   put('ElectronicMailAddress', contact.email);
-  if (contact.url) ci.ele(NS.ows, 'ows:OnlineResource').att(NS.xlink, 'xlink:href', contact.url);
-  if (contact.hours) ci.ele(NS.ows, 'ows:HoursOfService').txt(contact.hours);
-  if (contact.instructions) ci.ele(NS.ows, 'ows:ContactInstructions').txt(contact.instructions);
-  if (contact.role) sc.ele(NS.ows, 'ows:Role').txt(contact.role);
+  w.end();
+  if (contact.url) w.element('ows:OnlineResource', { 'xlink:href': contact.url });
+  if (contact.hours) w.element('ows:HoursOfService', undefined, contact.hours);
+  if (contact.instructions) w.element('ows:ContactInstructions', undefined, contact.instructions);
+  w.end();
+  if (contact.role) w.element('ows:Role', undefined, contact.role);
+  w.end().end();
 
-  const om = caps.ele(NS.ows, 'ows:OperationsMetadata');
+  w.start('ows:OperationsMetadata');
   for (const op of ['GetCapabilities', 'DescribeProcess', 'Execute']) {
-    const http = om.ele(NS.ows, 'ows:Operation', { name: op }).ele(NS.ows, 'ows:DCP').ele(NS.ows, 'ows:HTTP');
-    http.ele(NS.ows, 'ows:Get').att(NS.xlink, 'xlink:href', `${endpoints.wps}?`);
-    http.ele(NS.ows, 'ows:Post').att(NS.xlink, 'xlink:href', endpoints.wps);
+    w.start('ows:Operation', { name: op })
+      .start('ows:DCP')
+      .start('ows:HTTP')
+      .element('ows:Get', { 'xlink:href': `${endpoints.wps}?` })
+      .element('ows:Post', { 'xlink:href': endpoints.wps })
+      .end()
+      .end()
+      .end();
   }
+  w.end();
 
-  const offerings = caps.ele(NS.wps, 'wps:ProcessOfferings');
+  w.start('wps:ProcessOfferings');
   for (const p of processes) {
-    const el = offerings.ele(NS.wps, 'wps:Process').att(NS.wps, 'wps:processVersion', p.version);
-    described(el, p, 'always');
+    w.start('wps:Process', { 'wps:processVersion': p.version });
+    described(w, p, 'always');
+    w.end();
   }
-  const languages = caps.ele(NS.wps, 'wps:Languages');
-  languages.ele(NS.wps, 'wps:Default').ele(NS.ows, 'ows:Language').txt(config.server.languages[0]!);
-  const supported = languages.ele(NS.wps, 'wps:Supported');
-  for (const l of config.server.languages) supported.ele(NS.ows, 'ows:Language').txt(l);
-  return end(caps);
+  w.end();
+  w.start('wps:Languages')
+    .start('wps:Default')
+    .element('ows:Language', undefined, config.server.languages[0]!)
+    .end()
+    .start('wps:Supported');
+  for (const l of config.server.languages) w.element('ows:Language', undefined, l);
+  w.end().end();
+  return w.end().toString();
 }
 
 // ---- DescribeProcess ---------------------------------------------------------------------------------------
 
 export function processDescriptions(processes: ProcessDescription[], lang: string): string {
-  const rootEl = root('ProcessDescriptions', 'wpsDescribeProcess_response.xsd', lang);
+  const w = root('ProcessDescriptions', 'wpsDescribeProcess_response.xsd', lang);
   for (const p of processes) {
-    const async = p.jobControlOptions.includes('async-execute');
-    const pd = rootEl
-      .ele('ProcessDescription')
-      .att(NS.wps, 'wps:processVersion', p.version)
-      .att('storeSupported', String(async))
-      .att('statusSupported', String(async));
-    described(pd, p, 'always');
+    const async = String(p.jobControlOptions.includes('async-execute'));
+    w.start('ProcessDescription', {
+      'wps:processVersion': p.version,
+      storeSupported: async,
+      statusSupported: async,
+    });
+    described(w, p, 'always');
     if (p.inputs.length > 0) {
-      const inputs = pd.ele('DataInputs');
+      w.start('DataInputs');
       for (const input of p.inputs) {
         const max = input.maxOccurs === 'unbounded' ? UNBOUNDED_MAX_OCCURS : input.maxOccurs;
-        const el = inputs.ele('Input', { minOccurs: String(input.minOccurs), maxOccurs: String(max) });
-        described(el, input, 'optional');
+        w.start('Input', { minOccurs: String(input.minOccurs), maxOccurs: String(max) });
+        described(w, input, 'optional');
         if (input.kind === 'literal') {
-          const lit = el.ele('LiteralData');
-          dataType(lit, input.dataType);
-          uoms(lit, input.uoms);
-          allowedValues(lit, input.allowedValues);
-          if (input.defaultValue !== undefined) lit.ele('DefaultValue').txt(String(input.defaultValue));
+          w.start('LiteralData');
+          dataType(w, input.dataType);
+          uoms(w, input.uoms);
+          allowedValues(w, input.allowedValues);
+          if (input.defaultValue !== undefined)
+            w.element('DefaultValue', undefined, String(input.defaultValue));
+          w.end();
         } else if (input.kind === 'complex') {
-          const cx = el.ele('ComplexData');
-          if (input.maximumMegabytes !== undefined)
-            cx.att('maximumMegabytes', String(Math.ceil(input.maximumMegabytes)));
-          complexFormats(cx, input);
+          w.start('ComplexData', {
+            maximumMegabytes:
+              input.maximumMegabytes === undefined ? undefined : String(Math.ceil(input.maximumMegabytes)),
+          });
+          complexFormats(w, input);
+          w.end();
         } else {
-          crsList(el.ele('BoundingBoxData'), input.crs);
+          w.start('BoundingBoxData');
+          crsList(w, input.crs);
+          w.end();
         }
+        w.end();
       }
+      w.end();
     }
-    const outputs = pd.ele('ProcessOutputs');
+    w.start('ProcessOutputs');
     for (const output of p.outputs) {
-      const el = outputs.ele('Output');
-      described(el, output, 'optional');
+      w.start('Output');
+      described(w, output, 'optional');
       if (output.kind === 'literal') {
-        const lit = el.ele('LiteralOutput');
-        dataType(lit, output.dataType);
-        uoms(lit, output.uoms);
+        w.start('LiteralOutput');
+        dataType(w, output.dataType);
+        uoms(w, output.uoms);
+        w.end();
       } else if (output.kind === 'complex') {
-        complexFormats(el.ele('ComplexOutput'), output);
+        w.start('ComplexOutput');
+        complexFormats(w, output);
+        w.end();
       } else {
-        crsList(el.ele('BoundingBoxOutput'), output.crs);
+        w.start('BoundingBoxOutput');
+        crsList(w, output.crs);
+        w.end();
       }
+      w.end();
     }
+    w.end().end();
   }
-  return end(rootEl);
+  return w.end().toString();
 }
 
 // ---- ExecuteResponse ---------------------------------------------------------------------------------------
@@ -365,145 +366,157 @@ export interface ExecuteResponseDocument {
 
 const isoSeconds = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
-/** Embeds XML content as elements when it is well-formed, else as CDATA (never a broken document). */
-function appendXmlContent(parent: XMLBuilder, xml: string): void {
-  if (XMLValidator.validate(`<r>${xml}</r>`) === true) parent.import(fragment(xml));
-  else appendCdata(parent, xml);
+/**
+ * Embeds XML content as elements when it is well-formed content here (its prefixes declared in it or
+ * among the document's), else as CDATA (never a broken document).
+ */
+function appendXmlContent(w: XmlWriter, xml: string): void {
+  if (isWellFormedContent(xml, IN_SCOPE)) w.raw(xml);
+  else appendCdata(w, xml);
+}
+
+function lineageInput(w: XmlWriter, input: LineageInput): void {
+  w.start('wps:Input').element('ows:Identifier', undefined, input.id);
+  if (input.title) w.element('ows:Title', undefined, input.title);
+  if ('reference' in input) {
+    const { href, method, ...attrs } = input.reference;
+    w.element('wps:Reference', { ...definedAttrs(attrs), method, 'xlink:href': href });
+  } else {
+    lineageData(w, input);
+  }
+  w.end();
+}
+
+function lineageData(w: XmlWriter, input: Exclude<LineageInput, { reference: unknown }>): void {
+  w.start('wps:Data');
+  if ('literal' in input) {
+    const { value, ...attrs } = input.literal;
+    w.element('wps:LiteralData', definedAttrs(attrs), value);
+  } else if ('complex' in input) {
+    const { data: content, ...attrs } = input.complex;
+    w.start('wps:ComplexData', definedAttrs(attrs));
+    if (attrs.encoding?.toLowerCase() !== 'base64' && looksLikeXml(content)) appendXmlContent(w, content);
+    else appendCdata(w, content);
+    w.end();
+  } else {
+    w.start('wps:BoundingBoxData', definedAttrs({ crs: input.bbox.crs, dimensions: input.bbox.dimensions }))
+      .element('ows:LowerCorner', undefined, input.bbox.lowerCorner)
+      .element('ows:UpperCorner', undefined, input.bbox.upperCorner)
+      .end();
+  }
+  w.end();
+}
+
+function processOutput(w: XmlWriter, o: RenderedOutput): void {
+  w.start('wps:Output');
+  described(w, o.description, 'optional');
+  if ('reference' in o) {
+    w.element('wps:Reference', { href: o.reference.href, ...definedAttrs({ ...o.reference.format }) });
+  } else {
+    outputData(w, o);
+  }
+  w.end();
+}
+
+function outputData(w: XmlWriter, o: Exclude<RenderedOutput, { reference: unknown }>): void {
+  w.start('wps:Data');
+  if ('literal' in o) {
+    w.element(
+      'wps:LiteralData',
+      definedAttrs({ dataType: o.dataType, uom: o.literal.uom }),
+      literalText(o.literal.value, o.dataType),
+    );
+  } else if ('bbox' in o) {
+    w.start('wps:BoundingBoxData', { crs: o.bbox.crs, dimensions: String(o.bbox.dimensions) })
+      .element('ows:LowerCorner', undefined, o.bbox.lowerCorner.map(formatNumber).join(' '))
+      .element('ows:UpperCorner', undefined, o.bbox.upperCorner.map(formatNumber).join(' '))
+      .end();
+  } else {
+    const { format: f, content, as } = o.complex;
+    w.start('wps:ComplexData', definedAttrs({ ...f, encoding: as === 'base64' ? 'base64' : f.encoding }));
+    if (as === 'xml') appendXmlContent(w, content);
+    else if (as === 'cdata') appendCdata(w, content);
+    else w.text(content);
+    w.end();
+  }
+  w.end();
 }
 
 export function executeResponse(d: ExecuteResponseDocument): string {
-  const extra: Record<string, string> = { serviceInstance: d.serviceInstance };
-  if (d.statusLocation) extra.statusLocation = d.statusLocation;
-  const rootEl = root('ExecuteResponse', 'wpsExecute_response.xsd', d.lang, extra);
-  const process = rootEl.ele(NS.wps, 'wps:Process').att(NS.wps, 'wps:processVersion', d.process.version);
-  described(process, d.process, 'optional');
-  const status = rootEl.ele(NS.wps, 'wps:Status', { creationTime: isoSeconds(d.creationTime) });
+  const w = root('ExecuteResponse', 'wpsExecute_response.xsd', d.lang, {
+    serviceInstance: d.serviceInstance,
+    statusLocation: d.statusLocation || undefined,
+  });
+  w.start('wps:Process', { 'wps:processVersion': d.process.version });
+  described(w, d.process, 'optional');
+  w.end().start('wps:Status', { creationTime: isoSeconds(d.creationTime) });
   switch (d.status.kind) {
     case 'ProcessAccepted':
     case 'ProcessSucceeded':
-      status.ele(NS.wps, `wps:${d.status.kind}`).txt(d.status.message);
+      w.element(`wps:${d.status.kind}`, undefined, d.status.message);
       break;
     case 'ProcessStarted':
-      status
-        .ele(NS.wps, 'wps:ProcessStarted', {
-          percentCompleted: String(Math.max(0, Math.min(99, Math.floor(d.status.percent)))),
-        })
-        .txt(d.status.message);
+      w.element(
+        'wps:ProcessStarted',
+        { percentCompleted: String(Math.max(0, Math.min(99, Math.floor(d.status.percent)))) },
+        d.status.message,
+      );
       break;
     case 'ProcessFailed':
-      appendExceptionReport(status.ele(NS.wps, 'wps:ProcessFailed'), d.status.error, undefined);
+      w.start('wps:ProcessFailed');
+      appendExceptionReport(w, d.status.error, undefined);
+      w.end();
       break;
   }
+  w.end();
   if (d.lineage) {
     if (d.lineage.inputs.length > 0) {
-      const inputs = rootEl.ele(NS.wps, 'wps:DataInputs');
-      for (const input of d.lineage.inputs) {
-        const el = inputs.ele(NS.wps, 'wps:Input');
-        el.ele(NS.ows, 'ows:Identifier').txt(input.id);
-        if (input.title) el.ele(NS.ows, 'ows:Title').txt(input.title);
-        if ('reference' in input) {
-          const { href, method, ...attrs } = input.reference;
-          el.ele(NS.wps, 'wps:Reference', { ...definedAttrs(attrs), method }).att(
-            NS.xlink,
-            'xlink:href',
-            href,
-          );
-          continue;
-        }
-        const data = el.ele(NS.wps, 'wps:Data');
-        if ('literal' in input) {
-          const { value, ...attrs } = input.literal;
-          data.ele(NS.wps, 'wps:LiteralData', definedAttrs(attrs)).txt(value);
-        } else if ('complex' in input) {
-          const { data: content, ...attrs } = input.complex;
-          const cx = data.ele(NS.wps, 'wps:ComplexData', definedAttrs(attrs));
-          if (attrs.encoding?.toLowerCase() !== 'base64' && looksLikeXml(content))
-            appendXmlContent(cx, content);
-          else appendCdata(cx, content);
-        } else {
-          const bb = data.ele(
-            NS.wps,
-            'wps:BoundingBoxData',
-            definedAttrs({ crs: input.bbox.crs, dimensions: input.bbox.dimensions }),
-          );
-          bb.ele(NS.ows, 'ows:LowerCorner').txt(input.bbox.lowerCorner);
-          bb.ele(NS.ows, 'ows:UpperCorner').txt(input.bbox.upperCorner);
-        }
-      }
+      w.start('wps:DataInputs');
+      for (const input of d.lineage.inputs) lineageInput(w, input);
+      w.end();
     }
-    const defs = d.lineage.outputs.length > 0 ? rootEl.ele(NS.wps, 'wps:OutputDefinitions') : undefined;
-    for (const o of d.lineage.outputs) {
-      const el = defs!.ele(
-        NS.wps,
-        'wps:Output',
-        definedAttrs({
-          mimeType: o.mimeType,
-          encoding: o.encoding,
-          schema: o.schema,
-          uom: o.uom,
-          asReference: o.asReference === undefined ? undefined : String(o.asReference),
-        }),
-      );
-      el.ele(NS.ows, 'ows:Identifier').txt(o.id);
-      if (o.title) el.ele(NS.ows, 'ows:Title').txt(o.title);
+    if (d.lineage.outputs.length > 0) {
+      w.start('wps:OutputDefinitions');
+      for (const o of d.lineage.outputs) {
+        w.start(
+          'wps:Output',
+          definedAttrs({
+            mimeType: o.mimeType,
+            encoding: o.encoding,
+            schema: o.schema,
+            uom: o.uom,
+            asReference: o.asReference === undefined ? undefined : String(o.asReference),
+          }),
+        ).element('ows:Identifier', undefined, o.id);
+        if (o.title) w.element('ows:Title', undefined, o.title);
+        w.end();
+      }
+      w.end();
     }
   }
   if (d.outputs && d.outputs.length > 0) {
-    const outputs = rootEl.ele(NS.wps, 'wps:ProcessOutputs');
-    for (const o of d.outputs) {
-      const el = outputs.ele(NS.wps, 'wps:Output');
-      described(el, o.description, 'optional');
-      if ('reference' in o) {
-        el.ele(NS.wps, 'wps:Reference', {
-          href: o.reference.href,
-          ...definedAttrs({ ...o.reference.format }),
-        });
-        continue;
-      }
-      const data = el.ele(NS.wps, 'wps:Data');
-      if ('literal' in o) {
-        const attrs = definedAttrs({ dataType: o.dataType, uom: o.literal.uom });
-        data.ele(NS.wps, 'wps:LiteralData', attrs).txt(literalText(o.literal.value, o.dataType));
-      } else if ('bbox' in o) {
-        const bb = data.ele(NS.wps, 'wps:BoundingBoxData', {
-          crs: o.bbox.crs,
-          dimensions: String(o.bbox.dimensions),
-        });
-        bb.ele(NS.ows, 'ows:LowerCorner').txt(o.bbox.lowerCorner.map(formatNumber).join(' '));
-        bb.ele(NS.ows, 'ows:UpperCorner').txt(o.bbox.upperCorner.map(formatNumber).join(' '));
-      } else {
-        const { format: f, content, as } = o.complex;
-        const cx = data.ele(
-          NS.wps,
-          'wps:ComplexData',
-          definedAttrs({ ...f, encoding: as === 'base64' ? 'base64' : f.encoding }),
-        );
-        if (as === 'xml') appendXmlContent(cx, content);
-        else if (as === 'cdata') appendCdata(cx, content);
-        else cx.txt(content);
-      }
-    }
+    w.start('wps:ProcessOutputs');
+    for (const o of d.outputs) processOutput(w, o);
+    w.end();
   }
-  return end(rootEl);
+  return w.end().toString();
 }
 
-function definedAttrs(attrs: Record<string, string | undefined>): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(attrs).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== ''),
-  );
+/** The attributes with a value (neither undefined nor empty). */
+function definedAttrs(attrs: Record<string, string | undefined>): XmlAttributes {
+  const defined: XmlAttributes = {};
+  for (const key in attrs) if (attrs[key]) defined[key] = attrs[key];
+  return defined;
 }
 
 export const looksLikeXml = (s: string): boolean => /^\s*</.test(s);
 
 /** The document a bounding box output is served as by reference or as raw data. */
 export function boundingBoxDocument(bbox: BoundingBox): string {
-  const d = doc();
-  const el = d.ele(NS.ows, 'ows:BoundingBox', {
-    'xmlns:ows': NS.ows,
-    crs: bbox.crs,
-    dimensions: String(bbox.dimensions),
-  });
-  el.ele(NS.ows, 'ows:LowerCorner').txt(bbox.lowerCorner.map(formatNumber).join(' '));
-  el.ele(NS.ows, 'ows:UpperCorner').txt(bbox.upperCorner.map(formatNumber).join(' '));
-  return end(d);
+  return new XmlWriter()
+    .start('ows:BoundingBox', { 'xmlns:ows': NS.ows, crs: bbox.crs, dimensions: String(bbox.dimensions) })
+    .element('ows:LowerCorner', undefined, bbox.lowerCorner.map(formatNumber).join(' '))
+    .element('ows:UpperCorner', undefined, bbox.upperCorner.map(formatNumber).join(' '))
+    .end()
+    .toString();
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { SaxesParser } from 'saxes';
 import { OwsError } from '../core/errors.ts';
 
 export const NS = {
@@ -79,264 +79,207 @@ const malformed = (message: string) =>
 const overLimit = (limit: keyof XmlLimits, value: number, what: string) =>
   malformed(`The XML request exceeds the limit of ${value} ${what} (${limit})`);
 
-/**
- * Names that fast-xml-parser refuses (it throws) or renames, because its output is plain objects keyed
- * by name. They are legal XML names: they reach the parser with a `#` in front (a character no XML
- * name contains) and leave it without, so `<constructor>` in a GML fragment survives unchanged.
- */
-const GUARDED_NAMES = new Set([
-  '__proto__',
-  'constructor',
-  'prototype',
-  'hasOwnProperty',
-  'toString',
-  'valueOf',
-  '__defineGetter__',
-  '__defineSetter__',
-  '__lookupGetter__',
-  '__lookupSetter__',
-  'isPrototypeOf',
-  'propertyIsEnumerable',
-  'toLocaleString',
-]);
-const guard = (name: string) => (GUARDED_NAMES.has(name) ? `#${name}` : name);
-const unguard = (name: string) => (name.startsWith('#') ? name.slice(1) : name);
+const refusedDtd = () => malformed('XML with a DTD or entity declarations is not accepted');
+/** What a malformed prolog is refused as when it holds something like a DTD (`<!doctype`, `<!ENTITY`). */
+const DTD_LIKE = /<!(?:DOCTYPE|ENTITY)/i;
 
 const isNamespaceDeclaration = (name: string) => name === 'xmlns' || name.startsWith('xmlns:');
 
-function parserFor(limits: XmlLimits): XMLParser {
-  let elements = 0;
-  let declarations = 0;
-  return new XMLParser({
-    preserveOrder: true,
-    ignoreAttributes: false,
-    attributeNamePrefix: '',
-    cdataPropName: '#cdata',
-    trimValues: false,
-    parseTagValue: false,
-    parseAttributeValue: false,
-    ignoreDeclaration: true,
-    ignorePiTags: true,
-    // References are decoded by decodeReferences below, in one pass (fast-xml-parser leaves numeric
-    // character references such as &#246; as they are unless it also decodes HTML's named entities).
-    processEntities: false,
-    htmlEntities: false,
-    maxNestedTags: limits.maxDepth - 1,
-    transformTagName: guard,
-    transformAttributeName: guard,
-    // Called once per element as it is read: the limits stop a hostile body early.
-    updateTag: (_name, _path, attributes: Record<string, unknown> | undefined) => {
+/** CDATA sections this long are kept out of the parser (see liftCdata). */
+const LIFTED_CDATA = 64 * 1024;
+
+/** Long CDATA sections taken out of a document: a marker and the index stand in for each. */
+interface LiftedCdata {
+  marker: string;
+  sections: string[];
+}
+
+/** What a parse produces besides the tree: the document element, and the sections lifted before. */
+interface ParseState {
+  root?: XmlElement;
+  lifted?: LiftedCdata;
+}
+
+/** The markup whose content is not parsed: comments, processing instructions, CDATA sections. */
+const UNPARSED = /<(?:!--|\?|!\[CDATA\[)/g;
+const CDATA_OPEN = '<![CDATA[';
+
+/**
+ * Replaces each CDATA section of LIFTED_CDATA characters or more by a short one holding a marker no
+ * client can guess (and as many line feeds, so that lines still count right), and keeps its content
+ * aside (a slice of the text, no copy). saxes builds the content of a CDATA section by concatenation,
+ * a piece at each `]`: a 30 MB GeoJSON (a `]` per coordinate pair) became a rope of millions of
+ * pieces, 5 times the body. Comments and processing instructions are skipped over, so only real
+ * sections are lifted (in a well-formed document `<` appears nowhere else unparsed); the parser
+ * still checks all the rest, and the cdata handler checks what it puts back (readCdata).
+ */
+function liftCdata(text: string): { text: string; lifted?: LiftedCdata } {
+  if (text.length < LIFTED_CDATA) return { text };
+  let lifted: LiftedCdata | undefined;
+  const parts: string[] = [];
+  let copied = 0;
+  UNPARSED.lastIndex = 0;
+  for (let m = UNPARSED.exec(text); m; m = UNPARSED.exec(text)) {
+    const open = m[0];
+    const close = open === '<!--' ? '-->' : open === '<?' ? '?>' : ']]>';
+    const start = m.index + open.length;
+    const end = text.indexOf(close, start);
+    if (end < 0) break; // unclosed: the parser says so
+    if (open === CDATA_OPEN && end - start >= LIFTED_CDATA) {
+      lifted ??= { marker: `gw-lifted-cdata-${randomUUID()}-`, sections: [] };
+      let lines = 0;
+      for (let nl = text.indexOf('\n', start); nl >= 0 && nl < end; nl = text.indexOf('\n', nl + 1)) lines++;
+      parts.push(text.slice(copied, start), `${lifted.marker}${lifted.sections.length}${'\n'.repeat(lines)}`);
+      lifted.sections.push(text.slice(start, end));
+      copied = end;
+    }
+    UNPARSED.lastIndex = end + close.length;
+  }
+  if (!lifted) return { text };
+  parts.push(text.slice(copied));
+  return { text: parts.join(''), lifted };
+}
+
+/** Characters that may be outside XML 1.0's: controls, U+FFFE, U+FFFF, surrogates (allowed in a pair). */
+const MAYBE_NOT_XML_CHAR = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD]/;
+const NOT_XML_CHAR = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+
+/** A lifted section's content as the parser would have read it: only XML characters, line ends as `\n`. */
+function readCdata(section: string, line: number): string {
+  if (MAYBE_NOT_XML_CHAR.test(section) && NOT_XML_CHAR.test(section))
+    throw malformed(`Malformed XML (line ${line}): disallowed character in a CDATA section`);
+  return section.includes('\r') ? section.replace(/\r\n?/g, '\n') : section;
+}
+
+const PARSER_OPTIONS = {
+  xmlns: true,
+  /** A prefix no element in scope declares: a client error that names it. */
+  resolvePrefix: (prefix: string): undefined => {
+    // Asked for the default namespace too when no element declared one: having none is no error.
+    if (prefix === '') return undefined;
+    throw malformed(`The XML prefix '${prefix}' is not declared`);
+  },
+} as const;
+
+/**
+ * saxes, a strict (well-formedness checking, namespace-aware) streaming parser, building XmlElements
+ * and checking the limits as elements and attributes are read, so a hostile body stops early.
+ *
+ * A subclass that sets its handlers in its constructor, on purpose: handlers set on a parser after it
+ * is constructed (`new SaxesParser().on(...)` seven times), or any field of a subclass, turn the object
+ * into a slow dictionary-mode object in V8, and every read of its state costs 4-5 times as much.
+ */
+class TreeParser extends SaxesParser<typeof PARSER_OPTIONS> {
+  /** The document element goes into `state` (a field of its own would also make this a dictionary). */
+  constructor(limits: XmlLimits, state: ParseState) {
+    super(PARSER_OPTIONS);
+    const stack: XmlElement[] = [];
+    let elements = 0;
+    let attributes = 0;
+    let declarations = 0;
+    this.on('error', (error) => {
+      throw malformed(`Malformed XML (line ${this.line}): ${error.message.replace(/^\d+:\d+: /, '')}`);
+    });
+    // A DTD (the only place entities are declared) is refused as soon as it has been read, before
+    // anything it declares could be used: no entity is expanded, nothing external is fetched.
+    this.on('doctype', () => {
+      throw refusedDtd();
+    });
+    this.on('opentagstart', () => {
       if (++elements > limits.maxElements)
         throw overLimit('maxElements', limits.maxElements, 'elements in a document');
-      if (!attributes) return true;
-      const names = Object.keys(attributes);
-      if (names.length > limits.maxAttributesPerElement)
+      if (stack.length >= limits.maxDepth)
+        throw overLimit('maxDepth', limits.maxDepth, 'levels of nested elements');
+      attributes = 0;
+    });
+    this.on('attribute', () => {
+      if (++attributes > limits.maxAttributesPerElement) {
         throw overLimit(
           'maxAttributesPerElement',
           limits.maxAttributesPerElement,
           'attributes on an element',
         );
-      let own = 0;
-      for (const n of names) if (isNamespaceDeclaration(unguard(n))) own++;
-      if (own > limits.maxNamespaceDeclarationsPerElement) {
-        throw overLimit(
-          'maxNamespaceDeclarationsPerElement',
-          limits.maxNamespaceDeclarationsPerElement,
-          'namespace declarations on an element',
-        );
       }
-      declarations += own;
-      if (declarations > limits.maxNamespaceDeclarations) {
-        throw overLimit(
-          'maxNamespaceDeclarations',
-          limits.maxNamespaceDeclarations,
-          'namespace declarations in a document',
-        );
+    });
+    this.on('opentag', (tag) => {
+      const parent = stack.at(-1);
+      const attrs = new Map<string, string>();
+      const rawAttrs: Array<[string, string]> = [];
+      let declared: Map<string, string> | undefined;
+      for (const name in tag.attributes) {
+        const a = tag.attributes[name]!;
+        rawAttrs.push([name, a.value]);
+        if (isNamespaceDeclaration(name))
+          (declared ??= new Map()).set(a.prefix === 'xmlns' ? a.local : '', a.value);
+        else attrs.set(a.uri ? `{${a.uri}}${a.local}` : name, a.value);
       }
-      return true;
-    },
-  });
-}
-
-type Raw = Record<string, unknown> & { ':@'?: Record<string, string> };
-
-const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
-
-/** Is `cp` a character XML 1.0 allows (§2.2)? */
-const isXmlChar = (cp: number) =>
-  cp === 0x9 ||
-  cp === 0xa ||
-  cp === 0xd ||
-  (cp >= 0x20 && cp <= 0xd7ff) ||
-  (cp >= 0xe000 && cp <= 0xfffd) ||
-  (cp >= 0x10000 && cp <= 0x10ffff);
-
-/**
- * Replaces the references of character data or an attribute value, in one pass (so `&amp;#38;` is
- * `&#38;`, not `&`): the five predefined entities and numeric character references. Any other `&`
- * (an undeclared entity, a bare ampersand) makes the document not well-formed.
- */
-function decodeReferences(text: string): string {
-  if (!text.includes('&')) return text;
-  return text.replace(/&(?:#x([0-9a-fA-F]{1,6})|#([0-9]{1,7})|([a-zA-Z]+))?;?/g, (match, hex, dec, name) => {
-    if (!match.endsWith(';')) throw malformed(`Malformed XML: '&' must start a reference such as &amp;`);
-    if (name !== undefined) {
-      const value = PREDEFINED[name as string];
-      if (value === undefined)
-        throw malformed(`Malformed XML: the entity &${name as string}; is not declared`);
-      return value;
-    }
-    const cp = hex !== undefined ? parseInt(hex as string, 16) : Number(dec);
-    if (!isXmlChar(cp)) throw malformed(`Malformed XML: ${match} is not a character XML allows`);
-    return String.fromCodePoint(cp);
-  });
-}
-
-/** Runs of character data this long are kept out of fast-xml-parser (see liftTextRuns). */
-const LIFTED_RUN = 64 * 1024;
-
-/** Long runs of character data lifted out of a document: `marker + index` stands in for each. */
-interface LiftedRuns {
-  marker: string;
-  runs: string[];
-}
-
-/** The end of the markup (tag, comment, CDATA section, processing instruction) starting at `lt`; -1 if unclosed. */
-function markupEnd(text: string, lt: number): number {
-  const closing = (open: string, close: string) => {
-    const at = text.indexOf(close, lt + open.length);
-    return at < 0 ? -1 : at + close.length;
-  };
-  if (text.startsWith('<!--', lt)) return closing('<!--', '-->');
-  if (text.startsWith('<![CDATA[', lt)) return closing('<![CDATA[', ']]>');
-  if (text.startsWith('<?', lt)) return closing('<?', '?>');
-  // A tag: its attribute values may hold '>'.
-  let quote = 0;
-  for (let i = lt + 1; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (quote !== 0) {
-      if (c === quote) quote = 0;
-    } else if (c === 0x22 || c === 0x27) quote = c;
-    else if (c === 0x3e) return i + 1;
-  }
-  return -1;
-}
-
-/**
- * Replaces each run of character data of LIFTED_RUN characters or more by a CDATA section holding
- * a marker no client can guess, and keeps the run aside (a slice of the text, no copy). fast-xml-parser
- * builds character data one character at a time, a string node each: a 30 MB base64 value took
- * about 1 GB and 4 s; a CDATA section it takes as one slice. `build` puts the runs back as text.
- * The text has been checked well-formed before.
- */
-function liftTextRuns(text: string): { text: string; lifted: LiftedRuns | undefined } {
-  let lifted: LiftedRuns | undefined;
-  const parts: string[] = [];
-  let copied = 0;
-  for (let i = 0; i < text.length;) {
-    const lt = text.indexOf('<', i);
-    const end = lt < 0 ? text.length : lt;
-    if (end - i >= LIFTED_RUN) {
-      lifted ??= { marker: `gw-lifted-text-${randomUUID()}-`, runs: [] };
-      parts.push(text.slice(copied, i), `<![CDATA[${lifted.marker}${lifted.runs.length}]]>`);
-      lifted.runs.push(text.slice(i, end));
-      copied = end;
-    }
-    if (lt < 0) break;
-    i = markupEnd(text, lt);
-    if (i < 0) break;
-  }
-  if (!lifted) return { text, lifted };
-  parts.push(text.slice(copied));
-  return { text: parts.join(''), lifted };
-}
-
-function build(
-  raw: Raw,
-  parentScope: NamespaceScope,
-  depth: number,
-  limits: XmlLimits,
-  lifted?: LiftedRuns,
-): XmlElement | undefined {
-  const key = Object.keys(raw).find((k) => k !== ':@');
-  if (!key || key.startsWith('?') || key === '#comment' || key === '#text' || key === '#cdata')
-    return undefined;
-  if (depth > limits.maxDepth) throw overLimit('maxDepth', limits.maxDepth, 'levels of nested elements');
-  const name = unguard(key);
-  const attributes = Object.entries(raw[':@'] ?? {}).map(([k, v]): [string, string] => [
-    unguard(k),
-    decodeReferences(String(v)),
-  ]);
-  let declared: Map<string, string> | undefined;
-  for (const [k, v] of attributes) {
-    if (k === 'xmlns') (declared ??= new Map()).set('', v);
-    else if (k.startsWith('xmlns:')) (declared ??= new Map()).set(k.slice(6), v);
-  }
-  const scope = declared ? new NamespaceScope(declared, parentScope) : parentScope;
-  const resolve = (qname: string, isAttribute: boolean): [string, string] => {
-    const i = qname.indexOf(':');
-    if (i < 0) return [isAttribute ? '' : (scope.get('') ?? ''), qname];
-    const prefix = qname.slice(0, i);
-    const ns = prefix === 'xml' ? NS.xml : scope.get(prefix);
-    if (ns === undefined) throw malformed(`The XML prefix '${prefix}' is not declared`);
-    return [ns, qname.slice(i + 1)];
-  };
-  const [ns, local] = resolve(name, false);
-  const attrs = new Map<string, string>();
-  const rawAttrs: Array<[string, string]> = [];
-  for (const [k, v] of attributes) {
-    rawAttrs.push([k, v]);
-    if (isNamespaceDeclaration(k)) continue;
-    const [ans, alocal] = resolve(k, true);
-    attrs.set(ans ? `{${ans}}${alocal}` : alocal, v);
-  }
-  const element: XmlElement = { name, ns, local, attrs, rawAttrs, children: [], scope };
-  for (const child of (raw[key] as Raw[]) ?? []) {
-    if ('#text' in child) element.children.push({ text: decodeReferences(String(child['#text'])) });
-    else if ('#cdata' in child) {
-      const parts = child['#cdata'] as Array<{ '#text'?: unknown }>;
-      const cdata = parts.map((p) => String(p['#text'] ?? '')).join('');
-      const run =
+      if (declared) {
+        if (declared.size > limits.maxNamespaceDeclarationsPerElement) {
+          throw overLimit(
+            'maxNamespaceDeclarationsPerElement',
+            limits.maxNamespaceDeclarationsPerElement,
+            'namespace declarations on an element',
+          );
+        }
+        declarations += declared.size;
+        if (declarations > limits.maxNamespaceDeclarations) {
+          throw overLimit(
+            'maxNamespaceDeclarations',
+            limits.maxNamespaceDeclarations,
+            'namespace declarations in a document',
+          );
+        }
+      }
+      const parentScope = parent?.scope ?? EMPTY_SCOPE;
+      const element: XmlElement = {
+        name: tag.name,
+        ns: tag.uri,
+        local: tag.local,
+        attrs,
+        rawAttrs,
+        children: [],
+        scope: declared ? new NamespaceScope(declared, parentScope) : parentScope,
+      };
+      if (parent) parent.children.push(element);
+      else state.root = element;
+      stack.push(element);
+    });
+    this.on('closetag', () => {
+      stack.pop();
+    });
+    // Text outside the root element is whitespace (anything else is malformed): not kept.
+    this.on('text', (text) => {
+      stack.at(-1)?.children.push({ text });
+    });
+    const { lifted } = state;
+    this.on('cdata', (cdata) => {
+      // A lifted section is put back, checked as the parser would have checked it.
+      const content =
         lifted && cdata.startsWith(lifted.marker)
-          ? lifted.runs[Number(cdata.slice(lifted.marker.length))]
-          : undefined;
-      element.children.push(run !== undefined ? { text: decodeReferences(run) } : { cdata });
-    } else {
-      const sub = build(child, scope, depth + 1, limits, lifted);
-      if (sub) element.children.push(sub);
-    }
+          ? readCdata(lifted.sections[parseInt(cdata.slice(lifted.marker.length), 10)]!, this.line)
+          : cdata;
+      stack.at(-1)!.children.push({ cdata: content });
+    });
   }
-  return element;
 }
 
 /**
- * Parses an XML request body. DTDs are refused outright (no entity expansion, no external entities:
- * XXE and billion-laughs bodies never reach the parser); malformed XML, and XML beyond XML_LIMITS,
- * is a client error. The cost is linear in the body.
+ * Parses an XML request body in one pass. DTDs are refused outright (no entity expansion, no
+ * external entities: XXE and billion-laughs bodies never reach the parser); malformed XML, and XML
+ * beyond XML_LIMITS, is a client error. The cost is linear in the body.
  */
 export function parseXml(text: string, limits: XmlLimits = XML_LIMITS): XmlElement {
-  if (/<!DOCTYPE|<!ENTITY/i.test(text))
-    throw malformed('XML with a DTD or entity declarations is not accepted');
-  let parsed: Raw[];
-  let lifted: LiftedRuns | undefined;
+  const { text: reduced, lifted } = liftCdata(text);
+  const result: ParseState = lifted ? { lifted } : {};
   try {
-    const valid = XMLValidator.validate(text);
-    if (valid !== true) throw malformed(`Malformed XML (line ${valid.err.line}): ${valid.err.msg}`);
-    const reduced = liftTextRuns(text);
-    lifted = reduced.lifted;
-    parsed = parserFor(limits).parse(reduced.text) as Raw[];
+    new TreeParser(limits, result).write(reduced).close();
   } catch (error) {
-    if (error instanceof OwsError) throw error;
-    const message = error instanceof Error ? error.message : String(error);
-    if (/nested tags/i.test(message))
-      throw overLimit('maxDepth', limits.maxDepth, 'levels of nested elements');
-    throw malformed(`Malformed XML: ${message}`);
+    // A DTD the parser could not even read (`<!doctype`, a broken internal subset) is still a DTD.
+    if (result.root === undefined && DTD_LIKE.test(text)) throw refusedDtd();
+    throw error;
   }
-  const roots = parsed
-    .map((r) => build(r, EMPTY_SCOPE, 1, limits, lifted))
-    .filter((e): e is XmlElement => e !== undefined);
-  if (roots.length !== 1) throw malformed('The XML document must have exactly one root element');
-  return roots[0]!;
+  if (!result.root) throw malformed('The XML document must have exactly one root element');
+  return result.root;
 }
 
 export const isElement = (node: XmlNode): node is XmlElement => 'local' in node;
@@ -393,4 +336,17 @@ function serialize(node: XmlNode, inherited: NamespaceScope | undefined): string
 /** The mixed content of an element as XML text, each top-level child carrying the namespaces in scope. */
 export function innerXml(el: XmlElement): string {
   return el.children.map((c) => serialize(c, isElement(c) ? c.scope : undefined)).join('');
+}
+
+/**
+ * Is `xml` well-formed element content (elements, text, CDATA, comments; no declaration or DTD) whose
+ * prefixes are declared within it or in `inScope`? Then it can be written into a document verbatim.
+ */
+export function isWellFormedContent(xml: string, inScope: Record<string, string>): boolean {
+  try {
+    new SaxesParser({ xmlns: true, fragment: true, additionalNamespaces: inScope }).write(xml).close();
+    return true;
+  } catch {
+    return false;
+  }
 }

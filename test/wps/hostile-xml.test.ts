@@ -130,6 +130,47 @@ describe('namespace bombs: parsing is linear, XML beyond the limits is a 400 nam
   });
 });
 
+describe('well-formedness: one strict pass refuses what XML 1.0 and its namespaces refuse', () => {
+  it('each malformed body is a client error naming the line, never a partial tree', () => {
+    const cases: Array<[string, RegExp]> = [
+      ['<r><a></r>', /Malformed XML \(line 1\)/],
+      ['<r><a>', /Malformed XML \(line 1\).*unclosed/],
+      ['<r a="1" a="2"/>', /Malformed XML \(line 1\).*duplicate attribute/],
+      ['<r xmlns:p="u" xmlns:q="u" p:a="1" q:a="2"/>', /Malformed XML \(line 1\).*duplicate attribute/],
+      ['<r a=1/>', /Malformed XML/],
+      ['<r a="<"/>', /Malformed XML/],
+      ['<r>a ]]> b</r>', /Malformed XML/],
+      ['<r/>text', /Malformed XML/],
+      ['<r/><s/>', /Malformed XML/],
+      ['', /Malformed XML/],
+      ['<r>a & b</r>', /Malformed XML/],
+      ['<r>\u0001</r>', /Malformed XML/],
+      ['<r xmlns:p=""/>', /Malformed XML/],
+      ['<r><!-- a -- b --></r>', /Malformed XML/],
+      ['<?xml version="1.0"?>\n<r>\n  <a>\n  </b>\n</r>', /Malformed XML \(line 4\)/],
+      ['<r p:a="1"/>', /'p' is not declared/],
+      ['<p:r/>', /'p' is not declared/],
+    ];
+    for (const [body, message] of cases) {
+      const e = refusal(() => parseXml(body));
+      expect(e.reason, body).toBe('malformed-request');
+      expect(e.code, body).toBe('NoApplicableCode');
+      expect(e.message, body).toMatch(message);
+    }
+  });
+
+  it('reads line ends, attribute values and references as XML 1.0 says', () => {
+    const root = parseXml(
+      '<r xmlns="urn:d" a="x&#10;y\tz" b="&lt;&amp;&#x263A;">a\r\nb\rc&#13;<![CDATA[&amp;]]></r>',
+    );
+    expect(root.ns).toBe('urn:d');
+    // Attribute-value normalization: literal white space is a space, a reference keeps its character.
+    expect(root.attrs.get('a')).toBe('x\ny z');
+    expect(root.attrs.get('b')).toBe('<&☺');
+    expect(root.children).toEqual([{ text: 'a\nb\nc\r' }, { cdata: '&amp;' }]);
+  });
+});
+
 describe('names that are JavaScript object keys', () => {
   it('__proto__, constructor and prototype as elements and attributes: kept as written, nothing polluted', () => {
     const root = parseXml(
@@ -231,6 +272,14 @@ describe('hostile bodies: DTDs are refused before anything is read or fetched', 
     }
     expect(hits).toEqual([]);
     await expectAlive();
+  });
+
+  it('DTD-like text in a comment, a CDATA section or character data is data, not a DTD', () => {
+    const root = parseXml(
+      `<!-- <!DOCTYPE r> --><r><![CDATA[<!DOCTYPE html><!ENTITY x "y">]]>&lt;!DOCTYPE r&gt;</r>`,
+    );
+    expect(root.children).toEqual([{ cdata: '<!DOCTYPE html><!ENTITY x "y">' }, { text: '<!DOCTYPE r>' }]);
+    expect(refusal(() => parseXml('<r/><!DOCTYPE r>')).message).toMatch(/Malformed XML/);
   });
 });
 

@@ -5,7 +5,7 @@ const LONG = 64 * 1024;
 const first = (el: XmlElement, local: string): XmlElement =>
   el.children.find((c): c is XmlElement => isElement(c) && c.local === local)!;
 
-describe('long character data (kept out of the XML parser, put back as text)', () => {
+describe('long character data and CDATA sections', () => {
   it('reads as text, references decoded, exactly as short text is read', () => {
     const body = 'AbC+/'.repeat(LONG / 5 + 10);
     for (const [raw, expected] of [
@@ -35,11 +35,11 @@ describe('long character data (kept out of the XML parser, put back as text)', (
     expect(innerXml(root)).toContain(`${long}&amp;<![CDATA[<c/>]]>`);
   });
 
-  it('a CDATA section that looks like a lifted run stays CDATA (the marker cannot be guessed)', () => {
+  it('a CDATA section that looks like a lifted one stays as written (the marker cannot be guessed)', () => {
     const root = parseXml(
-      `<a><![CDATA[gw-lifted-text-00000000-0000-0000-0000-000000000000-0]]>${'t'.repeat(LONG)}</a>`,
+      `<a><![CDATA[gw-lifted-cdata-00000000-0000-0000-0000-000000000000-0]]>${'t'.repeat(LONG)}</a>`,
     );
-    expect(root.children[0]).toEqual({ cdata: 'gw-lifted-text-00000000-0000-0000-0000-000000000000-0' });
+    expect(root.children[0]).toEqual({ cdata: 'gw-lifted-cdata-00000000-0000-0000-0000-000000000000-0' });
     expect(root.children[1]).toEqual({ text: 't'.repeat(LONG) });
   });
 
@@ -55,5 +55,25 @@ describe('long character data (kept out of the XML parser, put back as text)', (
     const root = parseXml(`<a xmlns="urn:x"><b>${b64}</b></a>`);
     expect(performance.now() - t0).toBeLessThan(2000);
     expect(textOf(first(root, 'b')).length).toBe(b64.length);
+  });
+
+  it('long CDATA sections (kept out of the parser) read as short ones: content, line ends, checks, lines', () => {
+    const json = JSON.stringify(Array.from({ length: 20_000 }, (_, i) => [i, i / 2]));
+    expect(json.length).toBeGreaterThan(LONG);
+    const root = parseXml(`<a><b><![CDATA[${json}]]></b><c><![CDATA[x\r\n${json}\ry]]></c></a>`);
+    expect(first(root, 'b').children).toEqual([{ cdata: json }]);
+    expect(first(root, 'c').children).toEqual([{ cdata: `x\n${json}\ny` }]);
+    // An error after a long section still names its line.
+    const lines = `${'z'.repeat(LONG)}\n`.repeat(3);
+    expect(() => parseXml(`<a>\n<![CDATA[${lines}]]>\n<b></c></a>`)).toThrow(/Malformed XML \(line 6\)/);
+    for (const bad of ['\u0001', '\uFFFE', '\uD800x', 'x\uDC00']) {
+      expect(() => parseXml(`<a><![CDATA[${json}${bad}]]></a>`), bad).toThrow(/Malformed XML.*disallowed/);
+    }
+    // A valid pair of surrogates is a character like any other.
+    expect(textOf(parseXml(`<a><![CDATA[${json}\u{1F600}]]></a>`))).toBe(`${json}\u{1F600}`);
+    // Only real sections are lifted: in a comment the text stays a comment (here a malformed one).
+    expect(() => parseXml(`<a><!-- <![CDATA[${json} -- ]]> --></a>`)).toThrow(/Malformed XML/);
+    expect(() => parseXml(`<a><![CDATA[${json}</a>`)).toThrow(/Malformed XML/);
+    expect(textOf(parseXml(`<a><!-- <![CDATA[ --><![CDATA[${json}]]></a>`))).toBe(json);
   });
 });
