@@ -88,8 +88,12 @@ try {
     sample();
     clearInterval(timer);
     if (process.env.TRACE) console.log(trace.join('\n'));
-    console.log(`\nround ${round}: ${ms.toFixed(0)} ms, output ${mib(out.bytes)} MiB, ${out.vertices} vertices`);
-    console.log('| process | idle MiB | sampled peak MiB | VmHWM MiB | growth (sampled) MiB | growth / input |');
+    console.log(
+      `\nround ${round}: ${ms.toFixed(0)} ms, output ${mib(out.bytes)} MiB, ${out.vertices} vertices`,
+    );
+    console.log(
+      '| process | idle MiB | sampled peak MiB | VmHWM MiB | growth (sampled) MiB | growth / input |',
+    );
     console.log('|---|---|---|---|---|---|');
     for (const [p, peak] of peaks) {
       const base = idle.get(p) ?? 0;
