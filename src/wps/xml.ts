@@ -198,7 +198,8 @@ const LIFTED_RUN = 64 * 1024;
 /** Long runs of character data lifted out of a document: `marker + index` stands in for each. */
 interface LiftedRuns {
   marker: string;
-  runs: string[];
+  /** Each run as written: text (references still to decode) or the content of a CDATA section. */
+  runs: Array<{ value: string; cdata: boolean }>;
 }
 
 /** The end of the markup (tag, comment, CDATA section, processing instruction) starting at `lt`; -1 if unclosed. */
@@ -223,28 +224,35 @@ function markupEnd(text: string, lt: number): number {
 }
 
 /**
- * Replaces each run of character data of LIFTED_RUN characters or more by a CDATA section holding
- * a marker no client can guess, and keeps the run aside (a slice of the text, no copy). fast-xml-parser
- * builds character data one character at a time, a string node each: a 30 MB base64 value took
- * about 1 GB and 4 s; a CDATA section it takes as one slice. `build` puts the runs back as text.
- * The text has been checked well-formed before.
+ * Replaces each run of character data of LIFTED_RUN characters or more, and each CDATA section
+ * holding that many, by a CDATA section holding a marker no client can guess, and keeps the run
+ * aside (a slice of the text, no copy). fast-xml-parser builds character data one character at a
+ * time, a string node each: a 30 MB base64 value took about 1 GB and 4 s. And what it returns
+ * (names, attribute values) are slices of the text it parsed: of the whole request, were that text
+ * parsed, so that a mimeType attribute kept alive with a job would keep a 25 MB request alive too.
+ * It parses the rest, a copy of a few kilobytes. `build` puts the runs back. The text has been
+ * checked well-formed before.
  */
 function liftTextRuns(text: string): { text: string; lifted: LiftedRuns | undefined } {
   let lifted: LiftedRuns | undefined;
   const parts: string[] = [];
   let copied = 0;
+  const lift = (from: number, to: number, value: string, cdata: boolean) => {
+    lifted ??= { marker: `gw-lifted-text-${randomUUID()}-`, runs: [] };
+    parts.push(text.slice(copied, from), `<![CDATA[${lifted.marker}${lifted.runs.length}]]>`);
+    lifted.runs.push({ value, cdata });
+    copied = to;
+  };
   for (let i = 0; i < text.length;) {
     const lt = text.indexOf('<', i);
     const end = lt < 0 ? text.length : lt;
-    if (end - i >= LIFTED_RUN) {
-      lifted ??= { marker: `gw-lifted-text-${randomUUID()}-`, runs: [] };
-      parts.push(text.slice(copied, i), `<![CDATA[${lifted.marker}${lifted.runs.length}]]>`);
-      lifted.runs.push(text.slice(i, end));
-      copied = end;
-    }
+    if (end - i >= LIFTED_RUN) lift(i, end, text.slice(i, end), false);
     if (lt < 0) break;
     i = markupEnd(text, lt);
     if (i < 0) break;
+    const content = i - lt - '<![CDATA[]]>'.length;
+    if (content >= LIFTED_RUN && text.startsWith('<![CDATA[', lt))
+      lift(lt, i, text.slice(lt + '<![CDATA['.length, i - ']]>'.length), true);
   }
   if (!lifted) return { text, lifted };
   parts.push(text.slice(copied));
@@ -300,7 +308,8 @@ function build(
         lifted && cdata.startsWith(lifted.marker)
           ? lifted.runs[Number(cdata.slice(lifted.marker.length))]
           : undefined;
-      element.children.push(run !== undefined ? { text: decodeReferences(run) } : { cdata });
+      if (run === undefined) element.children.push({ cdata });
+      else element.children.push(run.cdata ? { cdata: run.value } : { text: decodeReferences(run.value) });
     } else {
       const sub = build(child, scope, depth + 1, limits, lifted);
       if (sub) element.children.push(sub);

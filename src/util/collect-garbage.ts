@@ -1,0 +1,52 @@
+/**
+ * A major garbage collection on request, for the moment a large amount of memory has just become
+ * garbage while the process is about to sit idle: a 25 MB request text, once its job's input is
+ * on disk, would otherwise stay resident for as long as the job runs (V8 collects its old
+ * generation only when that grows past a limit, which a process waiting for a job does not reach),
+ * beside the memory of the GDAL process doing the work.
+ *
+ * V8's collector is exposed to a fresh context for this (the flag is set and unset again, so no
+ * other context gets a `gc` global); when that fails, nothing is collected early.
+ */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
+type Collector = () => void;
+
+let collector: Collector | null | undefined;
+
+function find(): Collector | null {
+  const exposed = (globalThis as { gc?: unknown }).gc;
+  if (typeof exposed === 'function') return exposed as Collector;
+  try {
+    setFlagsFromString('--expose-gc');
+    const gc: unknown = runInNewContext('gc');
+    return typeof gc === 'function' ? (gc as Collector) : null;
+  } catch {
+    return null;
+  } finally {
+    setFlagsFromString('--no-expose-gc');
+  }
+}
+
+/** A major collection now; false when V8's collector could not be reached. */
+export function collectGarbage(): boolean {
+  collector ??= find();
+  collector?.();
+  return collector !== null;
+}
+
+let scheduled = false;
+
+/**
+ * One major collection at the next turn of the event loop (after the promise callbacks under way,
+ * so that the frames that held the garbage have moved on); requests made meanwhile share it.
+ */
+export function collectGarbageSoon(): void {
+  if (scheduled) return;
+  scheduled = true;
+  setImmediate(() => {
+    scheduled = false;
+    collectGarbage();
+  });
+}
