@@ -36,17 +36,27 @@ export function collectGarbage(): boolean {
   return collector !== null;
 }
 
+/** Collections asked for through collectGarbageSoon start at least this far apart. */
+const MIN_INTERVAL_MS = 1000;
+
 let scheduled = false;
+let last = -Infinity;
 
 /**
  * One major collection at the next turn of the event loop (after the promise callbacks under way,
- * so that the frames that held the garbage have moved on); requests made meanwhile share it.
+ * so that the frames that held the garbage have moved on), or once MIN_INTERVAL_MS have passed
+ * since the last one: a stream of large requests costs a collection (tens of milliseconds) a
+ * second at most. Requests made meanwhile share it.
  */
 export function collectGarbageSoon(): void {
   if (scheduled) return;
   scheduled = true;
-  setImmediate(() => {
+  const run = () => {
     scheduled = false;
+    last = performance.now();
     collectGarbage();
-  });
+  };
+  const wait = last + MIN_INTERVAL_MS - performance.now();
+  if (wait <= 0) setImmediate(run);
+  else setTimeout(run, wait).unref();
 }
