@@ -9,6 +9,7 @@
  * (in any case) or holds a `\u` escape is parsed, and refused when it is not strict JSON, so that
  * no leniency of json-c can hide a member from this check; other text cannot name the member.
  */
+import { open, readFile } from 'node:fs/promises';
 
 /** How GDAL compares a json-c string: as a C string (up to the first NUL), ignoring case. */
 const cString = (s: string): string => {
@@ -50,4 +51,40 @@ export function geojsonRefusal(text: string): string | undefined {
   return linked
     ? 'it names a linked CRS ("crs" of type "link"), which is never fetched; name the CRS instead'
     : undefined;
+}
+
+/** Bytes of a file scanned at a time by geojsonFileRefusal (a young-generation string each). */
+const SCAN_CHUNK = 64 * 1024;
+
+/**
+ * Whether a file's text may name `crs` or hold a `\u` escape, read in small pieces: those are ASCII
+ * characters, and UTF-8 never uses ASCII bytes inside a multi-byte character, so the bytes read as
+ * Latin-1 match where the text would. A piece keeps the last 2 characters of the one before (a
+ * match may straddle them).
+ */
+async function mayNameCrs(file: string): Promise<boolean> {
+  const handle = await open(file, 'r');
+  try {
+    const buffer = Buffer.allocUnsafeSlow(SCAN_CHUNK);
+    let carry = '';
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, SCAN_CHUNK, null);
+      if (bytesRead === 0) return false;
+      const piece = carry + buffer.toString('latin1', 0, bytesRead);
+      if (CRS_OR_ESCAPE.test(piece)) return true;
+      carry = piece.slice(-2);
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * geojsonRefusal for a UTF-8 file, which is read whole only when it may name a CRS: a GeoJSON
+ * file is otherwise scanned in pieces of 64 KiB, never held in memory (a 25 MB input read as one
+ * string cost its bytes and the string, twice its size, in each GDAL process opening it).
+ */
+export async function geojsonFileRefusal(file: string): Promise<string | undefined> {
+  if (!(await mayNameCrs(file))) return undefined;
+  return geojsonRefusal(await readFile(file, 'utf8'));
 }

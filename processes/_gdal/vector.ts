@@ -1,5 +1,4 @@
 import { constants } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type * as Gdal from 'gdal-async';
 import { invalidParameter, OwsError } from '../../src/core/errors.ts';
@@ -9,7 +8,7 @@ import type { ComplexResult, ComplexValue } from '../../src/core/values.ts';
 import { archiveSizeRefusal } from './archive.ts';
 import { DRIVERS, VECTOR_FORMATS, vectorKind, type VectorKind } from './formats.ts';
 import { loadGdal } from './gdal.ts';
-import { geojsonRefusal } from './geojson-guard.ts';
+import { geojsonFileRefusal } from './geojson-guard.ts';
 import { geojsonWriter } from './geojson-writer.ts';
 import { stageInput } from './sandbox.ts';
 
@@ -58,7 +57,7 @@ export async function openVector(
     kind === 'shapefile' ? 'zip' : driver.extension,
   );
   if (kind === 'geojson') {
-    const refusal = geojsonRefusal(await readFile(file, 'utf8'));
+    const refusal = await geojsonFileRefusal(file);
     if (refusal) throw unreadable(locator, value.format, refusal);
   }
   const name = kind === 'shapefile' ? `/vsizip/${file}` : file;

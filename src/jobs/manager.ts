@@ -23,6 +23,7 @@ import type { SchemaChecker } from '../core/schema-checks.ts';
 import { validateInputs, type InputValidationOptions } from '../core/validate.ts';
 import { precheckReference, type ReferencePolicy } from '../references/fetch.ts';
 import type { ProcessLocation, ProcessRegistry } from '../registry/registry.ts';
+import { collectGarbageSoon } from '../util/collect-garbage.ts';
 import type { Logger } from '../util/logger.ts';
 import { runFannedOut, type FanOutSettings, type SlotLender } from './fan-out.ts';
 import type { JobFiles } from './files.ts';
@@ -221,6 +222,20 @@ export interface JobSystemHealth {
 }
 
 /** Whether any input value is a file (placed in the job's work folder). */
+/** Inline data of this many bytes (about) or more is freed at once when its job is admitted. */
+const RELEASE_AFTER_BYTES = 8 * 1024 * 1024;
+
+/** The size of the inline complex data of some inputs (text counted by its length). */
+function dataSize(inputs: JobInputs): number {
+  let size = 0;
+  for (const values of Object.values(inputs)) {
+    for (const v of values) {
+      if (v.kind === 'complex') size += v.bytes?.byteLength ?? v.text?.length ?? 0;
+    }
+  }
+  return size;
+}
+
 const hasFiles = (inputs: Readonly<Record<string, readonly { kind: string; file?: string }[]>>): boolean =>
   Object.values(inputs).some((values) => values.some((v) => v.kind === 'complex' && v.file !== undefined));
 
@@ -436,6 +451,9 @@ export class JobManager {
       this.#queueEmpty = false;
       this.#dispatch();
     }
+    // Large inputs are on disk now: their text (and the request it came in) is garbage once the
+    // callers have moved on, freed now rather than after the job (see collect-garbage.ts).
+    if (dataSize(inputs) >= RELEASE_AFTER_BYTES) collectGarbageSoon();
     return job;
   }
 
@@ -590,7 +608,11 @@ export class JobManager {
     raw: RawExecuteRequest,
     options: { onSyncTimeout?: SyncTimeoutPolicy; waitMs?: number } = {},
   ): Promise<Job> {
-    const job = await this.submit(raw);
+    // Nothing of the request is held here while the job runs (its inputs are on disk by then).
+    return this.#settle(await this.submit(raw), options);
+  }
+
+  async #settle(job: Job, options: { onSyncTimeout?: SyncTimeoutPolicy; waitMs?: number }): Promise<Job> {
     if (job.mode === 'async') return job;
     if (isTerminal(job.status)) {
       // Ended already (an inline job run at once, a cache hit): its failures are exceptions, as below.

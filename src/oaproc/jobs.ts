@@ -119,7 +119,11 @@ export function addJobRoutes(
     (role: LayerRole, id: string, index?: number): string =>
       `${jobUrl(urls().base, jobId)}/layers/${role}/${encodeURIComponent(id)}${index === undefined ? '' : `/${index}`}.geojson`;
 
-  router.post('/processes/:id/execution', async (ctx) => {
+  /**
+   * Reads and submits an execute request. The job is returned as a promise: nothing of the request
+   * (a large input's text) is held while the job runs, its input being on disk by then.
+   */
+  const submit = async (ctx: Context) => {
     const { description } = gateway.registry.get(String(ctx.params.id));
     const body = await readJsonBody(ctx, server.maxRequestSize);
     const { request, preferences } = toRawExecuteRequest(body, description, ctx.get('Prefer') || undefined);
@@ -140,10 +144,17 @@ export function addJobRoutes(
         ? Math.min(wait * 1000, syncLimitMs)
         : undefined;
     const cache = cacheDirectives(ctx.get('Cache-Control') || undefined);
-    const job = await gateway.jobs.execute(cache ? { ...request, cache } : request, {
+    const job = gateway.jobs.execute(cache ? { ...request, cache } : request, {
       onSyncTimeout: asyncAllowed ? 'detach' : 'cancel',
       ...(waitMs !== undefined ? { waitMs } : {}),
     });
+    return { job, applied, wait, waitMs };
+  };
+
+  router.post('/processes/:id/execution', async (ctx) => {
+    const submitted = await submit(ctx);
+    const { applied, wait, waitMs } = submitted;
+    const job = await submitted.job;
     if (wait !== undefined && job.mode === 'sync' && waitMs === wait * 1000) applied.push(`wait=${wait}`);
     if (applied.length > 0) ctx.set('Preference-Applied', applied.join(', '));
     // An asynchronous job answers 201 even when it is done at once (served from the result cache).

@@ -123,7 +123,12 @@ export class WpsService {
     return { status: 200, contentType: XML, body, etag };
   }
 
-  async #execute(request: ExecuteWpsRequest, lang: string, context: WpsRequestContext): Promise<WpsReply> {
+  /**
+   * Submits the job and answers once it is done (synchronous) or accepted. Not itself async: it
+   * hands the request to the job manager and keeps nothing of it, so that the request's data (a
+   * large complex input) is no longer held here once the manager has written it to disk.
+   */
+  #execute(request: ExecuteWpsRequest, lang: string, context: WpsRequestContext): Promise<WpsReply> {
     const { description } = this.#gateway.registry.get(request.identifier);
     const form = request.responseForm;
     if (form?.kind === 'document' && form.status && !form.store) {
@@ -147,7 +152,7 @@ export class WpsService {
       definitions.length > 0
         ? Object.fromEntries(definitions.map((d) => [d.id, outputRequest(d)]))
         : undefined;
-    const job = await this.#gateway.jobs.execute({
+    const job = this.#gateway.jobs.execute({
       processId: description.id,
       inputs,
       ...(outputs ? { outputs } : {}),
@@ -155,7 +160,13 @@ export class WpsService {
       binding: { ...options },
       ...(context.cache ? { cache: context.cache } : {}),
     });
-    if (options.raw) return this.#rawOutput(job, definitions[0]!);
+    return this.#reply(job, options.raw ? definitions[0]! : undefined);
+  }
+
+  /** The answer to an Execute: the raw output `raw` asked for, else the ExecuteResponse. */
+  async #reply(submitted: Promise<Job>, raw: OutputDefinition | undefined): Promise<WpsReply> {
+    const job = await submitted;
+    if (raw) return this.#rawOutput(job, raw);
     return xmlReply(await this.renderJob(job));
   }
 

@@ -98,7 +98,20 @@ interface LiftedCdata {
 interface ParseState {
   root?: XmlElement;
   lifted?: LiftedCdata;
+  /** The text parsed is large: what the tree keeps is copied out of it (see detach). */
+  large?: boolean;
 }
+
+/**
+ * A copy of a string that shares no memory with the text it was cut from. The parser's names,
+ * values and text are slices of the text it parsed, and a slice keeps the whole text alive: a
+ * mimeType kept with a job would keep a 25 MB request in memory for as long as the job runs.
+ * Strings shorter than 13 characters are copied by V8 anyway; long text (the data itself) is kept
+ * as it is.
+ */
+const detach = (s: string): string =>
+  s.length < 13 || s.length >= LIFTED_CDATA ? s : (JSON.parse(JSON.stringify(s)) as string);
+const same = (s: string): string => s;
 
 /** The markup whose content is not parsed: comments, processing instructions, CDATA sections. */
 const UNPARSED = /<(?:!--|\?|!\[CDATA\[)/g;
@@ -201,6 +214,7 @@ class TreeParser extends SaxesParser<typeof PARSER_OPTIONS> {
         );
       }
     });
+    const own = state.large ? detach : same;
     this.on('opentag', (tag) => {
       const parent = stack.at(-1);
       const attrs = new Map<string, string>();
@@ -208,10 +222,11 @@ class TreeParser extends SaxesParser<typeof PARSER_OPTIONS> {
       let declared: Map<string, string> | undefined;
       for (const name in tag.attributes) {
         const a = tag.attributes[name]!;
-        rawAttrs.push([name, a.value]);
+        const value = own(a.value);
+        rawAttrs.push([own(name), value]);
         if (isNamespaceDeclaration(name))
-          (declared ??= new Map()).set(a.prefix === 'xmlns' ? a.local : '', a.value);
-        else attrs.set(a.uri ? `{${a.uri}}${a.local}` : name, a.value);
+          (declared ??= new Map()).set(a.prefix === 'xmlns' ? own(a.local) : '', value);
+        else attrs.set(a.uri ? `{${a.uri}}${a.local}` : own(name), value);
       }
       if (declared) {
         if (declared.size > limits.maxNamespaceDeclarationsPerElement) {
@@ -232,9 +247,9 @@ class TreeParser extends SaxesParser<typeof PARSER_OPTIONS> {
       }
       const parentScope = parent?.scope ?? EMPTY_SCOPE;
       const element: XmlElement = {
-        name: tag.name,
-        ns: tag.uri,
-        local: tag.local,
+        name: own(tag.name),
+        ns: own(tag.uri),
+        local: own(tag.local),
         attrs,
         rawAttrs,
         children: [],
@@ -249,7 +264,7 @@ class TreeParser extends SaxesParser<typeof PARSER_OPTIONS> {
     });
     // Text outside the root element is whitespace (anything else is malformed): not kept.
     this.on('text', (text) => {
-      stack.at(-1)?.children.push({ text });
+      stack.at(-1)?.children.push({ text: own(text) });
     });
     const { lifted } = state;
     this.on('cdata', (cdata) => {
@@ -257,7 +272,7 @@ class TreeParser extends SaxesParser<typeof PARSER_OPTIONS> {
       const content =
         lifted && cdata.startsWith(lifted.marker)
           ? readCdata(lifted.sections[parseInt(cdata.slice(lifted.marker.length), 10)]!, this.line)
-          : cdata;
+          : own(cdata);
       stack.at(-1)!.children.push({ cdata: content });
     });
   }
@@ -270,7 +285,7 @@ class TreeParser extends SaxesParser<typeof PARSER_OPTIONS> {
  */
 export function parseXml(text: string, limits: XmlLimits = XML_LIMITS): XmlElement {
   const { text: reduced, lifted } = liftCdata(text);
-  const result: ParseState = lifted ? { lifted } : {};
+  const result: ParseState = { lifted, large: reduced.length >= LIFTED_CDATA };
   try {
     new TreeParser(limits, result).write(reduced).close();
   } catch (error) {
@@ -279,8 +294,14 @@ export function parseXml(text: string, limits: XmlLimits = XML_LIMITS): XmlEleme
     throw error;
   }
   if (!result.root) throw malformed('The XML document must have exactly one root element');
+  // V8 keeps the last string a regular expression ran on (the legacy RegExp.input): the scan of
+  // liftCdata would keep the whole request alive until some other expression runs, which in a
+  // server waiting for one long job can be never. An expression that matches replaces it.
+  if (text.length >= LIFTED_CDATA) FORGET_SUBJECT.test('');
   return result.root;
 }
+
+const FORGET_SUBJECT = /^/;
 
 export const isElement = (node: XmlNode): node is XmlElement => 'local' in node;
 

@@ -189,6 +189,30 @@ describe('GeoJSON', () => {
     }
   });
 
+  it('a linked CRS far into a large file is found wherever it falls (the file is scanned in 64 KiB pieces)', async () => {
+    const PIECE = 64 * 1024;
+    // The member name `crs` (as is, and written with a \u escape) straddling the end of the first piece.
+    for (const [name, cut] of [
+      ['CRS', 1],
+      ['crs', 2],
+      ['\\u0063rs', 1],
+    ] as const) {
+      // No other `crs` or `\u` in the text: only the member name can reveal it.
+      const member = `"${name}":{"type":"link","properties":{"href":"${L}/linked"}}`;
+      const head = '{"type":"FeatureCollection","features":[';
+      const feature = `{"type":"Feature","properties":{"a":1},"geometry":${point}},`;
+      const last = (pad: string) =>
+        `{"type":"Feature","properties":{"p":"${pad}"},"geometry":{"type":"Point",`;
+      const before = head + feature.repeat(Math.floor((PIECE - 200) / feature.length));
+      const pad = 'x'.repeat(PIECE - cut - 1 - (before + last('')).length);
+      const prefix = before + last(pad);
+      expect(prefix.length + 1 + cut).toBe(PIECE);
+      const data = `${prefix}${member},"coordinates":[1,2]}}]}`;
+      const replies = await expectSealed(() => vectorRuns(GEOJSON, data));
+      for (const r of replies) expectRefused(r, 'data', /linked CRS/);
+    }
+  });
+
   it('a CRS named by URL or by a file path is neither fetched nor read', async () => {
     for (const name of [`${L}/crs`, path.join(outside, 'secret.wkt')]) {
       const data = featureCollection(`"crs":{"type":"name","properties":{"name":"${name}"}},`);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { innerXml, isElement, parseXml, textOf, type XmlElement } from '../../src/wps/xml.ts';
+import { collectGarbage } from '../../src/util/collect-garbage.ts';
+import { attr, innerXml, isElement, parseXml, textOf, type XmlElement } from '../../src/wps/xml.ts';
 
 const LONG = 64 * 1024;
 const first = (el: XmlElement, local: string): XmlElement =>
@@ -75,5 +76,54 @@ describe('long character data and CDATA sections', () => {
     expect(() => parseXml(`<a><!-- <![CDATA[${json} -- ]]> --></a>`)).toThrow(/Malformed XML/);
     expect(() => parseXml(`<a><![CDATA[${json}</a>`)).toThrow(/Malformed XML/);
     expect(textOf(parseXml(`<a><!-- <![CDATA[ --><![CDATA[${json}]]></a>`))).toBe(json);
+  });
+
+  it('a long CDATA section is kept out too and read as it is: CDATA, nothing decoded, in its place', () => {
+    const long = `${'c&amp;<d/>]]'.repeat(LONG / 8)}]`;
+    const xml = `<a xmlns="urn:x"><b/>t&amp;<![CDATA[${long}]]><![CDATA[short]]><d><![CDATA[${long}]]></d></a>`;
+    const root = parseXml(xml);
+    expect(root.children).toEqual([
+      first(root, 'b'),
+      { text: 't&' },
+      { cdata: long },
+      { cdata: 'short' },
+      first(root, 'd'),
+    ]);
+    expect(first(root, 'd').children).toEqual([{ cdata: long }]);
+    expect(textOf(root)).toBe(`t&${long}short`);
+    expect(innerXml(root)).toContain(
+      `t&amp;<![CDATA[${long}]]><![CDATA[short]]><d xmlns="urn:x"><![CDATA[${long}]]></d>`,
+    );
+  });
+
+  it('what it returns keeps no large document alive: a kept attribute value holds only itself', () => {
+    const MIB = 1024 * 1024;
+    // In the JavaScript heap (a Buffer's memory would be freed by a sweeper after the collection).
+    const data = (n: number) => 'A'.repeat(n);
+    /** The names and attribute values of a 24 MiB document; the document and its data are dropped. */
+    const parseKeepingAttributes = (wrap: (data: string) => string): string[] => {
+      const b = first(
+        parseXml(
+          `<a xmlns="urn:x"><b mimeType="application/geo+json; charset=utf-8" schema="http://example.com/a-schema.json">${wrap(data(24 * MIB))}</b></a>`,
+        ),
+        'b',
+      );
+      return [b.name, b.ns, attr(b, 'mimeType')!, attr(b, 'schema')!];
+    };
+    const used = () => {
+      expect(collectGarbage()).toBe(true);
+      const m = process.memoryUsage();
+      return m.heapUsed + m.external;
+    };
+    for (const wrap of [
+      (d: string) => `<![CDATA[${d}]]>`,
+      (d: string) => d,
+      (d: string) => `<![CDATA[${d}]]>`,
+    ]) {
+      const before = used();
+      const kept = parseKeepingAttributes(wrap);
+      expect(kept[2]).toBe('application/geo+json; charset=utf-8');
+      expect(used() - before).toBeLessThan(4 * MIB);
+    }
   });
 });
