@@ -97,6 +97,36 @@ function returning(statement: Database.Statement, ...params: unknown[]): JobRow 
 }
 
 /**
+ * The job a new row holds, built from what was inserted (as toJob would read it back: times to the
+ * millisecond, absent fields left out), without reading the row back or decoding its JSON again.
+ */
+function storedJob(
+  job: NewJob,
+  status: JobStatus,
+  progress: number,
+  updated: number,
+  patch: Omit<JobPatch, 'progress'>,
+): Job {
+  const stored: Job = {
+    id: job.id,
+    processId: job.processId,
+    status,
+    mode: job.mode,
+    progress,
+    created: new Date(job.created.getTime()),
+    updated: new Date(updated),
+    request: job.request,
+  };
+  if (patch.message !== undefined) stored.message = patch.message;
+  if (patch.started !== undefined) stored.started = new Date(patch.started.getTime());
+  if (patch.finished !== undefined) stored.finished = new Date(patch.finished.getTime());
+  if (patch.results !== undefined) stored.results = patch.results;
+  if (patch.error !== undefined) stored.error = patch.error;
+  if (patch.execution !== undefined) stored.execution = patch.execution;
+  return stored;
+}
+
+/**
  * The WHERE clause of a job list, or undefined when no job can match. Every criterion is one an
  * index serves: process_id and status lead an index each, created has its own, a running job's
  * duration is a range on (status, started) and a finished job's one on (status, finished − started).
@@ -196,10 +226,22 @@ export function sqliteFault(error: unknown): StoreFault {
 /** Prepared statements kept at most (job lists with many filters make many distinct ones). */
 const STATEMENT_CACHE_SIZE = 256;
 
+/** How a write joins the group commit. */
+interface WriteOptions {
+  /** Holds an accepted asynchronous job: committed with synchronous=FULL (see SqliteJobStore). */
+  durable?: boolean;
+  /**
+   * Writes with one statement at most, and is refused (if at all) by that statement or before it:
+   * SQLite undoes a failed statement by itself, so such a write needs no savepoint of its own.
+   */
+  atomic?: boolean;
+}
+
 /** A write waiting for the next group commit, and how its caller is told the outcome. */
 interface PendingWrite {
   run: () => unknown;
   durable: boolean;
+  atomic: boolean;
   resolve: (value: never) => void;
   reject: (error: unknown) => void;
 }
@@ -209,8 +251,8 @@ interface PendingWrite {
  * (see src/jobs/instance-lock.ts).
  *
  * Group commit: the writes that arrive within one turn of the event loop are run in order in one
- * transaction (each in its own savepoint, so that one refused write does not undo the others) and
- * committed together; each promise settles only after that commit. A caller is therefore told of a
+ * transaction (each that writes more than one statement in its own savepoint, so that one refused
+ * write does not undo the others) and committed together; each promise settles only after that commit. A caller is therefore told of a
  * write only once it is committed, and many concurrent requests share one commit (and one flush).
  *
  * Durability: a commit that holds an accepted asynchronous job is made with synchronous=FULL (the
@@ -226,6 +268,11 @@ export class SqliteJobStore implements JobStore {
   readonly #checkpointer: NodeJS.Timeout | undefined;
   readonly #cache: SqliteResultCache;
   readonly #statements = new Map<string, Database.Statement>();
+  /** The statements of the group commit, prepared once. */
+  readonly #tx: Record<
+    'begin' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'undo' | 'syncFull' | 'syncNormal',
+    Database.Statement
+  >;
   #pending: PendingWrite[] = [];
   #flushScheduled = false;
   /** Accepted plus running jobs during the commit being made (see insert), counted at most once per commit. */
@@ -245,6 +292,17 @@ export class SqliteJobStore implements JobStore {
       this.#db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
       this.#migrate();
       this.#cache = new SqliteResultCache(this.#db);
+      const prepare = (sql: string) => this.#db.prepare(sql);
+      this.#tx = {
+        begin: prepare('BEGIN IMMEDIATE'),
+        commit: prepare('COMMIT'),
+        rollback: prepare('ROLLBACK'),
+        savepoint: prepare('SAVEPOINT write'),
+        release: prepare('RELEASE write'),
+        undo: prepare('ROLLBACK TO write'),
+        syncFull: prepare('PRAGMA synchronous = FULL'),
+        syncNormal: prepare('PRAGMA synchronous = NORMAL'),
+      };
     } catch (error) {
       this.#lock?.release();
       throw error;
@@ -304,9 +362,15 @@ export class SqliteJobStore implements JobStore {
   }
 
   /** Queues a write for the next group commit; settles once it is committed (or refused). */
-  #write<T>(run: () => T, durable = false): Promise<T> {
+  #write<T>(run: () => T, options: WriteOptions = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.#pending.push({ run, durable, resolve: resolve as (value: never) => void, reject });
+      this.#pending.push({
+        run,
+        durable: options.durable ?? false,
+        atomic: options.atomic ?? false,
+        resolve: resolve as (value: never) => void,
+        reject,
+      });
       if (!this.#flushScheduled) {
         this.#flushScheduled = true;
         setImmediate(() => this.#flush());
@@ -327,35 +391,36 @@ export class SqliteJobStore implements JobStore {
     }
     const durable = batch.some((op) => op.durable);
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    // Statements prepared once and run directly (no transaction function per commit and per write).
+    const tx = this.#tx;
     try {
-      if (durable) this.#db.pragma('synchronous = FULL');
-      this.#db
-        .transaction(() => {
-          for (const op of batch) {
-            if (batch.length === 1) {
-              outcomes.push({ ok: true, value: op.run() });
-              continue;
-            }
-            try {
-              // A savepoint per write: one refused write (a full queue) leaves the others in.
-              outcomes.push({ ok: true, value: this.#db.transaction(op.run)() });
-            } catch (error) {
-              // A locked or full database fails the whole commit; every write is then retried.
-              if (sqliteFault(error) !== 'other') throw error;
-              outcomes.push({ ok: false, error });
-            }
+      if (durable) tx.syncFull.run();
+      tx.begin.run();
+      for (const op of batch) {
+        const savepoint = batch.length > 1 && !op.atomic;
+        if (savepoint) tx.savepoint.run();
+        try {
+          outcomes.push({ ok: true, value: op.run() });
+          if (savepoint) tx.release.run();
+        } catch (error) {
+          // A locked or full database fails the whole commit (every write is then retried), as
+          // does any error that ended the transaction; a write alone in its commit fails it too.
+          if (batch.length === 1 || sqliteFault(error) !== 'other' || !this.#db.inTransaction) throw error;
+          // One refused write (a full queue) leaves the others in.
+          if (savepoint) {
+            tx.undo.run();
+            tx.release.run();
           }
-        })
-        .immediate();
-    } catch (error) {
-      if (batch.length === 1 && outcomes.length === 0) {
-        batch[0]!.reject(error);
-        return;
+          outcomes.push({ ok: false, error });
+        }
       }
+      tx.commit.run();
+    } catch (error) {
+      if (this.#db.inTransaction) tx.rollback.run();
       for (const op of batch) op.reject(error);
       return;
     } finally {
-      if (durable) this.#db.pragma('synchronous = NORMAL');
+      if (durable) tx.syncNormal.run();
     }
     batch.forEach((op, i) => {
       const outcome = outcomes[i]!;
@@ -413,24 +478,19 @@ export class SqliteJobStore implements JobStore {
     const request = encode(job.request);
     // An asynchronous client is given the job's id to come back with: it must survive a power loss.
     // A synchronous client waits on the connection, and has no answer if the server goes down.
-    return this.#write(() => {
-      this.#admit(job, admission);
-      const row = returning(
+    return this.#write(
+      () => {
+        this.#admit(job, admission);
         this.#sql(
           `INSERT INTO jobs (id, process_id, status, mode, progress, created, updated, request)
-           VALUES (?, ?, ?, ?, 0, ?, ?, ?) RETURNING *`,
-        ),
-        job.id,
-        job.processId,
-        QUEUED_STATUS,
-        job.mode,
-        t,
-        t,
-        request,
-      )!;
-      if (this.#batchActive) this.#batchActive.count++;
-      return toJob(row);
-    }, job.mode === 'async');
+           VALUES (?, ?, ?, ?, 0, ?, ?, ?)`,
+        ).run(job.id, job.processId, QUEUED_STATUS, job.mode, t, t, request);
+        if (this.#batchActive) this.#batchActive.count++;
+        // The row is what was just given: not read back (nor its JSON decoded again).
+        return storedJob(job, QUEUED_STATUS, 0, t, {});
+      },
+      { durable: job.mode === 'async', atomic: true },
+    );
   }
 
   insertEnded(
@@ -441,33 +501,28 @@ export class SqliteJobStore implements JobStore {
   ): Promise<Job> {
     const t = job.created.getTime();
     const request = encode(job.request);
-    // Inserted in its final state in one savepoint of the group commit: no dispatcher ever sees it
+    // Inserted in its final state in one statement of the group commit: no dispatcher ever sees it
     // queued, nobody sees it running, and it takes no place in the bounds it is checked against.
-    return this.#write(() => {
-      this.#admit(job, admission);
-      const { progress = to === 'successful' ? 100 : 0, ...rest } = patch;
-      const columns = ['id', 'process_id', 'status', 'mode', 'progress', 'created', 'updated', 'request'];
-      const params: unknown[] = [
-        job.id,
-        job.processId,
-        to,
-        job.mode,
-        PATCH_COLUMNS.progress(progress as never),
-        t,
-        Date.now(),
-        request,
-      ];
-      for (const [key, value] of Object.entries(rest) as Array<[keyof JobPatch, never]>) {
-        if (value === undefined) continue;
-        columns.push(key);
-        params.push(PATCH_COLUMNS[key](value));
-      }
-      const row = returning(
-        this.#sql(`INSERT INTO jobs (${columns.join(', ')}) VALUES (${placeholders(columns)}) RETURNING *`),
-        ...params,
-      )!;
-      return toJob(row);
-    }, job.mode === 'async');
+    return this.#write(
+      () => {
+        this.#admit(job, admission);
+        const { progress = to === 'successful' ? 100 : 0, ...rest } = patch;
+        const percent = PATCH_COLUMNS.progress(progress as never) as number;
+        const updated = Date.now();
+        const columns = ['id', 'process_id', 'status', 'mode', 'progress', 'created', 'updated', 'request'];
+        const params: unknown[] = [job.id, job.processId, to, job.mode, percent, t, updated, request];
+        for (const [key, value] of Object.entries(rest) as Array<[keyof JobPatch, never]>) {
+          if (value === undefined) continue;
+          columns.push(key);
+          params.push(PATCH_COLUMNS[key](value));
+        }
+        this.#sql(`INSERT INTO jobs (${columns.join(', ')}) VALUES (${placeholders(columns)})`).run(
+          ...params,
+        );
+        return storedJob(job, to, percent, updated, rest);
+      },
+      { durable: job.mode === 'async', atomic: true },
+    );
   }
 
   async get(id: string): Promise<Job | undefined> {
@@ -507,11 +562,13 @@ export class SqliteJobStore implements JobStore {
   }
 
   transition(id: string, to: JobStatus, patch: JobPatch = {}): Promise<Job | undefined> {
-    return this.#write(() => this.#update(id, { ...patch, status: to }, statusesLeadingTo(to)));
+    return this.#write(() => this.#update(id, { ...patch, status: to }, statusesLeadingTo(to)), {
+      atomic: true,
+    });
   }
 
   report(id: string, progress: JobReport): Promise<Job | undefined> {
-    return this.#write(() => this.#update(id, progress, REPORTING_STATUSES));
+    return this.#write(() => this.#update(id, progress, REPORTING_STATUSES), { atomic: true });
   }
 
   claimNext(now: Date, caps: Readonly<Record<string, number>> = {}): Promise<Job | undefined> {
@@ -527,22 +584,25 @@ export class SqliteJobStore implements JobStore {
              CASE q.process_id ${capped.map(() => 'WHEN ? THEN ?').join(' ')} END)`;
     const capParams =
       capped.length === 0 ? [] : [...capped.map(([id]) => id), CLAIMED_STATUS, ...capped.flat()];
-    return this.#write(() => {
-      const row = returning(
-        this.#sql(
-          // Never started before it was created (a claim asked for at t may run after later inserts).
-          `UPDATE jobs SET status = ?, started = MAX(?, created), updated = MAX(?, created)
+    return this.#write(
+      () => {
+        const row = returning(
+          this.#sql(
+            // Never started before it was created (a claim asked for at t may run after later inserts).
+            `UPDATE jobs SET status = ?, started = MAX(?, created), updated = MAX(?, created)
            WHERE id = (SELECT id FROM jobs q WHERE q.status = ? ${capClause} ORDER BY q.created, q.rowid LIMIT 1)
            RETURNING *`,
-        ),
-        CLAIMED_STATUS,
-        t,
-        t,
-        QUEUED_STATUS,
-        ...capParams,
-      );
-      return row && toJob(row);
-    });
+          ),
+          CLAIMED_STATUS,
+          t,
+          t,
+          QUEUED_STATUS,
+          ...capParams,
+        );
+        return row && toJob(row);
+      },
+      { atomic: true },
+    );
   }
 
   async countByStatus(status: JobStatus, processId?: string): Promise<number> {
@@ -567,15 +627,16 @@ export class SqliteJobStore implements JobStore {
     key: string,
     claim: { processId: string; jobId: string; now: Date; takeHit: boolean },
   ): Promise<CacheClaim> {
-    return this.#write(() => this.#cache.claim(key, claim));
+    // Its own transaction (a savepoint in the commit).
+    return this.#write(() => this.#cache.claim(key, claim), { atomic: true });
   }
 
   cacheRelease(key: string, jobId: string): Promise<void> {
-    return this.#write(() => this.#cache.release(key, jobId));
+    return this.#write(() => this.#cache.release(key, jobId), { atomic: true });
   }
 
   cachePut(entry: CacheEntry): Promise<void> {
-    return this.#write(() => this.#cache.put(entry));
+    return this.#write(() => this.#cache.put(entry), { atomic: true });
   }
 
   cacheDelete(rule: { expiredBy?: Date; jobIds?: readonly string[] }): Promise<number> {
@@ -584,7 +645,7 @@ export class SqliteJobStore implements JobStore {
 
   failRunning(error: OwsErrorJson, now: Date): Promise<string[]> {
     const t = now.getTime();
-    return this.#write(() => this.#failRunning(error, t));
+    return this.#write(() => this.#failRunning(error, t), { atomic: true });
   }
 
   #failRunning(error: OwsErrorJson, t: number): string[] {
@@ -644,7 +705,9 @@ export class SqliteJobStore implements JobStore {
   }
 
   delete(id: string): Promise<boolean> {
-    return this.#write(() => this.#sql('DELETE FROM jobs WHERE id = ?').run(id).changes > 0);
+    return this.#write(() => this.#sql('DELETE FROM jobs WHERE id = ?').run(id).changes > 0, {
+      atomic: true,
+    });
   }
 
   async close(): Promise<void> {
