@@ -17,6 +17,7 @@ import { type JobRow, toJob } from './rows.ts';
 import { lockInstance, type InstanceLock } from './instance-lock.ts';
 import type { StoreFault } from './resilient-store.ts';
 import { processBusy } from './process-limits.ts';
+import { WalCheckpointer } from './sqlite-checkpointer.ts';
 import {
   RESULT_CACHE_PENDING_SCHEMA,
   RESULT_CACHE_SCHEMA,
@@ -213,6 +214,24 @@ const JOURNAL_SIZE_LIMIT = 16 * 1024 * 1024;
 /** Above this size, the log is checkpointed and truncated (checked every CHECKPOINT_INTERVAL_MS). */
 const WAL_MAX_BYTES = 64 * 1024 * 1024;
 const CHECKPOINT_INTERVAL_MS = 5000;
+/**
+ * Once the log file has reached this size, checkpoints move to a thread of their own (see
+ * WalCheckpointer; the size is checked every WAL_CHECK_COMMITS commits): a store that is written
+ * little (a test, a quiet server) keeps SQLite's automatic checkpoints and no thread.
+ */
+const WAL_THREAD_FROM_BYTES = 1024 * 1024;
+const WAL_CHECK_COMMITS = 4;
+/** Idle passes of the checkpoint thread are this far apart. */
+const WAL_PASS_MS = 50;
+/** The log is started over (commits held for one finishing pass) each time it has grown by this. */
+const WAL_RESTART_BYTES = 8 * 1024 * 1024;
+/**
+ * A log file this large means the thread cannot keep up (the disk is slower than the commits): the
+ * commits are held until it has copied it all (and the file is cut back to JOURNAL_SIZE_LIMIT).
+ */
+const WAL_HOLD_FROM_BYTES = JOURNAL_SIZE_LIMIT + 4 * 1024 * 1024;
+/** Commits are held at most this long for a finishing pass. */
+const WAL_HOLD_MAX_MS = 200;
 
 /** What went wrong in SQLite, for the resilient wrapper: a lock to wait out, a full disk, or else. */
 export function sqliteFault(error: unknown): StoreFault {
@@ -275,6 +294,11 @@ export class SqliteJobStore implements JobStore {
   >;
   #pending: PendingWrite[] = [];
   #flushScheduled = false;
+  /** Commits since the log size was last looked at (to start the checkpoint thread). */
+  #commitsUnchecked = 0;
+  #walThread: WalCheckpointer | undefined;
+  /** Commits are held while the checkpoint thread finishes copying the log (see #restartLog). */
+  #held: symbol | undefined;
   /** Accepted plus running jobs during the commit being made (see insert), counted at most once per commit. */
   #batchActive: { bound: number; count: number } | undefined;
 
@@ -321,6 +345,11 @@ export class SqliteJobStore implements JobStore {
     } catch {
       return 0;
     }
+  }
+
+  /** Where the log is checkpointed now: by SQLite in this thread, or by a thread of its own. */
+  checkpointing(): 'inline' | 'thread' {
+    return this.#walThread ? 'thread' : 'inline';
   }
 
   /**
@@ -371,16 +400,21 @@ export class SqliteJobStore implements JobStore {
         resolve: resolve as (value: never) => void,
         reject,
       });
-      if (!this.#flushScheduled) {
-        this.#flushScheduled = true;
-        setImmediate(() => this.#flush());
-      }
+      this.#scheduleFlush();
     });
+  }
+
+  #scheduleFlush(): void {
+    if (!this.#flushScheduled && !this.#held) {
+      this.#flushScheduled = true;
+      setImmediate(() => this.#flush());
+    }
   }
 
   /** Commits the writes queued so far in one transaction, in order. */
   #flush(): void {
     this.#flushScheduled = false;
+    if (this.#held) return; // flushed when the finishing pass is over
     const batch = this.#pending;
     this.#pending = [];
     this.#batchActive = undefined;
@@ -415,6 +449,7 @@ export class SqliteJobStore implements JobStore {
         }
       }
       tx.commit.run();
+      if (++this.#commitsUnchecked >= WAL_CHECK_COMMITS) this.#checkWal();
     } catch (error) {
       if (this.#db.inTransaction) tx.rollback.run();
       for (const op of batch) op.reject(error);
@@ -427,6 +462,64 @@ export class SqliteJobStore implements JobStore {
       if (outcome.ok) op.resolve(outcome.value as never);
       else op.reject(outcome.error);
     });
+  }
+
+  /** Starts the checkpoint thread once the log has grown enough for checkpoints to matter. */
+  #checkWal(): void {
+    this.#commitsUnchecked = 0;
+    if (this.#file === ':memory:') return;
+    const bytes = this.walBytes();
+    if (this.#walThread) {
+      if (bytes > WAL_HOLD_FROM_BYTES && !this.#held) this.#restartLog();
+      return;
+    }
+    if (bytes < WAL_THREAD_FROM_BYTES) return;
+    const pageBytes = this.#db.pragma('page_size', { simple: true }) as number;
+    try {
+      this.#walThread = new WalCheckpointer(
+        {
+          file: this.#file,
+          intervalMs: WAL_PASS_MS,
+          restartFrames: Math.ceil(WAL_RESTART_BYTES / (pageBytes + 24)), // a frame: a page and a header
+        },
+        {
+          onReady: () => this.#restartLog(),
+          onFail: () => {
+            // Back to checkpoints in this thread.
+            this.#walThread = undefined;
+            if (this.#db.open) this.#db.pragma('wal_autocheckpoint = 1000');
+            this.#release();
+          },
+        },
+      );
+    } catch {
+      return; // no thread: SQLite's automatic checkpoints go on
+    }
+    this.#db.pragma('wal_autocheckpoint = 0');
+  }
+
+  /**
+   * Holds the commits while the checkpoint thread copies what remains of the log: the next commit
+   * then finds it all copied and starts it over from its beginning (bounding the log file). Nothing
+   * waits in this thread: requests go on being served, their writes queue up and are committed
+   * together as soon as the pass is over (or after WAL_HOLD_MAX_MS at most).
+   */
+  #restartLog(): void {
+    if (!this.#walThread) return;
+    const hold = Symbol('hold');
+    this.#held = hold;
+    const timer = setTimeout(() => this.#release(hold), WAL_HOLD_MAX_MS);
+    void this.#walThread.finish().then(() => {
+      clearTimeout(timer);
+      this.#release(hold);
+    });
+  }
+
+  /** Ends the hold (only `hold`, when given: not a later one), and commits what waited. */
+  #release(hold?: symbol): void {
+    if (!this.#held || (hold && this.#held !== hold)) return;
+    this.#held = undefined;
+    if (this.#pending.length > 0) this.#scheduleFlush();
   }
 
   /** Accepted plus running jobs, counted up to `bound` at most (an index range, cut short). */
@@ -712,6 +805,10 @@ export class SqliteJobStore implements JobStore {
 
   async close(): Promise<void> {
     clearInterval(this.#checkpointer);
+    const thread = this.#walThread;
+    this.#walThread = undefined;
+    await thread?.close();
+    this.#held = undefined;
     this.#flush(); // what is queued is committed before the database closes
     if (this.#db.open) {
       this.checkpoint(true);

@@ -135,3 +135,48 @@ describe('schema migrations', () => {
     expect((await store.get(job.id))?.id).toBe(job.id);
   });
 });
+
+describe('SQLite job store: checkpoints in a thread of their own', () => {
+  it('under a stream of commits, moves checkpoints to a thread, keeps the log bounded and loses nothing', async () => {
+    const file = path.join(dir, 'jobs.sqlite');
+    // Another connection, as a client of the file would have (it takes no snapshot between reads).
+    const reader = new Database(file, { readonly: true });
+    const count = () => (reader.prepare('SELECT count(*) AS n FROM jobs').get() as { n: number }).n;
+    expect(store.checkpointing()).toBe('inline'); // a store written little starts no thread
+    const payload = 'x'.repeat(3000);
+    const patch = { started: new Date(), finished: new Date(), results: {} };
+    let walMax = 0;
+    let written = 0;
+    // About 80 MiB of log in all: several times what the log file may hold.
+    for (let round = 0; round < 200; round++) {
+      const jobs = Array.from({ length: 50 }, () =>
+        newJob({
+          mode: 'sync',
+          request: {
+            processId: 'p',
+            inputs: { text: [{ kind: 'literal', value: payload }] },
+            outputs: {},
+            outputsSelected: false,
+          },
+        }),
+      );
+      // One turn's worth: one commit each round, as concurrent requests make.
+      await Promise.all(jobs.map((job) => store.insertEnded(job, 'successful', patch, { maxActive: 10 })));
+      written += jobs.length;
+      walMax = Math.max(walMax, store.walBytes());
+      // Every job is visible to the other connection once its promise has settled.
+      expect(count()).toBe(written);
+    }
+    expect(store.checkpointing()).toBe('thread');
+    // Started over again and again: the file never held more than its bound (16 MiB once cut back, 20
+    // at most before commits are held for the thread), though far more was written through it.
+    expect(walMax).toBeLessThanOrEqual(24 * 1024 * 1024);
+    reader.close();
+    await store.close();
+    // Closed: everything is in the database file itself.
+    const again = new Database(file, { readonly: true });
+    expect((again.prepare('SELECT count(*) AS n FROM jobs').get() as { n: number }).n).toBe(written);
+    again.close();
+    store = new SqliteJobStore(':memory:'); // for afterEach
+  }, 60_000);
+});
