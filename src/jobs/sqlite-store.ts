@@ -271,8 +271,13 @@ interface PendingWrite {
  *
  * Group commit: the writes that arrive within one turn of the event loop are run in order in one
  * transaction (each that writes more than one statement in its own savepoint, so that one refused
- * write does not undo the others) and committed together; each promise settles only after that commit. A caller is therefore told of a
- * write only once it is committed, and many concurrent requests share one commit (and one flush).
+ * write does not undo the others) and committed together; each promise settles only after that
+ * commit. A caller is therefore told of a write only once it is committed, and many concurrent
+ * requests share one commit (and one flush).
+ *
+ * Checkpoints: once the store is written much, the log is copied into the database by a thread of
+ * its own (src/jobs/sqlite-checkpointer.ts), not by SQLite's automatic checkpoints in this thread,
+ * which stalled the event loop on every flush to disk.
  *
  * Durability: a commit that holds an accepted asynchronous job is made with synchronous=FULL (the
  * log is flushed to disk before any id in it is returned), so such a job survives a process crash
