@@ -224,7 +224,7 @@ const WAL_CHECK_COMMITS = 4;
 /** Idle passes of the checkpoint thread are this far apart. */
 const WAL_PASS_MS = 50;
 /** The log is started over (commits held for one finishing pass) each time it has grown by this. */
-const WAL_RESTART_BYTES = 8 * 1024 * 1024;
+const WAL_RESTART_BYTES = 12 * 1024 * 1024;
 /**
  * A log file this large means the thread cannot keep up (the disk is slower than the commits): the
  * commits are held until it has copied it all (and the file is cut back to JOURNAL_SIZE_LIMIT).

@@ -9,7 +9,7 @@ import { runSoak } from '../helpers/soak.ts';
 const SECONDS = 15;
 const MAX_JOBS = 100;
 /**
- * The log starts over every 8 MiB (checkpoint thread), is cut back to 16 MiB (journal_size_limit)
+ * The log starts over every 12 MiB (checkpoint thread), is cut back to 16 MiB (journal_size_limit)
  * when it has grown past that, holds the commits above 20 MiB and is checkpointed inline above 64.
  */
 const WAL_BOUND = 24 * 1024 * 1024;
