@@ -454,7 +454,6 @@ export class SqliteJobStore implements JobStore {
         }
       }
       tx.commit.run();
-      if (++this.#commitsUnchecked >= WAL_CHECK_COMMITS) this.#checkWal();
     } catch (error) {
       if (this.#db.inTransaction) tx.rollback.run();
       for (const op of batch) op.reject(error);
@@ -462,6 +461,7 @@ export class SqliteJobStore implements JobStore {
     } finally {
       if (durable) tx.syncNormal.run();
     }
+    if (++this.#commitsUnchecked >= WAL_CHECK_COMMITS) this.#checkWal();
     batch.forEach((op, i) => {
       const outcome = outcomes[i]!;
       if (outcome.ok) op.resolve(outcome.value as never);
