@@ -5,10 +5,10 @@
  * disk are made here.
  *
  * Passes follow each other every BUSY_PASS_MS while there is log to copy (each flushes to disk
- * twice: not in a tight loop), every `intervalMs` when there was none. Once the log holds `restartFrames` more than when it was last finished, the thread, just
- * after a pass (little is left to copy), says it is 'ready' and waits for 'finish': the server holds
- * its commits and asks for the pass that copies the rest, after which its next commit starts the log
- * over.
+ * twice: not in a tight loop), every `intervalMs` when there was none. Once the log holds
+ * `restartFrames` more than when it was last finished, the thread, just after a pass (little is left
+ * to copy), says it is 'ready' and waits for 'finish': the server holds its commits and asks for the
+ * pass that copies the rest, after which its next commit starts the log over.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';

@@ -304,6 +304,8 @@ export class SqliteJobStore implements JobStore {
   #walThread: WalCheckpointer | undefined;
   /** Commits are held while the checkpoint thread finishes copying the log (see #restartLog). */
   #held: symbol | undefined;
+  /** The log file size above which the commits are held until the thread has caught up. */
+  #holdFromBytes = WAL_HOLD_FROM_BYTES;
   /** Accepted plus running jobs during the commit being made (see insert), counted at most once per commit. */
   #batchActive: { bound: number; count: number } | undefined;
 
@@ -475,7 +477,14 @@ export class SqliteJobStore implements JobStore {
     if (this.#file === ':memory:') return;
     const bytes = this.walBytes();
     if (this.#walThread) {
-      if (bytes > WAL_HOLD_FROM_BYTES && !this.#held) this.#restartLog();
+      if (bytes <= JOURNAL_SIZE_LIMIT) {
+        this.#holdFromBytes = WAL_HOLD_FROM_BYTES; // started over and cut back
+      } else if (bytes > this.#holdFromBytes && !this.#held) {
+        // Not again before it has grown as much more: a reader of another connection that keeps the
+        // log from starting over must not have every commit held.
+        this.#holdFromBytes = bytes + WAL_RESTART_BYTES;
+        this.#restartLog();
+      }
       return;
     }
     if (bytes < WAL_THREAD_FROM_BYTES) return;
