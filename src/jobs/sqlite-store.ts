@@ -17,6 +17,7 @@ import { type JobRow, toJob } from './rows.ts';
 import { lockInstance, type InstanceLock } from './instance-lock.ts';
 import type { StoreFault } from './resilient-store.ts';
 import { processBusy } from './process-limits.ts';
+import { WalCheckpointer } from './sqlite-checkpointer.ts';
 import {
   RESULT_CACHE_PENDING_SCHEMA,
   RESULT_CACHE_SCHEMA,
@@ -94,6 +95,36 @@ const placeholders = (values: readonly unknown[]) => values.map(() => '?').join(
  */
 function returning(statement: Database.Statement, ...params: unknown[]): JobRow | undefined {
   return (statement.all(...params) as JobRow[])[0];
+}
+
+/**
+ * The job a new row holds, built from what was inserted (as toJob would read it back: times to the
+ * millisecond, absent fields left out), without reading the row back or decoding its JSON again.
+ */
+function storedJob(
+  job: NewJob,
+  status: JobStatus,
+  progress: number,
+  updated: number,
+  patch: Omit<JobPatch, 'progress'>,
+): Job {
+  const stored: Job = {
+    id: job.id,
+    processId: job.processId,
+    status,
+    mode: job.mode,
+    progress,
+    created: new Date(job.created.getTime()),
+    updated: new Date(updated),
+    request: job.request,
+  };
+  if (patch.message !== undefined) stored.message = patch.message;
+  if (patch.started !== undefined) stored.started = new Date(patch.started.getTime());
+  if (patch.finished !== undefined) stored.finished = new Date(patch.finished.getTime());
+  if (patch.results !== undefined) stored.results = patch.results;
+  if (patch.error !== undefined) stored.error = patch.error;
+  if (patch.execution !== undefined) stored.execution = patch.execution;
+  return stored;
 }
 
 /**
@@ -183,6 +214,24 @@ const JOURNAL_SIZE_LIMIT = 16 * 1024 * 1024;
 /** Above this size, the log is checkpointed and truncated (checked every CHECKPOINT_INTERVAL_MS). */
 const WAL_MAX_BYTES = 64 * 1024 * 1024;
 const CHECKPOINT_INTERVAL_MS = 5000;
+/**
+ * Once the log file has reached this size, checkpoints move to a thread of their own (see
+ * WalCheckpointer; the size is checked every WAL_CHECK_COMMITS commits): a store that is written
+ * little (a test, a quiet server) keeps SQLite's automatic checkpoints and no thread.
+ */
+const WAL_THREAD_FROM_BYTES = 1024 * 1024;
+const WAL_CHECK_COMMITS = 4;
+/** Idle passes of the checkpoint thread are this far apart. */
+const WAL_PASS_MS = 50;
+/** The log is started over (commits held for one finishing pass) each time it has grown by this. */
+const WAL_RESTART_BYTES = 12 * 1024 * 1024;
+/**
+ * A log file this large means the thread cannot keep up (the disk is slower than the commits): the
+ * commits are held until it has copied it all (and the file is cut back to JOURNAL_SIZE_LIMIT).
+ */
+const WAL_HOLD_FROM_BYTES = JOURNAL_SIZE_LIMIT + 4 * 1024 * 1024;
+/** Commits are held at most this long for a finishing pass. */
+const WAL_HOLD_MAX_MS = 200;
 
 /** What went wrong in SQLite, for the resilient wrapper: a lock to wait out, a full disk, or else. */
 export function sqliteFault(error: unknown): StoreFault {
@@ -196,10 +245,22 @@ export function sqliteFault(error: unknown): StoreFault {
 /** Prepared statements kept at most (job lists with many filters make many distinct ones). */
 const STATEMENT_CACHE_SIZE = 256;
 
+/** How a write joins the group commit. */
+interface WriteOptions {
+  /** Holds an accepted asynchronous job: committed with synchronous=FULL (see SqliteJobStore). */
+  durable?: boolean;
+  /**
+   * Writes with one statement at most, and is refused (if at all) by that statement or before it:
+   * SQLite undoes a failed statement by itself, so such a write needs no savepoint of its own.
+   */
+  atomic?: boolean;
+}
+
 /** A write waiting for the next group commit, and how its caller is told the outcome. */
 interface PendingWrite {
   run: () => unknown;
   durable: boolean;
+  atomic: boolean;
   resolve: (value: never) => void;
   reject: (error: unknown) => void;
 }
@@ -209,9 +270,14 @@ interface PendingWrite {
  * (see src/jobs/instance-lock.ts).
  *
  * Group commit: the writes that arrive within one turn of the event loop are run in order in one
- * transaction (each in its own savepoint, so that one refused write does not undo the others) and
- * committed together; each promise settles only after that commit. A caller is therefore told of a
- * write only once it is committed, and many concurrent requests share one commit (and one flush).
+ * transaction (each that writes more than one statement in its own savepoint, so that one refused
+ * write does not undo the others) and committed together; each promise settles only after that
+ * commit. A caller is therefore told of a write only once it is committed, and many concurrent
+ * requests share one commit (and one flush).
+ *
+ * Checkpoints: once the store is written much, the log is copied into the database by a thread of
+ * its own (src/jobs/sqlite-checkpointer.ts), not by SQLite's automatic checkpoints in this thread,
+ * which stalled the event loop on every flush to disk.
  *
  * Durability: a commit that holds an accepted asynchronous job is made with synchronous=FULL (the
  * log is flushed to disk before any id in it is returned), so such a job survives a process crash
@@ -226,8 +292,20 @@ export class SqliteJobStore implements JobStore {
   readonly #checkpointer: NodeJS.Timeout | undefined;
   readonly #cache: SqliteResultCache;
   readonly #statements = new Map<string, Database.Statement>();
+  /** The statements of the group commit, prepared once. */
+  readonly #tx: Record<
+    'begin' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'undo' | 'syncFull' | 'syncNormal',
+    Database.Statement
+  >;
   #pending: PendingWrite[] = [];
   #flushScheduled = false;
+  /** Commits since the log size was last looked at (to start the checkpoint thread). */
+  #commitsUnchecked = 0;
+  #walThread: WalCheckpointer | undefined;
+  /** Commits are held while the checkpoint thread finishes copying the log (see #restartLog). */
+  #held: symbol | undefined;
+  /** The log file size above which the commits are held until the thread has caught up. */
+  #holdFromBytes = WAL_HOLD_FROM_BYTES;
   /** Accepted plus running jobs during the commit being made (see insert), counted at most once per commit. */
   #batchActive: { bound: number; count: number } | undefined;
 
@@ -245,6 +323,17 @@ export class SqliteJobStore implements JobStore {
       this.#db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
       this.#migrate();
       this.#cache = new SqliteResultCache(this.#db);
+      const prepare = (sql: string) => this.#db.prepare(sql);
+      this.#tx = {
+        begin: prepare('BEGIN IMMEDIATE'),
+        commit: prepare('COMMIT'),
+        rollback: prepare('ROLLBACK'),
+        savepoint: prepare('SAVEPOINT write'),
+        release: prepare('RELEASE write'),
+        undo: prepare('ROLLBACK TO write'),
+        syncFull: prepare('PRAGMA synchronous = FULL'),
+        syncNormal: prepare('PRAGMA synchronous = NORMAL'),
+      };
     } catch (error) {
       this.#lock?.release();
       throw error;
@@ -263,6 +352,11 @@ export class SqliteJobStore implements JobStore {
     } catch {
       return 0;
     }
+  }
+
+  /** Where the log is checkpointed now: by SQLite in this thread, or by a thread of its own. */
+  checkpointing(): 'inline' | 'thread' {
+    return this.#walThread ? 'thread' : 'inline';
   }
 
   /**
@@ -304,19 +398,30 @@ export class SqliteJobStore implements JobStore {
   }
 
   /** Queues a write for the next group commit; settles once it is committed (or refused). */
-  #write<T>(run: () => T, durable = false): Promise<T> {
+  #write<T>(run: () => T, options: WriteOptions = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.#pending.push({ run, durable, resolve: resolve as (value: never) => void, reject });
-      if (!this.#flushScheduled) {
-        this.#flushScheduled = true;
-        setImmediate(() => this.#flush());
-      }
+      this.#pending.push({
+        run,
+        durable: options.durable ?? false,
+        atomic: options.atomic ?? false,
+        resolve: resolve as (value: never) => void,
+        reject,
+      });
+      this.#scheduleFlush();
     });
+  }
+
+  #scheduleFlush(): void {
+    if (!this.#flushScheduled && !this.#held) {
+      this.#flushScheduled = true;
+      setImmediate(() => this.#flush());
+    }
   }
 
   /** Commits the writes queued so far in one transaction, in order. */
   #flush(): void {
     this.#flushScheduled = false;
+    if (this.#held) return; // flushed when the finishing pass is over
     const batch = this.#pending;
     this.#pending = [];
     this.#batchActive = undefined;
@@ -327,41 +432,108 @@ export class SqliteJobStore implements JobStore {
     }
     const durable = batch.some((op) => op.durable);
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    // Statements prepared once and run directly (no transaction function per commit and per write).
+    const tx = this.#tx;
     try {
-      if (durable) this.#db.pragma('synchronous = FULL');
-      this.#db
-        .transaction(() => {
-          for (const op of batch) {
-            if (batch.length === 1) {
-              outcomes.push({ ok: true, value: op.run() });
-              continue;
-            }
-            try {
-              // A savepoint per write: one refused write (a full queue) leaves the others in.
-              outcomes.push({ ok: true, value: this.#db.transaction(op.run)() });
-            } catch (error) {
-              // A locked or full database fails the whole commit; every write is then retried.
-              if (sqliteFault(error) !== 'other') throw error;
-              outcomes.push({ ok: false, error });
-            }
+      if (durable) tx.syncFull.run();
+      tx.begin.run();
+      for (const op of batch) {
+        const savepoint = batch.length > 1 && !op.atomic;
+        if (savepoint) tx.savepoint.run();
+        try {
+          outcomes.push({ ok: true, value: op.run() });
+          if (savepoint) tx.release.run();
+        } catch (error) {
+          // A locked or full database fails the whole commit (every write is then retried), as
+          // does any error that ended the transaction; a write alone in its commit fails it too.
+          if (batch.length === 1 || sqliteFault(error) !== 'other' || !this.#db.inTransaction) throw error;
+          // One refused write (a full queue) leaves the others in.
+          if (savepoint) {
+            tx.undo.run();
+            tx.release.run();
           }
-        })
-        .immediate();
-    } catch (error) {
-      if (batch.length === 1 && outcomes.length === 0) {
-        batch[0]!.reject(error);
-        return;
+          outcomes.push({ ok: false, error });
+        }
       }
+      tx.commit.run();
+    } catch (error) {
+      if (this.#db.inTransaction) tx.rollback.run();
       for (const op of batch) op.reject(error);
       return;
     } finally {
-      if (durable) this.#db.pragma('synchronous = NORMAL');
+      if (durable) tx.syncNormal.run();
     }
+    if (++this.#commitsUnchecked >= WAL_CHECK_COMMITS) this.#checkWal();
     batch.forEach((op, i) => {
       const outcome = outcomes[i]!;
       if (outcome.ok) op.resolve(outcome.value as never);
       else op.reject(outcome.error);
     });
+  }
+
+  /** Starts the checkpoint thread once the log has grown enough for checkpoints to matter. */
+  #checkWal(): void {
+    this.#commitsUnchecked = 0;
+    if (this.#file === ':memory:') return;
+    const bytes = this.walBytes();
+    if (this.#walThread) {
+      if (bytes <= JOURNAL_SIZE_LIMIT) {
+        this.#holdFromBytes = WAL_HOLD_FROM_BYTES; // started over and cut back
+      } else if (bytes > this.#holdFromBytes && !this.#held) {
+        // Not again before it has grown as much more: a reader of another connection that keeps the
+        // log from starting over must not have every commit held.
+        this.#holdFromBytes = bytes + WAL_RESTART_BYTES;
+        this.#restartLog();
+      }
+      return;
+    }
+    if (bytes < WAL_THREAD_FROM_BYTES) return;
+    const pageBytes = this.#db.pragma('page_size', { simple: true }) as number;
+    try {
+      this.#walThread = new WalCheckpointer(
+        {
+          file: this.#file,
+          intervalMs: WAL_PASS_MS,
+          restartFrames: Math.ceil(WAL_RESTART_BYTES / (pageBytes + 24)), // a frame: a page and a header
+        },
+        {
+          onReady: () => this.#restartLog(),
+          onFail: () => {
+            // Back to checkpoints in this thread.
+            this.#walThread = undefined;
+            if (this.#db.open) this.#db.pragma('wal_autocheckpoint = 1000');
+            this.#release();
+          },
+        },
+      );
+    } catch {
+      return; // no thread: SQLite's automatic checkpoints go on
+    }
+    this.#db.pragma('wal_autocheckpoint = 0');
+  }
+
+  /**
+   * Holds the commits while the checkpoint thread copies what remains of the log: the next commit
+   * then finds it all copied and starts it over from its beginning (bounding the log file). Nothing
+   * waits in this thread: requests go on being served, their writes queue up and are committed
+   * together as soon as the pass is over (or after WAL_HOLD_MAX_MS at most).
+   */
+  #restartLog(): void {
+    if (!this.#walThread) return;
+    const hold = Symbol('hold');
+    this.#held = hold;
+    const timer = setTimeout(() => this.#release(hold), WAL_HOLD_MAX_MS);
+    void this.#walThread.finish().then(() => {
+      clearTimeout(timer);
+      this.#release(hold);
+    });
+  }
+
+  /** Ends the hold (only `hold`, when given: not a later one), and commits what waited. */
+  #release(hold?: symbol): void {
+    if (!this.#held || (hold && this.#held !== hold)) return;
+    this.#held = undefined;
+    if (this.#pending.length > 0) this.#scheduleFlush();
   }
 
   /** Accepted plus running jobs, counted up to `bound` at most (an index range, cut short). */
@@ -413,24 +585,19 @@ export class SqliteJobStore implements JobStore {
     const request = encode(job.request);
     // An asynchronous client is given the job's id to come back with: it must survive a power loss.
     // A synchronous client waits on the connection, and has no answer if the server goes down.
-    return this.#write(() => {
-      this.#admit(job, admission);
-      const row = returning(
+    return this.#write(
+      () => {
+        this.#admit(job, admission);
         this.#sql(
           `INSERT INTO jobs (id, process_id, status, mode, progress, created, updated, request)
-           VALUES (?, ?, ?, ?, 0, ?, ?, ?) RETURNING *`,
-        ),
-        job.id,
-        job.processId,
-        QUEUED_STATUS,
-        job.mode,
-        t,
-        t,
-        request,
-      )!;
-      if (this.#batchActive) this.#batchActive.count++;
-      return toJob(row);
-    }, job.mode === 'async');
+           VALUES (?, ?, ?, ?, 0, ?, ?, ?)`,
+        ).run(job.id, job.processId, QUEUED_STATUS, job.mode, t, t, request);
+        if (this.#batchActive) this.#batchActive.count++;
+        // The row is what was just given: not read back (nor its JSON decoded again).
+        return storedJob(job, QUEUED_STATUS, 0, t, {});
+      },
+      { durable: job.mode === 'async', atomic: true },
+    );
   }
 
   insertEnded(
@@ -441,33 +608,28 @@ export class SqliteJobStore implements JobStore {
   ): Promise<Job> {
     const t = job.created.getTime();
     const request = encode(job.request);
-    // Inserted in its final state in one savepoint of the group commit: no dispatcher ever sees it
+    // Inserted in its final state in one statement of the group commit: no dispatcher ever sees it
     // queued, nobody sees it running, and it takes no place in the bounds it is checked against.
-    return this.#write(() => {
-      this.#admit(job, admission);
-      const { progress = to === 'successful' ? 100 : 0, ...rest } = patch;
-      const columns = ['id', 'process_id', 'status', 'mode', 'progress', 'created', 'updated', 'request'];
-      const params: unknown[] = [
-        job.id,
-        job.processId,
-        to,
-        job.mode,
-        PATCH_COLUMNS.progress(progress as never),
-        t,
-        Date.now(),
-        request,
-      ];
-      for (const [key, value] of Object.entries(rest) as Array<[keyof JobPatch, never]>) {
-        if (value === undefined) continue;
-        columns.push(key);
-        params.push(PATCH_COLUMNS[key](value));
-      }
-      const row = returning(
-        this.#sql(`INSERT INTO jobs (${columns.join(', ')}) VALUES (${placeholders(columns)}) RETURNING *`),
-        ...params,
-      )!;
-      return toJob(row);
-    }, job.mode === 'async');
+    return this.#write(
+      () => {
+        this.#admit(job, admission);
+        const { progress = to === 'successful' ? 100 : 0, ...rest } = patch;
+        const percent = PATCH_COLUMNS.progress(progress as never) as number;
+        const updated = Date.now();
+        const columns = ['id', 'process_id', 'status', 'mode', 'progress', 'created', 'updated', 'request'];
+        const params: unknown[] = [job.id, job.processId, to, job.mode, percent, t, updated, request];
+        for (const [key, value] of Object.entries(rest) as Array<[keyof JobPatch, never]>) {
+          if (value === undefined) continue;
+          columns.push(key);
+          params.push(PATCH_COLUMNS[key](value));
+        }
+        this.#sql(`INSERT INTO jobs (${columns.join(', ')}) VALUES (${placeholders(columns)})`).run(
+          ...params,
+        );
+        return storedJob(job, to, percent, updated, rest);
+      },
+      { durable: job.mode === 'async', atomic: true },
+    );
   }
 
   async get(id: string): Promise<Job | undefined> {
@@ -507,11 +669,13 @@ export class SqliteJobStore implements JobStore {
   }
 
   transition(id: string, to: JobStatus, patch: JobPatch = {}): Promise<Job | undefined> {
-    return this.#write(() => this.#update(id, { ...patch, status: to }, statusesLeadingTo(to)));
+    return this.#write(() => this.#update(id, { ...patch, status: to }, statusesLeadingTo(to)), {
+      atomic: true,
+    });
   }
 
   report(id: string, progress: JobReport): Promise<Job | undefined> {
-    return this.#write(() => this.#update(id, progress, REPORTING_STATUSES));
+    return this.#write(() => this.#update(id, progress, REPORTING_STATUSES), { atomic: true });
   }
 
   claimNext(now: Date, caps: Readonly<Record<string, number>> = {}): Promise<Job | undefined> {
@@ -527,22 +691,25 @@ export class SqliteJobStore implements JobStore {
              CASE q.process_id ${capped.map(() => 'WHEN ? THEN ?').join(' ')} END)`;
     const capParams =
       capped.length === 0 ? [] : [...capped.map(([id]) => id), CLAIMED_STATUS, ...capped.flat()];
-    return this.#write(() => {
-      const row = returning(
-        this.#sql(
-          // Never started before it was created (a claim asked for at t may run after later inserts).
-          `UPDATE jobs SET status = ?, started = MAX(?, created), updated = MAX(?, created)
+    return this.#write(
+      () => {
+        const row = returning(
+          this.#sql(
+            // Never started before it was created (a claim asked for at t may run after later inserts).
+            `UPDATE jobs SET status = ?, started = MAX(?, created), updated = MAX(?, created)
            WHERE id = (SELECT id FROM jobs q WHERE q.status = ? ${capClause} ORDER BY q.created, q.rowid LIMIT 1)
            RETURNING *`,
-        ),
-        CLAIMED_STATUS,
-        t,
-        t,
-        QUEUED_STATUS,
-        ...capParams,
-      );
-      return row && toJob(row);
-    });
+          ),
+          CLAIMED_STATUS,
+          t,
+          t,
+          QUEUED_STATUS,
+          ...capParams,
+        );
+        return row && toJob(row);
+      },
+      { atomic: true },
+    );
   }
 
   async countByStatus(status: JobStatus, processId?: string): Promise<number> {
@@ -567,15 +734,16 @@ export class SqliteJobStore implements JobStore {
     key: string,
     claim: { processId: string; jobId: string; now: Date; takeHit: boolean },
   ): Promise<CacheClaim> {
-    return this.#write(() => this.#cache.claim(key, claim));
+    // Its own transaction (a savepoint in the commit).
+    return this.#write(() => this.#cache.claim(key, claim), { atomic: true });
   }
 
   cacheRelease(key: string, jobId: string): Promise<void> {
-    return this.#write(() => this.#cache.release(key, jobId));
+    return this.#write(() => this.#cache.release(key, jobId), { atomic: true });
   }
 
   cachePut(entry: CacheEntry): Promise<void> {
-    return this.#write(() => this.#cache.put(entry));
+    return this.#write(() => this.#cache.put(entry), { atomic: true });
   }
 
   cacheDelete(rule: { expiredBy?: Date; jobIds?: readonly string[] }): Promise<number> {
@@ -584,7 +752,7 @@ export class SqliteJobStore implements JobStore {
 
   failRunning(error: OwsErrorJson, now: Date): Promise<string[]> {
     const t = now.getTime();
-    return this.#write(() => this.#failRunning(error, t));
+    return this.#write(() => this.#failRunning(error, t), { atomic: true });
   }
 
   #failRunning(error: OwsErrorJson, t: number): string[] {
@@ -644,11 +812,17 @@ export class SqliteJobStore implements JobStore {
   }
 
   delete(id: string): Promise<boolean> {
-    return this.#write(() => this.#sql('DELETE FROM jobs WHERE id = ?').run(id).changes > 0);
+    return this.#write(() => this.#sql('DELETE FROM jobs WHERE id = ?').run(id).changes > 0, {
+      atomic: true,
+    });
   }
 
   async close(): Promise<void> {
     clearInterval(this.#checkpointer);
+    const thread = this.#walThread;
+    this.#walThread = undefined;
+    await thread?.close();
+    this.#held = undefined;
     this.#flush(); // what is queued is committed before the database closes
     if (this.#db.open) {
       this.checkpoint(true);

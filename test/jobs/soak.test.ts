@@ -8,7 +8,10 @@ import { runSoak } from '../helpers/soak.ts';
 
 const SECONDS = 15;
 const MAX_JOBS = 100;
-/** The log is truncated back to 16 MiB (journal_size_limit) and checkpointed above 64 MiB; in practice it stays near 4 MiB. */
+/**
+ * The log starts over every 12 MiB (checkpoint thread), is cut back to 16 MiB (journal_size_limit)
+ * when it has grown past that, holds the commits above 20 MiB and is checkpointed inline above 64.
+ */
 const WAL_BOUND = 24 * 1024 * 1024;
 
 describe('soak: synchronous executions at full speed', () => {

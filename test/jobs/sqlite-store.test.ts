@@ -135,3 +135,76 @@ describe('schema migrations', () => {
     expect((await store.get(job.id))?.id).toBe(job.id);
   });
 });
+
+describe('SQLite job store: checkpoints in a thread of their own', () => {
+  const payload = 'x'.repeat(3000);
+  const patch = { started: new Date(), finished: new Date(), results: {} };
+  /** One commit of 50 jobs stored ended (about 400 KiB of log), as one turn of concurrent requests makes. */
+  const commitRound = async () => {
+    const jobs = Array.from({ length: 50 }, () =>
+      newJob({
+        mode: 'sync',
+        request: {
+          processId: 'p',
+          inputs: { text: [{ kind: 'literal', value: payload }] },
+          outputs: {},
+          outputsSelected: false,
+        },
+      }),
+    );
+    await Promise.all(jobs.map((job) => store.insertEnded(job, 'successful', patch, { maxActive: 10 })));
+    return jobs.length;
+  };
+
+  it('under a stream of commits, moves checkpoints to a thread, keeps the log bounded and loses nothing', async () => {
+    const file = path.join(dir, 'jobs.sqlite');
+    // Another connection, as a client of the file would have (it takes no snapshot between reads).
+    const reader = new Database(file, { readonly: true });
+    const count = () => (reader.prepare('SELECT count(*) AS n FROM jobs').get() as { n: number }).n;
+    expect(store.checkpointing()).toBe('inline'); // a store written little starts no thread
+    let walMax = 0;
+    let written = 0;
+    // About 80 MiB of log in all: several times what the log file may hold.
+    for (let round = 0; round < 200; round++) {
+      written += await commitRound();
+      walMax = Math.max(walMax, store.walBytes());
+      // Every job is visible to the other connection once its promise has settled.
+      expect(count()).toBe(written);
+    }
+    expect(store.checkpointing()).toBe('thread');
+    // Started over again and again: the file never held more than its bound (16 MiB once cut back, 20
+    // at most before commits are held for the thread), though far more was written through it.
+    expect(walMax).toBeLessThanOrEqual(24 * 1024 * 1024);
+    reader.close();
+    await store.close();
+    // Closed: everything is in the database file itself.
+    const again = new Database(file, { readonly: true });
+    expect((again.prepare('SELECT count(*) AS n FROM jobs').get() as { n: number }).n).toBe(written);
+    again.close();
+    store = new SqliteJobStore(':memory:'); // for afterEach
+  }, 60_000);
+
+  it('a reader that keeps the log from starting over: the commits go on; once it is gone, the log is cut back', async () => {
+    const file = path.join(dir, 'jobs.sqlite');
+    for (let round = 0; round < 10; round++) await commitRound(); // the thread starts
+    expect(store.checkpointing()).toBe('thread');
+    // Another connection in a read transaction: its snapshot keeps every frame after it in the log.
+    const reader = new Database(file, { readonly: true });
+    reader.prepare('BEGIN').run();
+    reader.prepare('SELECT count(*) AS n FROM jobs').get();
+    let written = 0;
+    for (let round = 0; round < 120; round++) written += await commitRound();
+    // About 50 MiB written while the reader held it: the log could not start over.
+    expect(store.walBytes()).toBeGreaterThan(32 * 1024 * 1024);
+    reader.prepare('COMMIT').run();
+    reader.close();
+    // The reader gone, the thread copies the log and has the commits start it over: cut back to
+    // 16 MiB (journal_size_limit) at most.
+    for (let round = 0; round < 200 && store.walBytes() > 16 * 1024 * 1024; round++) {
+      written += await commitRound();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(store.walBytes()).toBeLessThanOrEqual(16 * 1024 * 1024);
+    expect(await store.countByStatus('successful')).toBe(written + 500);
+  }, 60_000);
+});

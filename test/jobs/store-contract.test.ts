@@ -88,6 +88,8 @@ describe.each(STORE_KINDS)('$name job store', (kind: StoreKind) => {
         updated: job.created,
       });
       const read = await store.get(job.id);
+      // What the insertion returns is what is read back (a store may build it without reading it).
+      expect(inserted).toEqual(read);
       expect(read?.request).toEqual(job.request);
       expect(read?.request.inputs.d![0]).toEqual({ kind: 'literal', value: when });
       expect(await store.get('nope')).toBeUndefined();
@@ -225,6 +227,7 @@ describe.each(STORE_KINDS)('$name job store', (kind: StoreKind) => {
         message: 'served from the cache',
       });
       expect(stored).toMatchObject({ id: job.id, status: 'successful', progress: 100, results });
+      expect(stored).toEqual(await store.get(job.id));
       expect(await store.claimNext(new Date())).toBeUndefined();
       expect(await store.countByStatus('successful')).toBe(1);
     });
@@ -243,6 +246,7 @@ describe.each(STORE_KINDS)('$name job store', (kind: StoreKind) => {
       });
       expect(stored).toMatchObject({ status: 'failed', progress: 0, error, execution, finished });
       expect(await store.get(job.id)).toMatchObject({ status: 'failed', started: job.created, finished });
+      expect(stored).toEqual(await store.get(job.id));
       expect(await store.claimNext(new Date())).toBeUndefined();
       expect(await store.countByStatus('running')).toBe(0);
     });
