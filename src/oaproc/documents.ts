@@ -3,6 +3,7 @@ import type { DocumentAnswer, DocumentLookup } from '../http/document-fast-path.
 import type { ProcessDescription } from '../core/model.ts';
 import type { Gateway } from '../gateway.ts';
 import { DocumentCache, type CachedDocument } from '../util/document-cache.ts';
+import { VersionedCache } from '../util/versioned-cache.ts';
 import { CONFORMANCE_CLASSES } from './conformance.ts';
 import { processDescriptionJson, processSummary } from './describe.ts';
 import { htmlAlternate } from './html/common.ts';
@@ -141,16 +142,30 @@ export function oaprocDocuments(
       return 'routes';
     }
   };
-  return (ctx) => {
-    const path = ctx.path;
+  const lookup = (ctx: Context, path: string): DocumentAnswer | 'routes' => {
     if (path === '/') return answer(ctx, () => documents.landing());
     if (path === '/conformance') return answer(ctx, () => documents.conformance());
     if (path === '/processes') return answer(ctx, () => documents.processList(...listPage(ctx)));
-    if (!path.startsWith('/processes/')) return undefined;
-    const id = path.slice('/processes/'.length);
-    if (id === '' || id.includes('/')) return undefined;
-    const entry = gateway.registry.find(safeDecode(id));
+    const entry = gateway.registry.find(safeDecode(path.slice(PROCESS.length)));
     if (!entry) return 'routes';
     return answer(ctx, () => documents.process(entry.description));
   };
+  // The answer depends on the path, the query string, the Accept header, the public URL and the
+  // registry's generation alone: worked out once for each.
+  const answers = new VersionedCache<DocumentAnswer | 'routes'>();
+  return (ctx) => {
+    const path = ctx.path;
+    if (!isDocumentPath(path)) return undefined;
+    const key = `${gateway.config.server.url}\0${path}\0${ctx.querystring}\0${ctx.req.headers.accept ?? ''}`;
+    return answers.get(gateway.registry.generation, key, () => lookup(ctx, path));
+  };
 }
+
+const PROCESS = '/processes/';
+
+/** `/`, `/conformance`, `/processes` and `/processes/{id}` as their routes match them exactly. */
+const isDocumentPath = (path: string): boolean =>
+  path === '/' ||
+  path === '/conformance' ||
+  path === '/processes' ||
+  (path.startsWith(PROCESS) && path.length > PROCESS.length && !path.includes('/', PROCESS.length));
