@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:http';
 import { atListeningPort } from './config/public-url.ts';
 import type { Gateway } from './gateway.ts';
 import { corsMiddleware } from './http/cors.ts';
+import { documentFastPath } from './http/document-fast-path.ts';
 import { assetsRouter } from './html/assets.ts';
 import { oaprocFallback, oaprocRouter, startOaprocCallbacks } from './oaproc/routes.ts';
 import { BBOX_JSON } from './oaproc/results.ts';
@@ -44,6 +45,18 @@ export function createApp(gateway: Gateway, options: AppOptions = {}): { app: Ko
 
   // Inside the catch-all above (a 500 keeps its CORS headers), before every route (preflights end here).
   app.use(corsMiddleware(gateway.config.server.cors));
+  const outputUrl = gateway.config.server.outputUrl;
+  const delivery = new ResultDelivery({
+    files: gateway.files,
+    outputUrl,
+    bboxEncodings: [BBOX_XML, BBOX_JSON],
+    describe: (id) => gateway.registry.find(id)?.description.outputs,
+    maxInlineBytes: gateway.config.server.limits.maxInlineOutputSize,
+  });
+  const wps = wpsRouter(gateway, delivery);
+  const oaproc = oaprocRouter(gateway, delivery);
+  // Capabilities, descriptions, landing page, conformance, process list: from the caches, unrouted.
+  app.use(documentFastPath([wps.documents, oaproc.documents]));
 
   router.get('/health', async (ctx) => {
     // Counting reads the store: a store that cannot answer is reported, not a 500.
@@ -90,25 +103,15 @@ export function createApp(gateway: Gateway, options: AppOptions = {}): { app: Ko
 
   app.use(router.routes());
   app.use(router.allowedMethods());
-  const outputUrl = gateway.config.server.outputUrl;
-  const delivery = new ResultDelivery({
-    files: gateway.files,
-    outputUrl,
-    bboxEncodings: [BBOX_XML, BBOX_JSON],
-    describe: (id) => gateway.registry.find(id)?.description.outputs,
-    maxInlineBytes: gateway.config.server.limits.maxInlineOutputSize,
-  });
   // Scripts and style sheets of the HTML pages (a fixed list of files).
   app.use(assetsRouter().routes());
   const results = resultsRouter(gateway.jobs, delivery, outputUrl);
   app.use(results.routes());
-  const wps = wpsRouter(gateway, delivery);
-  app.use(wps.routes());
-  app.use(wps.allowedMethods());
+  app.use(wps.router.routes());
+  app.use(wps.router.allowedMethods());
   // OGC API - Processes at the root, after the other routers: its fallback answers unknown paths.
-  const oaproc = oaprocRouter(gateway, delivery);
-  app.use(oaproc.routes());
-  app.use(oaprocFallback(oaproc, gateway));
+  app.use(oaproc.router.routes());
+  app.use(oaprocFallback(oaproc.router, gateway));
   return {
     app,
     stop: options.callbacks === false ? () => undefined : startOaprocCallbacks(gateway, delivery),

@@ -20,9 +20,9 @@ export const EXPOSE_HEADERS = [
 ];
 
 /**
- * CORS for every response of the server (OGC API, WPS, stored outputs), with @koa/cors: simple and
- * actual requests from an allowed origin get `Access-Control-Allow-Origin` and the exposed headers,
- * preflights a 204 with the allowed methods and headers and `Access-Control-Max-Age`; every response
+ * CORS for every response of the server (OGC API, WPS, stored outputs): simple and actual requests
+ * from an allowed origin get `Access-Control-Allow-Origin` and the exposed headers, preflights (with
+ * @koa/cors) a 204 with the allowed methods and headers and `Access-Control-Max-Age`; every response
  * has `Vary: Origin`. A request from an origin not allowed gets no CORS header (its preflight falls
  * through to the routes, which answer OPTIONS without them), so the browser blocks it. No
  * credentials: the gateway has no cookies or sessions, so `*` is a safe default. The configured
@@ -33,9 +33,12 @@ export function corsMiddleware(config: CorsConfig): Middleware {
   const any = config.allowedOrigins.includes('*');
   const allowed = new Set(config.allowedOrigins);
   // An empty string tells @koa/cors to add nothing but `Vary: Origin`.
-  const origin = (ctx: Context): string =>
-    any ? '*' : allowed.has(ctx.get('Origin')) ? ctx.get('Origin') : '';
-  return cors({
+  const origin = (ctx: Context): string => {
+    if (any) return '*';
+    const requested = ctx.get('Origin');
+    return allowed.has(requested) ? requested : '';
+  };
+  const preflight = cors({
     origin,
     allowMethods: ALLOW_METHODS,
     allowHeaders: ALLOW_HEADERS,
@@ -43,4 +46,18 @@ export function corsMiddleware(config: CorsConfig): Middleware {
     maxAge: config.maxAgeSeconds,
     credentials: false,
   });
+  const exposed = EXPOSE_HEADERS.join(',');
+  return (ctx, next) => {
+    if (ctx.method === 'OPTIONS') return preflight(ctx, next);
+    // Any other request: the headers @koa/cors sets on it, set here synchronously (every request
+    // passes here: no promise, no try around the rest). An error thrown further on is answered by
+    // the app's catch-all, outside this middleware: these headers stay on the response.
+    ctx.vary('Origin');
+    const allow = origin(ctx);
+    if (allow !== '') {
+      ctx.set('Access-Control-Allow-Origin', allow);
+      ctx.set('Access-Control-Expose-Headers', exposed);
+    }
+    return next();
+  };
 }

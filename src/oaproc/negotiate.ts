@@ -9,6 +9,7 @@ export const REPRESENTATIONS = { json: 'application/json', html: 'text/html' } a
 export type Representation = keyof typeof REPRESENTATIONS;
 
 const names = Object.keys(REPRESENTATIONS) as Representation[];
+const offered = names.map((n) => REPRESENTATIONS[n]);
 
 /** Where {@link negotiate} leaves its choice for the error handler (an error page for a browser). */
 export const REPRESENTATION_STATE = 'oaprocRepresentation';
@@ -20,9 +21,17 @@ export const negotiated = (ctx: Context): Representation | undefined =>
 /**
  * Picks the representation of a response: `?f=` wins, else the `Accept` header (none, or any
  * wildcard, gives the default). `f` naming nothing offered → 400; an Accept that excludes every
- * offered media type → 406.
+ * offered media type → 406. Records the choice (and that the answer varies by Accept when the
+ * header chose).
  */
 export function negotiate(ctx: Context): Representation {
+  const { format, byAccept } = representation(ctx);
+  if (byAccept) ctx.vary('Accept');
+  return (ctx.state[REPRESENTATION_STATE] = format);
+}
+
+/** {@link negotiate}'s choice without recording it: the representation, and whether Accept chose it. */
+export function representation(ctx: Context): { format: Representation; byAccept: boolean } {
   const f = ctx.query.f;
   if (f !== undefined) {
     const value = Array.isArray(f) ? f[0] : f;
@@ -30,9 +39,9 @@ export function negotiate(ctx: Context): Representation {
     if (!match) {
       throw new HttpProblem(400, `Unknown format f=${String(value)} (supported: ${names.join(', ')})`);
     }
-    return (ctx.state[REPRESENTATION_STATE] = match);
+    return { format: match, byAccept: false };
   }
-  const accepted = ctx.accepts(...names.map((n) => REPRESENTATIONS[n]));
+  const accepted = ctx.accepts(...offered);
   const match = names.find((n) => REPRESENTATIONS[n] === accepted);
   if (!match) {
     throw new HttpProblem(
@@ -40,8 +49,7 @@ export function negotiate(ctx: Context): Representation {
       `None of the requested media types (${ctx.get('Accept')}) is offered (offered: ${Object.values(REPRESENTATIONS).join(', ')})`,
     );
   }
-  ctx.vary('Accept');
-  return (ctx.state[REPRESENTATION_STATE] = match);
+  return { format: match, byAccept: true };
 }
 
 /**

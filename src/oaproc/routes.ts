@@ -11,14 +11,15 @@ import { statusInfo, type StatusUrls } from './status.ts';
 import { CONFORMANCE_CLASSES } from './conformance.ts';
 import { processDescriptionJson, processSummary } from './describe.ts';
 import { EXCEPTION_MEDIA_TYPE, exceptionReply, HttpProblem } from './exceptions.ts';
-import { apiUrl, REL, type Link } from './links.ts';
+import { apiUrl } from './links.ts';
 import { addApiDefinitionRoutes } from './api-definition.ts';
-import { OPENAPI_MEDIA_TYPE } from './openapi.ts';
-import { negotiate, negotiated, REPRESENTATIONS, wantsHtml } from './negotiate.ts';
+import { negotiate, negotiated, wantsHtml } from './negotiate.ts';
 import { htmlAlternate, pageBase, sendPage } from './html/common.ts';
 import { processView } from './html/process-page.ts';
-import { DocumentCache } from '../util/document-cache.ts';
-import { sendCachedDocument } from '../http/cached-document.ts';
+import type { CachedDocument } from '../util/document-cache.ts';
+import { sendCachedDocumentAs } from '../http/cached-document.ts';
+import type { DocumentLookup } from '../http/document-fast-path.ts';
+import { JSON_CONTENT_TYPE, landingLinks, OaprocDocuments, oaprocDocuments } from './documents.ts';
 
 export const DEFAULT_LIMIT = 10;
 export const MAX_LIMIT = 10_000;
@@ -74,19 +75,20 @@ function integerParam(ctx: Context, name: string, fallback: number, min: number,
  * The JSON API of OGC API - Processes at the root of the server: landing page, conformance and
  * process descriptions. Every failure inside a route is rendered as exception JSON.
  */
-export function oaprocRouter(gateway: Gateway, delivery: ResultDelivery): Router {
+export function oaprocRouter(
+  gateway: Gateway,
+  delivery: ResultDelivery,
+): { router: Router; documents: DocumentLookup } {
   const router = new Router();
+  const documents = new OaprocDocuments(gateway);
   // Read at request time: the public URL may be settled after the router is built (port 0).
-  const base = () => gateway.config.server.url.replace(/\/+$/, '');
-  // The JSON documents made from the configuration and the registry, rendered once per registry
-  // generation and variant (base URL, paging); served with an ETag.
-  const documents = new DocumentCache();
-  const sendDocument = (ctx: Context, key: string, build: () => unknown) =>
-    sendCachedDocument(
-      ctx,
-      documents.get(gateway.registry.generation, `${base()}\0${key}`, () => JSON.stringify(build())),
-      REPRESENTATIONS.json,
-    );
+  const base = () => documents.base;
+  const sendJson = (ctx: Context, document: CachedDocument) =>
+    sendCachedDocumentAs(ctx, document, JSON_CONTENT_TYPE);
+  const listPage = (ctx: Context): [limit: number, offset: number] => [
+    integerParam(ctx, 'limit', DEFAULT_LIMIT, 1, MAX_LIMIT),
+    integerParam(ctx, 'offset', 0, 0, Number.MAX_SAFE_INTEGER),
+  ];
 
   router.use(async (ctx, next) => {
     try {
@@ -97,74 +99,34 @@ export function oaprocRouter(gateway: Gateway, delivery: ResultDelivery): Router
   });
 
   router.get('/', (ctx) => {
-    const format = negotiate(ctx);
+    if (negotiate(ctx) === 'json') return sendJson(ctx, documents.landing());
     const b = base();
-    const links: Link[] = [
-      { href: apiUrl(b, '/'), rel: 'self', type: 'application/json', title: 'This document' },
-      {
-        href: apiUrl(b, '/api'),
-        rel: 'service-desc',
-        type: OPENAPI_MEDIA_TYPE,
-        title: 'The API definition (OpenAPI 3.0)',
-      },
-      {
-        href: apiUrl(b, '/api', { f: 'html' }),
-        rel: 'service-doc',
-        type: 'text/html',
-        title: 'The API documentation',
-      },
-      {
-        href: apiUrl(b, '/conformance'),
-        rel: REL.conformance,
-        type: 'application/json',
-        title: 'Conformance classes implemented by this server',
-      },
-      {
-        href: apiUrl(b, '/processes'),
-        rel: REL.processes,
-        type: 'application/json',
-        title: 'The processes offered by this server',
-      },
-      { href: apiUrl(b, '/jobs'), rel: REL.jobList, type: 'application/json', title: 'The jobs' },
-      htmlAlternate(apiUrl(b, '/')),
-    ];
     const { title, abstract } = gateway.config.metadata.identification;
-    if (format === 'html') {
-      return sendPage(ctx, gateway, 'landing', {
-        ...pageBase(gateway, b, title, apiUrl(b, '/'), []),
-        page: 'landing',
-        description: abstract,
-        processCount: gateway.registry.list().length,
-        wpsUrl: wpsEndpoint(gateway.config.server),
-        links,
-      });
-    }
-    sendDocument(ctx, '/', () => ({ title, description: abstract, links }));
+    sendPage(ctx, gateway, 'landing', {
+      ...pageBase(gateway, b, title, apiUrl(b, '/'), []),
+      page: 'landing',
+      description: abstract,
+      processCount: gateway.registry.list().length,
+      wpsUrl: wpsEndpoint(gateway.config.server),
+      links: landingLinks(b),
+    });
   });
 
   addApiDefinitionRoutes(router, gateway, base, { defaultLimit: DEFAULT_LIMIT, maxLimit: MAX_LIMIT });
 
   router.get('/conformance', (ctx) => {
-    const format = negotiate(ctx);
-    const self = apiUrl(base(), '/conformance');
-    if (format === 'html') {
-      return sendPage(ctx, gateway, 'conformance', {
-        ...pageBase(gateway, base(), 'Conformance', self, [{ label: 'Conformance' }]),
-        page: 'conformance',
-        conformsTo: CONFORMANCE_CLASSES,
-      });
-    }
-    sendDocument(ctx, '/conformance', () => ({
-      conformsTo: [...CONFORMANCE_CLASSES],
-      links: [htmlAlternate(self)],
-    }));
+    if (negotiate(ctx) === 'json') return sendJson(ctx, documents.conformance());
+    sendPage(ctx, gateway, 'conformance', {
+      ...pageBase(gateway, base(), 'Conformance', apiUrl(base(), '/conformance'), [{ label: 'Conformance' }]),
+      page: 'conformance',
+      conformsTo: CONFORMANCE_CLASSES,
+    });
   });
 
   router.get('/processes', (ctx) => {
     const format = negotiate(ctx);
-    const limit = integerParam(ctx, 'limit', DEFAULT_LIMIT, 1, MAX_LIMIT);
-    const offset = integerParam(ctx, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
-    if (format === 'json') return sendProcessList(ctx, limit, offset);
+    const [limit, offset] = listPage(ctx);
+    if (format === 'json') return sendJson(ctx, documents.processList(limit, offset));
     const all = gateway.registry.list();
     const page = all.slice(offset, offset + limit);
     const b = base();
@@ -185,36 +147,10 @@ export function oaprocRouter(gateway: Gateway, delivery: ResultDelivery): Router
     });
   });
 
-  /** The JSON process list: rendered once per page (limit, offset) and registry generation. */
-  const sendProcessList = (ctx: Context, limit: number, offset: number) =>
-    sendDocument(ctx, `/processes\0${limit}\0${offset}`, () => {
-      const all = gateway.registry.list();
-      const page = all.slice(offset, offset + limit);
-      const b = base();
-      const at = (o: number) => apiUrl(b, '/processes', { limit, offset: o });
-      const links: Link[] = [{ href: at(offset), rel: 'self', type: 'application/json', title: 'This page' }];
-      if (offset + limit < all.length)
-        links.push({ href: at(offset + limit), rel: 'next', type: 'application/json', title: 'Next page' });
-      if (offset > 0)
-        links.push({
-          href: at(Math.max(0, offset - limit)),
-          rel: 'prev',
-          type: 'application/json',
-          title: 'Previous page',
-        });
-      links.push(htmlAlternate(at(offset)));
-      return { processes: page.map((e) => processSummary(e.description, b)), links };
-    });
-
   router.get('/processes/:id', (ctx) => {
     const format = negotiate(ctx);
     const { description } = gateway.registry.get(String(ctx.params.id));
-    if (format === 'json') {
-      return sendDocument(ctx, `/processes/\0${description.id}`, () => {
-        const json = processDescriptionJson(description, base());
-        return { ...json, links: [...json.links, htmlAlternate(json.links[0]!.href)] };
-      });
-    }
+    if (format === 'json') return sendJson(ctx, documents.process(description));
     const json = processDescriptionJson(description, base());
     const self = json.links[0]!.href;
     if (format === 'html') {
@@ -233,7 +169,7 @@ export function oaprocRouter(gateway: Gateway, delivery: ResultDelivery): Router
 
   addJobRoutes(router, gateway, delivery, () => statusUrls(gateway));
 
-  return router;
+  return { router, documents: oaprocDocuments(gateway, documents, listPage) };
 }
 
 /** Where a job's status lives in either protocol, from the public URL. */

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { VersionedCache } from './versioned-cache.ts';
 
 /** A rendered document and its entity tag (a strong validator: the same bytes, the same tag). */
 export interface CachedDocument {
@@ -16,31 +17,21 @@ export const entityTag = (body: string): string => `"${createHash('sha1').update
  * At most `maxEntries` variants are kept (the variants of a request are the client's to choose).
  */
 export class DocumentCache {
-  readonly #maxEntries: number;
-  readonly #entries = new Map<string, CachedDocument>();
-  #version: number | undefined;
+  readonly #cache: VersionedCache<CachedDocument>;
 
   constructor(maxEntries = 256) {
-    this.#maxEntries = maxEntries;
+    this.#cache = new VersionedCache(maxEntries);
   }
 
   get size(): number {
-    return this.#entries.size;
+    return this.#cache.size;
   }
 
   /** The cached document of `key` at `version`, rendered by `render` when missing (an error is not cached). */
   get(version: number, key: string, render: () => string): CachedDocument {
-    if (version !== this.#version) {
-      this.#entries.clear();
-      this.#version = version;
-    }
-    let entry = this.#entries.get(key);
-    if (!entry) {
+    return this.#cache.get(version, key, () => {
       const body = render();
-      entry = { body, etag: entityTag(body) };
-      if (this.#entries.size >= this.#maxEntries) this.#entries.clear();
-      this.#entries.set(key, entry);
-    }
-    return entry;
+      return { body, etag: entityTag(body) };
+    });
   }
 }

@@ -7,6 +7,8 @@ import { wpsPrefix } from '../config/public-url.ts';
 import type { Gateway } from '../gateway.ts';
 import { BodyTextError, readBodyBytes, releaseBytes, xmlBodyText } from '../http/body-text.ts';
 import { cacheDirectives } from '../http/cache-control.ts';
+import type { DocumentAnswer, DocumentLookup } from '../http/document-fast-path.ts';
+import { VersionedCache } from '../util/versioned-cache.ts';
 import type { ResultDelivery } from '../results/delivery.ts';
 import { sendLanding } from './landing.ts';
 import { parseKvpRequest, parseXmlRequest } from './parse.ts';
@@ -74,8 +76,14 @@ async function readBody(ctx: Context, limit: number): Promise<string> {
   }
 }
 
-/** `/wps` (GET with KVP, POST with XML) and status documents. */
-export function wpsRouter(gateway: Gateway, delivery: ResultDelivery): Router {
+/**
+ * `/wps` (GET with KVP, POST with XML) and status documents; and the endpoint's cached documents
+ * for the metadata fast path (src/http/document-fast-path.ts).
+ */
+export function wpsRouter(
+  gateway: Gateway,
+  delivery: ResultDelivery,
+): { router: Router; documents: DocumentLookup } {
   const service = new WpsService(gateway, delivery);
   const base = wpsPrefix(gateway.config.server.wpsPath);
   const router = new Router();
@@ -135,5 +143,38 @@ export function wpsRouter(gateway: Gateway, delivery: ResultDelivery): Router {
     }),
   );
 
-  return router;
+  return { router, documents: wpsDocuments(service, base || '/', () => gateway.registry.generation) };
+}
+
+/**
+ * A KVP GetCapabilities or DescribeProcess on the endpoint, answered from the cache exactly as the
+ * GET route answers it; everything else on the endpoint (the bare endpoint's page, Execute, a
+ * request in error, the path spelled otherwise) is left to the route.
+ */
+function wpsDocuments(service: WpsService, endpoint: string, generation: () => number): DocumentLookup {
+  // The route matches the path in any case, with or without a trailing slash.
+  const claimed = endpoint.toLowerCase();
+  const claims = (path: string) =>
+    path.length >= claimed.length &&
+    path.length <= claimed.length + 1 &&
+    (path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path).toLowerCase() === claimed;
+  const answer = (query: string): DocumentAnswer | 'routes' => {
+    try {
+      const request = parseKvpRequest(query);
+      if (request.operation === 'Execute') return 'routes';
+      return { document: service.metadata(request), contentType: XML };
+    } catch {
+      // The route reports it (the same parse, the same error).
+      return 'routes';
+    }
+  };
+  // The answer depends on the query string and the registry's generation alone: parsed once.
+  const answers = new VersionedCache<DocumentAnswer | 'routes'>();
+  return (ctx) => {
+    const path = ctx.path;
+    if (path !== endpoint) return claims(path) ? 'routes' : undefined;
+    const query = ctx.querystring;
+    if (query === '') return 'routes';
+    return answers.get(generation(), query, () => answer(query));
+  };
 }

@@ -19,7 +19,14 @@ import {
   type RenderedOutput,
   type WpsStatus,
 } from './render.ts';
-import type { ExecuteWpsRequest, OutputDefinition, WpsInput, WpsRequest } from './requests.ts';
+import type {
+  DescribeProcessRequest,
+  ExecuteWpsRequest,
+  GetCapabilitiesRequest,
+  OutputDefinition,
+  WpsInput,
+  WpsRequest,
+} from './requests.ts';
 
 /** What the WPS binding stores with a job it creates (the rest of the job is protocol-neutral). */
 export interface WpsJobOptions {
@@ -47,6 +54,9 @@ export interface WpsReply {
   /** The entity tag of a cacheable document (a matching If-None-Match gets 304). */
   etag?: string;
 }
+
+/** A cached metadata document: XML text with its entity tag. */
+export type CachedReply = WpsReply & { body: string; etag: string };
 
 export const XML = 'text/xml';
 
@@ -90,35 +100,39 @@ export class WpsService {
   }
 
   async handle(request: WpsRequest, context: WpsRequestContext = {}): Promise<WpsReply> {
+    if (request.operation !== 'Execute') return this.metadata(request);
+    return this.#execute(request, this.language(request.language), context);
+  }
+
+  /**
+   * GetCapabilities and DescribeProcess, from the cache (synchronous: the metadata fast path
+   * answers with it before routing). A bad language or an unknown identifier throws an OwsError.
+   */
+  metadata(request: GetCapabilitiesRequest | DescribeProcessRequest): CachedReply {
     const lang = this.language(request.language);
     const registry = this.#gateway.registry;
-    switch (request.operation) {
-      case 'GetCapabilities':
-        return this.#cached(`GetCapabilities\0${lang}`, () =>
-          capabilities(
-            this.#gateway.config,
-            registry.list().map((e) => e.description),
-            lang,
-            { wps: this.wpsUrl },
-          ),
-        );
-      case 'DescribeProcess': {
-        const all = request.identifiers.some((i) => i.toUpperCase() === 'ALL');
-        const key = `DescribeProcess\0${lang}\0${all ? '' : request.identifiers.join('\0')}`;
-        return this.#cached(key, () => {
-          const descriptions = all
-            ? registry.list().map((e) => e.description)
-            : request.identifiers.map((id) => registry.get(id).description);
-          return processDescriptions(descriptions, lang);
-        });
-      }
-      case 'Execute':
-        return this.#execute(request, lang, context);
+    if (request.operation === 'GetCapabilities') {
+      return this.#cached(`GetCapabilities\0${lang}`, () =>
+        capabilities(
+          this.#gateway.config,
+          registry.list().map((e) => e.description),
+          lang,
+          { wps: this.wpsUrl },
+        ),
+      );
     }
+    const all = request.identifiers.some((i) => i.toUpperCase() === 'ALL');
+    const key = `DescribeProcess\0${lang}\0${all ? '' : request.identifiers.join('\0')}`;
+    return this.#cached(key, () => {
+      const descriptions = all
+        ? registry.list().map((e) => e.description)
+        : request.identifiers.map((id) => registry.get(id).description);
+      return processDescriptions(descriptions, lang);
+    });
   }
 
   /** A metadata document from the cache (rendered on a miss; an unknown identifier throws and is not cached). */
-  #cached(key: string, render: () => string): WpsReply {
+  #cached(key: string, render: () => string): CachedReply {
     const { body, etag } = this.#documents.get(this.#gateway.registry.generation, key, render);
     return { status: 200, contentType: XML, body, etag };
   }
