@@ -103,33 +103,48 @@ export function geojsonWriter(
   });
 
   const fd = openSync(file, 'w');
-  // Each feature goes into one reused byte buffer, written out when full: no text outlives its
+  // Everything goes into one reused byte buffer, written out when full: no text outlives its
   // feature, so the garbage stays young and cheap to collect.
   const buffer = Buffer.allocUnsafe(BUFFER_SIZE);
   let used = 0;
-  const write = (text: string) => {
-    if (used + text.length * 3 > BUFFER_SIZE) {
-      writeSync(fd, buffer, 0, used);
-      used = 0;
-      if (text.length * 3 > BUFFER_SIZE) {
-        writeSync(fd, text);
-        return;
+  const sink: Sink = {
+    text(text) {
+      if (used + text.length * 3 > BUFFER_SIZE) {
+        writeSync(fd, buffer, 0, used);
+        used = 0;
+        if (text.length * 3 > BUFFER_SIZE) {
+          writeSync(fd, text);
+          return;
+        }
       }
-    }
-    used += buffer.write(text, used);
+      used += buffer.write(text, used);
+    },
+    ascii(text) {
+      if (used + text.length > BUFFER_SIZE) {
+        writeSync(fd, buffer, 0, used);
+        used = 0;
+        if (text.length > BUFFER_SIZE) {
+          writeSync(fd, text, null, 'latin1');
+          return;
+        }
+      }
+      used += buffer.write(text, used, 'latin1');
+    },
   };
-  write(header);
+  sink.text(header);
   let first = true;
   return {
     add(geometry, from) {
-      write(
-        `${first ? '' : ',\n'}{"type":"Feature","properties":${from ? properties(fields, from) : '{}'},"geometry":${geometryJson(gdal, geometry)}}`,
+      sink.text(
+        `${first ? '' : ',\n'}{"type":"Feature","properties":${from ? properties(fields, from) : '{}'},"geometry":`,
       );
+      writeGeometry(gdal, geometry, sink);
+      sink.ascii('}');
       first = false;
     },
     close() {
       try {
-        write('\n]\n}\n');
+        sink.ascii('\n]\n}\n');
         writeSync(fd, buffer, 0, used);
       } finally {
         closeSync(fd);
@@ -189,33 +204,44 @@ function jsonLike(v: string): string | undefined {
   }
 }
 
-const TYPES = [
-  '',
-  'Point',
-  'LineString',
-  'Polygon',
-  'MultiPoint',
-  'MultiLineString',
-  'MultiPolygon',
-  'GeometryCollection',
-];
+/** Where GeoJSON text goes: `ascii` for text known to be ASCII (numbers, punctuation, type names). */
+interface Sink {
+  text(text: string): void;
+  ascii(text: string): void;
+}
 
-const wrap = (base: number, body: string): string =>
-  base === 7
-    ? `{"type":"GeometryCollection","geometries":${body}}`
-    : `{"type":"${TYPES[base]}","coordinates":${body}}`;
+/** `{"type":…,"coordinates":` (or `"geometries":`) for each WKB base type. */
+const OPEN = ['', 'Point', 'LineString', 'Polygon', 'MultiPoint', 'MultiLineString', 'MultiPolygon'].map(
+  (type) => `{"type":"${type}","coordinates":`,
+);
+OPEN.push('{"type":"GeometryCollection","geometries":');
 
 /** Thrown inside the WKB reader for what GDAL should render itself. */
 class NotPlain extends Error {}
 
 /** The GeoJSON geometry object of a geometry: from its ISO WKB, else as GDAL's driver writes it. */
 export function geometryJson(gdal: typeof Gdal, geometry: Gdal.Geometry): string {
+  let out = '';
+  const append = (text: string) => {
+    out += text;
+  };
+  writeGeometry(gdal, geometry, { text: append, ascii: append });
+  return out;
+}
+
+/** Writes the GeoJSON geometry object of a geometry (`null` for an empty point) to `sink`. */
+function writeGeometry(gdal: typeof Gdal, geometry: Gdal.Geometry, sink: Sink): void {
+  const reader = new WkbReader(geometry.toWKB('LSB', 'ISO'), sink);
+  let empty: Emptiness;
   try {
-    return new WkbReader(geometry.toWKB('LSB', 'ISO')).geometry() ?? 'null';
+    empty = reader.check();
   } catch (e) {
     if (!(e instanceof NotPlain)) throw e;
+    sink.text(JSON.stringify(driverGeometry(gdal, geometry)));
+    return;
   }
-  return JSON.stringify(driverGeometry(gdal, geometry));
+  if (empty === EMPTY_POINT) sink.ascii('null');
+  else reader.write();
 }
 
 /**
@@ -236,102 +262,68 @@ function driverGeometry(gdal: typeof Gdal, geometry: Gdal.Geometry): unknown {
   return (JSON.parse(text) as { features: Array<{ geometry: unknown }> }).features[0]!.geometry ?? null;
 }
 
+/** What a geometry's text is: coordinates, none (`[]`), or no geometry at all (an empty point). */
+type Emptiness = typeof FULL | typeof EMPTY | typeof EMPTY_POINT;
+const FULL = 0;
+const EMPTY = 1;
+const EMPTY_POINT = 2;
+
+/** Positions turned into text by one JSON.stringify call, at most. */
+const BATCH = 1024;
+
+/** Position arrays ([x, y] and [x, y, z]) reused for every batch, made on first use. */
+const positions: { 2?: number[][]; 3?: number[][] } = {};
+const positionsOf = (arity: 2 | 3): number[][] =>
+  (positions[arity] ??= Array.from({ length: BATCH }, () => (arity === 2 ? [0.5, 0.5] : [0.5, 0.5, 0.5])));
+
+const negativeZero = (v: number): boolean => v === 0 && 1 / v < 0;
+
 /**
- * Reads little-endian ISO WKB (as `toWKB('LSB', 'ISO')` gives it) into GeoJSON text. Empty
+ * Writes little-endian ISO WKB (as `toWKB('LSB', 'ISO')` gives it) as GeoJSON text. Empty
  * geometries as GDAL's driver writes them (an empty point is null, others have empty coordinates),
  * except inside a multi-geometry or collection, where GDAL writes an empty point as null (which
  * makes the whole geometry null or not GeoJSON) and an empty line or ring as `[]` (fewer positions
  * than GeoJSON allows): empty members and rings are left out, they add nothing.
+ *
+ * Two passes: `check` reads the whole geometry first, so that one GDAL must render (NotPlain: a
+ * curve, a non-finite coordinate) is known before a byte is written (the text goes straight into
+ * the writer's buffer, which may be written out at any point); `write` then writes it. Positions
+ * become text through JSON.stringify, a batch at a time, from arrays reused for every batch: V8
+ * writes each number into the result as `String(x)` does (the shortest text that reads back as the
+ * same double), without a string per number, which took most of a buffer job's time. Except -0,
+ * which JSON writes as 0: a position with a -0 is written by hand.
  */
 class WkbReader {
-  #wkb: Buffer;
+  readonly #wkb: DataView;
+  readonly #sink: Sink;
   #at = 0;
-  /** An aligned copy of the coordinates being read (WKB doubles are not 8-byte aligned). */
-  static #scratch = new Float64Array(4096);
 
-  constructor(wkb: Buffer) {
-    this.#wkb = wkb;
+  constructor(wkb: Buffer, sink: Sink) {
+    this.#wkb = new DataView(wkb.buffer, wkb.byteOffset, wkb.byteLength);
+    this.#sink = sink;
+  }
+
+  /** Reads the whole geometry: throws NotPlain for what GDAL should render; says if it is empty. */
+  check(): Emptiness {
+    this.#at = 0;
+    return this.#scan(0, true);
+  }
+
+  /** Writes the geometry (checked: plain, not an empty point) as a GeoJSON object. */
+  write(): void {
+    this.#at = 0;
+    this.#geometry();
   }
 
   #uint32(): number {
-    const v = this.#wkb.readUInt32LE(this.#at);
+    const v = this.#wkb.getUint32(this.#at, true);
     this.#at += 4;
     return v;
   }
 
-  /**
-   * `[x,y]` or `[x,y,z]` for each of `n` points of `dims` ordinates (M is dropped, as GDAL does);
-   * undefined for a `point` whose ordinates are all NaN (ISO WKB's empty point).
-   */
-  #points(n: number, dims: number, z: boolean, point = false): string | undefined {
-    const size = n * dims;
-    if (WkbReader.#scratch.length < size) WkbReader.#scratch = new Float64Array(size * 2);
-    const d = WkbReader.#scratch;
-    new Uint8Array(d.buffer, 0, size * 8).set(this.#wkb.subarray(this.#at, this.#at + size * 8));
-    this.#at += size * 8;
-    if (point && d.subarray(0, dims).every(Number.isNaN)) return undefined;
-    let out = '[';
-    for (let i = 0, k = 0; i < n; i++, k += dims) {
-      const x = d[k]!;
-      const y = d[k + 1]!;
-      if (!Number.isFinite(x) || !Number.isFinite(y)) throw new NotPlain();
-      out += `${i ? ',[' : '['}${x === 0 ? number(x) : x},${y === 0 ? number(y) : y}`;
-      if (z) {
-        const zv = d[k + 2]!;
-        if (!Number.isFinite(zv)) throw new NotPlain();
-        out += `,${zv === 0 ? number(zv) : zv}`;
-      }
-      out += ']';
-    }
-    return `${out}]`;
-  }
-
-  /**
-   * The coordinates (or, for a collection, the member geometries) of the next geometry; undefined
-   * for an empty point.
-   */
-  #body(base: number, dims: number, z: boolean): string | undefined {
-    switch (base) {
-      case 1:
-        return this.#points(1, dims, z, true)?.slice(1, -1);
-      case 2:
-        return this.#points(this.#uint32(), dims, z)!;
-      case 3: {
-        const rings: string[] = [];
-        for (let r = this.#uint32(); r > 0; r--) {
-          const n = this.#uint32();
-          if (n > 0) rings.push(this.#points(n, dims, z)!);
-        }
-        return `[${rings.join(',')}]`;
-      }
-      default: {
-        const parts: string[] = [];
-        for (let n = this.#uint32(); n > 0; n--) {
-          const part = base === 7 ? this.#collected() : this.#member(base - 3);
-          if (part !== undefined) parts.push(part);
-        }
-        return `[${parts.join(',')}]`;
-      }
-    }
-  }
-
-  /** A member of a multi-geometry, read without its wrapper; undefined when it is empty. */
-  #member(expected: number): string | undefined {
-    const { base, dims, z } = this.#header();
-    if (base !== expected) throw new NotPlain();
-    const body = this.#body(base, dims, z);
-    return body === '[]' ? undefined : body;
-  }
-
-  /** A member of a geometry collection; undefined when it is empty. */
-  #collected(): string | undefined {
-    const { base, dims, z } = this.#header();
-    const body = this.#body(base, dims, z);
-    return body === undefined || body === '[]' ? undefined : wrap(base, body);
-  }
-
+  /** The header of the next geometry: its base type, ordinates per position and whether it has Z. */
   #header(): { base: number; dims: number; z: boolean } {
-    if (this.#wkb[this.#at] !== 1) throw new NotPlain();
+    if (this.#wkb.getUint8(this.#at) !== 1) throw new NotPlain();
     this.#at += 1;
     const type = this.#uint32();
     const base = type % 1000;
@@ -340,10 +332,158 @@ class WkbReader {
     return { base, dims: flavour === 0 ? 2 : flavour === 3 ? 4 : 3, z: flavour === 1 || flavour === 3 };
   }
 
-  /** The next geometry as a GeoJSON object; undefined for an empty point (a null geometry). */
-  geometry(): string | undefined {
+  /**
+   * Reads past the next geometry (of base type `expected`, unless 0) and says what its text is;
+   * with `values`, throws NotPlain for a non-finite coordinate (else only headers are checked).
+   */
+  #scan(expected: number, values: boolean): Emptiness {
     const { base, dims, z } = this.#header();
-    const body = this.#body(base, dims, z);
-    return body === undefined ? undefined : wrap(base, body);
+    if (expected !== 0 && base !== expected) throw new NotPlain();
+    switch (base) {
+      case 1:
+        return this.#scanPositions(1, dims, z, values, true) ? FULL : EMPTY_POINT;
+      case 2:
+        return this.#scanPositions(this.#uint32(), dims, z, values, false) ? FULL : EMPTY;
+      case 3: {
+        let empty = true;
+        for (let r = this.#uint32(); r > 0; r--) {
+          if (this.#scanPositions(this.#uint32(), dims, z, values, false)) empty = false;
+        }
+        return empty ? EMPTY : FULL;
+      }
+      default: {
+        let empty = true;
+        for (let n = this.#uint32(); n > 0; n--) {
+          if (this.#scan(base === 7 ? 0 : base - 3, values) === FULL) empty = false;
+        }
+        return empty ? EMPTY : FULL;
+      }
+    }
+  }
+
+  /**
+   * Reads past `n` positions of `dims` ordinates; false when there are none, or, for a `point`,
+   * when its ordinates are all NaN (ISO WKB's empty point). With `values`, throws NotPlain for a
+   * non-finite x, y or z (M is dropped, as GDAL does).
+   */
+  #scanPositions(n: number, dims: number, z: boolean, values: boolean, point: boolean): boolean {
+    const wkb = this.#wkb;
+    let at = this.#at;
+    this.#at += n * dims * 8;
+    if (point) {
+      let nan = true;
+      for (let k = 0; k < dims; k++) if (!Number.isNaN(wkb.getFloat64(at + 8 * k, true))) nan = false;
+      if (nan) return false;
+    }
+    if (values) {
+      const end = at + n * dims * 8;
+      for (; at < end; at += dims * 8) {
+        if (
+          !Number.isFinite(wkb.getFloat64(at, true)) ||
+          !Number.isFinite(wkb.getFloat64(at + 8, true)) ||
+          (z && !Number.isFinite(wkb.getFloat64(at + 16, true)))
+        )
+          throw new NotPlain();
+      }
+    }
+    return n > 0;
+  }
+
+  /** The next geometry as a GeoJSON object. */
+  #geometry(): void {
+    const { base, dims, z } = this.#header();
+    this.#sink.ascii(OPEN[base]!);
+    this.#body(base, dims, z);
+    this.#sink.ascii('}');
+  }
+
+  /** The coordinates (or, for a collection, the member geometries) of the next geometry. */
+  #body(base: number, dims: number, z: boolean): void {
+    const sink = this.#sink;
+    switch (base) {
+      case 1: {
+        const wkb = this.#wkb;
+        const at = this.#at;
+        this.#at += dims * 8;
+        const x = wkb.getFloat64(at, true);
+        const y = wkb.getFloat64(at + 8, true);
+        sink.ascii(`[${number(x)},${number(y)}${z ? `,${number(wkb.getFloat64(at + 16, true))}` : ''}]`);
+        return;
+      }
+      case 2:
+        this.#positions(this.#uint32(), dims, z);
+        return;
+      case 3: {
+        sink.ascii('[');
+        let first = true;
+        for (let r = this.#uint32(); r > 0; r--) {
+          const n = this.#uint32();
+          if (n === 0) continue;
+          if (!first) sink.ascii(',');
+          first = false;
+          this.#positions(n, dims, z);
+        }
+        sink.ascii(']');
+        return;
+      }
+      default: {
+        sink.ascii('[');
+        let first = true;
+        for (let n = this.#uint32(); n > 0; n--) {
+          const start = this.#at;
+          if (this.#scan(0, false) !== FULL) continue; // empty members are left out
+          this.#at = start;
+          if (!first) sink.ascii(',');
+          first = false;
+          if (base === 7) this.#geometry();
+          else {
+            const member = this.#header();
+            this.#body(member.base, member.dims, member.z);
+          }
+        }
+        sink.ascii(']');
+      }
+    }
+  }
+
+  /** `[[x,y],…]` (with z: `[[x,y,z],…]`) for the next `n` positions of `dims` ordinates. */
+  #positions(n: number, dims: number, z: boolean): void {
+    const wkb = this.#wkb;
+    const sink = this.#sink;
+    const arity = z ? 3 : 2;
+    const pool = positionsOf(arity);
+    let at = this.#at;
+    this.#at += n * dims * 8;
+    let batched = 0;
+    let written = false;
+    /** Writes the positions batched so far, without the brackets of their array. */
+    const flush = () => {
+      if (batched === 0) return;
+      const text = JSON.stringify(batched === BATCH ? pool : pool.slice(0, batched));
+      if (written) sink.ascii(',');
+      sink.ascii(text.slice(1, -1));
+      written = true;
+      batched = 0;
+    };
+    sink.ascii('[');
+    for (let i = 0; i < n; i++, at += dims * 8) {
+      const x = wkb.getFloat64(at, true);
+      const y = wkb.getFloat64(at + 8, true);
+      const zv = z ? wkb.getFloat64(at + 16, true) : 0;
+      if (negativeZero(x) || negativeZero(y) || negativeZero(zv)) {
+        flush();
+        if (written) sink.ascii(',');
+        sink.ascii(`[${number(x)},${number(y)}${z ? `,${number(zv)}` : ''}]`);
+        written = true;
+        continue;
+      }
+      const position = pool[batched]!;
+      position[0] = x;
+      position[1] = y;
+      if (z) position[2] = zv;
+      if (++batched === BATCH) flush();
+    }
+    flush();
+    sink.ascii(']');
   }
 }

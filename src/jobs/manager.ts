@@ -40,6 +40,7 @@ import {
   type NewJob,
 } from './store.ts';
 import type { ProcessLimits } from './process-limits.ts';
+import { ProgressWriter } from './progress-writer.ts';
 import type { CacheTicket, ResultCache } from './result-cache.ts';
 import { backoffMs, isTransient, NO_RETRY, type RetryPolicy } from './retry.ts';
 
@@ -241,6 +242,8 @@ const hasFiles = (inputs: Readonly<Record<string, readonly { kind: string; file?
 
 /** Jobs removed per store call of a sweep (the event loop gets a turn in between). */
 const SWEEP_BATCH = 500;
+/** A running job's progress is written to the store at most this often (src/jobs/progress-writer.ts). */
+const PROGRESS_WRITE_INTERVAL_MS = 100;
 /** A job folder with no job in the store is removed once it is this old (its job may be being admitted). */
 const ORPHAN_MIN_AGE_MS = 60_000;
 
@@ -996,23 +999,16 @@ export class JobManager {
     const entry = this.#registry.find(job.processId);
     let ticket: CacheTicket | undefined;
     // Progress reports are written one at a time, in order, the newest replacing any still waiting,
-    // and all are written before the attempt ends: a late one never overwrites what comes after it
-    // (the retry message, the end). Progress is best effort: a store that cannot take it now does not
-    // stop the job.
-    let latest: JobReport | undefined;
-    let writing: Promise<void> | undefined;
-    const flush = async () => {
-      while (latest) {
-        const report = latest;
-        latest = undefined;
-        try {
-          this.#emit(await this.#store.report(job.id, report));
-        } catch (error) {
-          log.warn({ err: error }, 'could not record progress');
-        }
+    // at most one every PROGRESS_WRITE_INTERVAL_MS, and none after the attempt ends: a late one never
+    // overwrites what comes after it (the retry message, the end). Progress is best effort: a store
+    // that cannot take it now does not stop the job.
+    const progress = new ProgressWriter<JobReport>(async (report) => {
+      try {
+        this.#emit(await this.#store.report(job.id, report));
+      } catch (error) {
+        log.warn({ err: error }, 'could not record progress');
       }
-      writing = undefined;
-    };
+    }, PROGRESS_WRITE_INTERVAL_MS);
     let lost = false;
     // An inline processor gets no work folder: its job touches the disk only if its inputs or
     // outputs are files, and only then is the disk quota checked and are its folders cleaned.
@@ -1084,8 +1080,7 @@ export class JobManager {
               text !== undefined && attempt.number > 1
                 ? `Attempt ${attempt.number} of ${attempt.of}: ${text}`
                 : text;
-            latest = message === undefined ? { progress: percent } : { progress: percent, message };
-            writing ??= flush();
+            progress.report(message === undefined ? { progress: percent } : { progress: percent, message });
           },
           onLog: (level, message) => log[level](message),
         },
@@ -1118,7 +1113,7 @@ export class JobManager {
         patch: { message: error.message, error: error.toJSON(), finished: new Date() },
       };
     } finally {
-      await writing;
+      await progress.close();
       if (ticket && !ticket.hit) ticket.release();
       clearTimeout(timer);
       if (this.#options.cleanTempDir && !lost && onDisk) {

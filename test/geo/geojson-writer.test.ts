@@ -77,6 +77,60 @@ describe('geometries', () => {
     const json = geometryJson(gdal, gdal.Geometry.fromWKT(`POINT (${x} 1e-7)`));
     expect(json).toBe('{"type":"Point","coordinates":[0.30000000000000004,1e-7]}');
   });
+
+  /** A coordinate as GDAL's driver means it: the shortest text of the double, -0 kept. */
+  const text = (v: number) => (Object.is(v, -0) ? '-0' : String(v));
+  /** ISO WKB of a line string (XY, or XYZ with three ordinates a position). */
+  const lineWkb = (positions: number[][]) => {
+    const z = positions[0]?.length === 3;
+    const wkb = Buffer.alloc(9 + positions.length * (z ? 24 : 16));
+    wkb.writeUInt8(1, 0);
+    wkb.writeUInt32LE(z ? 1002 : 2, 1);
+    wkb.writeUInt32LE(positions.length, 5);
+    positions.flat().forEach((v, i) => wkb.writeDoubleLE(v, 9 + 8 * i));
+    return wkb;
+  };
+  const lineText = (positions: number[][]) =>
+    `{"type":"LineString","coordinates":[${positions.map((p) => `[${p.map(text).join(',')}]`).join(',')}]}`;
+
+  it.for([1, 1023, 1024, 1025, 2500])(
+    'a line of %i positions is written exactly, in batches, -0 kept wherever it falls',
+    (n) => {
+      const positions = Array.from({ length: n }, (_, i) => [
+        i % 700 === 3 ? -0 : (i * 0.1 + 0.2) * (i % 2 ? -1 : 1),
+        i === n - 1 ? -0 : 1 / (i + 3),
+      ]);
+      const geometry = gdal.Geometry.fromWKB(lineWkb(positions));
+      expect(geometryJson(gdal, geometry)).toBe(lineText(positions));
+      const z = positions.map(([x, y], i) => [x!, y!, i % 3 ? i * 1e-9 : -0]);
+      expect(geometryJson(gdal, gdal.Geometry.fromWKB(lineWkb(z)))).toBe(lineText(z));
+    },
+  );
+
+  it('empty members are left out; an empty point inside a collection too', () => {
+    const json = (wkt: string) => geometryJson(gdal, gdal.Geometry.fromWKT(wkt));
+    expect(json('MULTIPOLYGON (EMPTY,((0 0,1 0,1 1,0 0)),EMPTY)')).toBe(
+      '{"type":"MultiPolygon","coordinates":[[[[0,0],[1,0],[1,1],[0,0]]]]}',
+    );
+    expect(
+      json(
+        'GEOMETRYCOLLECTION (POINT EMPTY,LINESTRING EMPTY,GEOMETRYCOLLECTION (POLYGON EMPTY),POINT (1 2))',
+      ),
+    ).toBe('{"type":"GeometryCollection","geometries":[{"type":"Point","coordinates":[1,2]}]}');
+    expect(json('GEOMETRYCOLLECTION (POINT EMPTY)')).toBe('{"type":"GeometryCollection","geometries":[]}');
+    expect(json('POINT EMPTY')).toBe('null');
+  });
+
+  it('a geometry with a non-finite coordinate is left to GDAL’s driver, whatever its size', () => {
+    const positions = Array.from({ length: 3000 }, (_, i) => [i, i === 2999 ? Infinity : 1]);
+    const geometry = gdal.Geometry.fromWKB(lineWkb(positions));
+    const theirs = JSON.parse(
+      source('{"type":"Feature","properties":{},"geometry":null}', geometry).gdalText,
+    ) as {
+      features: Array<{ geometry: unknown }>;
+    };
+    expect(JSON.parse(geometryJson(gdal, geometry))).toEqual(theirs.features[0]!.geometry);
+  });
 });
 
 describe('features', () => {
@@ -99,6 +153,25 @@ describe('features', () => {
     // Booleans stay booleans (an integer subtype gdal-async does not show).
     expect(ours.features[0]!.properties).toMatchObject({ b: true });
     expect(Object.keys(ours.features[2]!.properties)).toEqual(['i']);
+  });
+
+  it('a feature larger than the write buffer (1 MiB) is written whole, byte for byte', () => {
+    const geometries = [60_000, 3, 40_000].map((n, k) =>
+      gdal.Geometry.fromWKT(
+        `LINESTRING (${Array.from({ length: n }, (_, i) => `${k + i / 7} ${-i / 3}`).join(',')})`,
+      ),
+    );
+    const file = path.join(dir, 'large.geojson');
+    const writer = geojsonWriter(gdal, file, 'out', null);
+    for (const g of geometries) writer!.add(g);
+    writer!.close();
+    const text = readFileSync(file, 'utf8');
+    expect(text.length).toBeGreaterThan(2 ** 21);
+    const expected = geometries
+      .map((g) => `{"type":"Feature","properties":{},"geometry":${geometryJson(gdal, g)}}`)
+      .join(',\n');
+    expect(text.slice(text.indexOf('"features": [\n') + 14)).toBe(`${expected}\n]\n}\n`);
+    expect((JSON.parse(text) as { features: unknown[] }).features).toHaveLength(3);
   });
 
   it('the header (name, crs) is what GDAL writes for the layer CRS', () => {
