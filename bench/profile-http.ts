@@ -4,7 +4,7 @@
  * server answering a fixed document as large as our Capabilities (the floor), then drives each
  * scenario with wrk, interleaved, and prints requests/s, p50/p99 and the ratio to the floor.
  *
- *   node bench/profile-http.ts          [SECONDS=5 CONNECTIONS=8 ONLY=caps,async PROF=1 BASELINE=/work/main]
+ *   node bench/profile-http.ts          [SECONDS=5 CONNECTIONS=8 ONLY=caps,async PROF=1 BASELINE=/work/main NODE_FLAGS=…]
  *
  * BASELINE=<another checkout> also starts the gateway of that checkout (same configuration, its own
  * store) and measures it in the same run, interleaved: before/after figures from one run.
@@ -113,6 +113,8 @@ async function startGateway(root: string, name: string, prof: boolean): Promise<
     `server:\n  bind: {host: 127.0.0.1, port: ${port}}\n  url: http://127.0.0.1:${port}\n  manager:\n    work_dir: ${own}/work\n    output_dir: ${own}/outputs\n    connection: ${store}\n    max_queued_jobs: 20000\n    max_jobs: 1000000\n    parallel_processes: 2\nlogging:\n  level: error\nresources:\n  hello-world:\n    type: process\n    processor: {name: hello-world}\n  echo:\n    type: process\n    processor: {name: echo}\n  sleep:\n    type: process\n    processor: {name: sleep}\n`,
   );
   const nodeArgs = prof ? ['--cpu-prof', `--cpu-prof-dir=${dir}/prof-${name}`] : [];
+  // NODE_FLAGS: extra Node/V8 flags for the gateway under test (not the baseline), e.g. a GC setting.
+  if (name === 'gateway' && process.env.NODE_FLAGS) nodeArgs.push(...process.env.NODE_FLAGS.split(' '));
   const child = spawn(
     process.execPath,
     [...nodeArgs, path.join(root, 'src/cli.ts'), 'serve', '--config', config],
