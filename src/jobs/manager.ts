@@ -222,7 +222,6 @@ export interface JobSystemHealth {
   problems: string[];
 }
 
-/** Whether any input value is a file (placed in the job's work folder). */
 /** Inline data of this many bytes (about) or more is freed at once when its job is admitted. */
 const RELEASE_AFTER_BYTES = 8 * 1024 * 1024;
 
@@ -237,6 +236,7 @@ function dataSize(inputs: JobInputs): number {
   return size;
 }
 
+/** Whether any input value is a file (placed in the job's work folder). */
 const hasFiles = (inputs: Readonly<Record<string, readonly { kind: string; file?: string }[]>>): boolean =>
   Object.values(inputs).some((values) => values.some((v) => v.kind === 'complex' && v.file !== undefined));
 
