@@ -128,11 +128,16 @@ function lineFeeds(text: string, start: number, end: number): number {
   return lines;
 }
 
+/** An error at text[at] (its line counted as the parser counts it). */
+const malformedAt = (text: string, at: number, message: string) =>
+  malformed(`Malformed XML (line ${lineFeeds(text, 0, at + 1) + 1}): ${message}`);
+
 /** Throws as the parser would when text[start, end) holds a character XML does not allow. */
-function checkChars(text: string, start: number, end: number, what: string): void {
+function checkChars(text: string, start: number, end: number): void {
   const content = text.slice(start, end);
-  if (MAYBE_NOT_XML_CHAR.test(content) && NOT_XML_CHAR.test(content))
-    throw malformed(`Malformed XML (line ${lineFeeds(text, 0, start) + 1}): disallowed character in ${what}`);
+  if (!MAYBE_NOT_XML_CHAR.test(content)) return;
+  const at = NOT_XML_CHAR.exec(content)?.index;
+  if (at !== undefined) throw malformedAt(text, start + at, 'disallowed character.');
 }
 
 /** The end of a processing instruction's target (its first white space) in text[start, end), or -1. */
@@ -181,10 +186,10 @@ function liftCdata(text: string): { text: string; lifted?: LiftedCdata } {
       copied = end;
     } else if (open === '<!--') {
       // As saxes: no `--` in a comment, none ending in `-` (`--->`), only XML characters.
+      // (`--->` holds a `--` before its end too.) The error is where saxes finds it, after the `--`.
       const dashes = text.indexOf('--', start);
-      if ((dashes >= 0 && dashes < end) || text.charCodeAt(end - 1) === 0x2d)
-        throw malformed(`Malformed XML (line ${lineFeeds(text, 0, start) + 1}): malformed comment.`);
-      checkChars(text, start, end, 'a comment');
+      if (dashes < end) throw malformedAt(text, dashes + 2, 'malformed comment.');
+      checkChars(text, start, end);
       parts.push(text.slice(copied, start), '\n'.repeat(lineFeeds(text, start, end)));
       copied = end;
     } else {
@@ -192,7 +197,7 @@ function liftCdata(text: string): { text: string; lifted?: LiftedCdata } {
       // anything but `?>`, only has to be XML characters.
       const data = targetEnd(text, start, end);
       if (data < 0 || text.slice(start, data).toLowerCase() === 'xml') continue;
-      checkChars(text, data, end, 'a processing instruction');
+      checkChars(text, data, end);
       parts.push(text.slice(copied, data), ' ', '\n'.repeat(lineFeeds(text, data, end)));
       copied = end;
     }
