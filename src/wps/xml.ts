@@ -69,6 +69,12 @@ export const XML_LIMITS = {
   maxNamespaceDeclarationsPerElement: 64,
   /** Namespace declarations in the whole document. */
   maxNamespaceDeclarations: 10_000,
+  /**
+   * Characters in one attribute value as written (WPS attributes are identifiers, media types, URLs).
+   * saxes builds a value a piece at each white space character or reference (a 20 MB value of
+   * `\n x` took 700 MB): a long value in a large document is refused before it is parsed.
+   */
+  maxAttributeValueLength: 1024 * 1024,
 } as const;
 
 export type XmlLimits = { [K in keyof typeof XML_LIMITS]: number };
@@ -112,9 +118,28 @@ interface ParseState {
 const detach = (s: string): string =>
   s.length < 13 || s.length >= LIFTED_CDATA ? s : (JSON.parse(JSON.stringify(s)) as string);
 const same = (s: string): string => s;
+/** A flat copy of a string (one piece, however it was built). */
+const flat = (s: string): string => JSON.parse(JSON.stringify(s)) as string;
 
-/** The markup whose content is not parsed: comments, processing instructions, CDATA sections. */
-const UNPARSED = /<(?:!--|\?|!\[CDATA\[)/g;
+/** The markup whose content is not parsed (comments, processing instructions, CDATA sections), and start tags. */
+const UNPARSED = /<(?:!--|\?|!\[CDATA\[|(?=[^!?/]))/g;
+/** In a start tag: the quote that opens an attribute value, or its end. */
+const TAG_STOP = /["'>]/g;
+
+/** Where the start tag at text[start] ends; throws when an attribute value in it is over `limit`. */
+function skipStartTag(text: string, start: number, limit: number): number {
+  for (let at = start + 1; ;) {
+    TAG_STOP.lastIndex = at;
+    const stop = TAG_STOP.exec(text);
+    if (!stop) return text.length; // unclosed: the parser says so
+    if (stop[0] === '>') return stop.index + 1;
+    const close = text.indexOf(stop[0], stop.index + 1);
+    if (close < 0) return text.length;
+    if (close - stop.index - 1 > limit)
+      throw overLimit('maxAttributeValueLength', limit, 'characters in an attribute value');
+    at = close + 1;
+  }
+}
 const CDATA_OPEN = '<![CDATA[';
 
 /** Characters that may be outside XML 1.0's: controls, U+FFFE, U+FFFF, surrogates (allowed in a pair). */
@@ -160,20 +185,43 @@ function targetEnd(text: string, start: number, end: number): number {
  *
  * Long comments, and the data of long processing instructions (other than the XML declaration),
  * are dropped the same way once checked as saxes checks them: it builds them a piece at each `-` or
- * `?`, and a 20 MB comment of `-x` took 700 MB and more than a second. Nothing reads them.
+ * `?`, and a 20 MB comment of `-x` took 700 MB and more than a second. Nothing reads them. Start
+ * tags are skipped over, their attribute values measured (maxAttributeValueLength).
  */
-function liftCdata(text: string): { text: string; lifted?: LiftedCdata } {
-  if (text.length < LIFTED_CDATA) return { text };
+function liftCdata(text: string, limits: XmlLimits): { text: string; lifted?: LiftedCdata } {
+  if (text.length < LIFTED_CDATA && text.length <= limits.maxAttributeValueLength) return { text };
   let lifted: LiftedCdata | undefined;
   const parts: string[] = [];
   let copied = 0;
+  /** Where the character data (and end tags) since the last markup skipped over begins. */
+  let textFrom = 0;
+  // Long character data with references is cut by an empty comment every LIFTED_CDATA characters
+  // or so (before a reference): saxes builds a text a piece at each reference (20 MB of `&amp;`
+  // took 250 MB), a piece of text at a time has a bounded number of them. The tree builder joins
+  // the texts again.
+  const cutText = (end: number) => {
+    for (let at = textFrom + LIFTED_CDATA; at < end; at += LIFTED_CDATA) {
+      const reference = text.indexOf('&', at);
+      if (reference < 0 || reference >= end) break;
+      parts.push(text.slice(copied, reference), '<!---->');
+      copied = at = reference;
+    }
+  };
   UNPARSED.lastIndex = 0;
-  for (let m = UNPARSED.exec(text); m; m = UNPARSED.exec(text)) {
+  for (let m = UNPARSED.exec(text); m; textFrom = UNPARSED.lastIndex, m = UNPARSED.exec(text)) {
+    cutText(m.index);
     const open = m[0];
+    if (open === '<') {
+      UNPARSED.lastIndex = skipStartTag(text, m.index, limits.maxAttributeValueLength);
+      continue;
+    }
     const close = open === '<!--' ? '-->' : open === '<?' ? '?>' : ']]>';
     const start = m.index + open.length;
     const end = text.indexOf(close, start);
-    if (end < 0) break; // unclosed: the parser says so
+    if (end < 0) {
+      textFrom = text.length; // unclosed: the parser says so
+      break;
+    }
     UNPARSED.lastIndex = end + close.length;
     if (end - start < LIFTED_CDATA) continue;
     if (open === CDATA_OPEN) {
@@ -202,6 +250,7 @@ function liftCdata(text: string): { text: string; lifted?: LiftedCdata } {
       copied = end;
     }
   }
+  cutText(text.length);
   if (copied === 0) return { text };
   parts.push(text.slice(copied));
   return { text: parts.join(''), lifted };
@@ -255,7 +304,14 @@ class TreeParser extends SaxesParser<typeof PARSER_OPTIONS> {
         throw overLimit('maxDepth', limits.maxDepth, 'levels of nested elements');
       attributes = 0;
     });
-    this.on('attribute', () => {
+    this.on('attribute', (a) => {
+      if (a.value.length > limits.maxAttributeValueLength) {
+        throw overLimit(
+          'maxAttributeValueLength',
+          limits.maxAttributeValueLength,
+          'characters in an attribute value',
+        );
+      }
       if (++attributes > limits.maxAttributesPerElement) {
         throw overLimit(
           'maxAttributesPerElement',
@@ -272,7 +328,8 @@ class TreeParser extends SaxesParser<typeof PARSER_OPTIONS> {
       let declared: Map<string, string> | undefined;
       for (const name in tag.attributes) {
         const a = tag.attributes[name]!;
-        const value = own(a.value);
+        // A long value is copied flat: saxes built it of a piece per white space or reference.
+        const value = a.value.length >= LIFTED_CDATA ? flat(a.value) : own(a.value);
         rawAttrs.push([own(name), value]);
         if (isNamespaceDeclaration(name))
           (declared ??= new Map()).set(a.prefix === 'xmlns' ? own(a.local) : '', value);
@@ -313,8 +370,12 @@ class TreeParser extends SaxesParser<typeof PARSER_OPTIONS> {
       stack.pop();
     });
     // Text outside the root element is whitespace (anything else is malformed): not kept.
+    // Texts only a comment or a processing instruction apart are one text (see liftCdata's cuts).
     this.on('text', (text) => {
-      stack.at(-1)?.children.push({ text: own(text) });
+      const children = stack.at(-1)?.children;
+      const last = children?.at(-1);
+      if (last && 'text' in last) last.text += own(text);
+      else children?.push({ text: own(text) });
     });
     const { lifted } = state;
     this.on('cdata', (cdata) => {
@@ -337,7 +398,7 @@ export function parseXml(text: string, limits: XmlLimits = XML_LIMITS): XmlEleme
   if (hasDoctype(text)) throw refusedDtd();
   // Line ends normalized before parsing, as XML 1.0 §2.11 says: saxes builds text, attribute
   // values and comments a piece at each carriage return (20 MB of `\r` took 800 MB and 1.4 s).
-  const { text: reduced, lifted } = liftCdata(normalizeLineEnds(text));
+  const { text: reduced, lifted } = liftCdata(normalizeLineEnds(text), limits);
   const result: ParseState = { lifted, large: reduced.length >= LIFTED_CDATA };
   try {
     new TreeParser(limits, result).write(reduced).close();

@@ -3,7 +3,15 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OwsError } from '../../src/core/errors.ts';
 import { SaxesParser } from 'saxes';
-import { NS, parseXml, XML_LIMITS, type XmlElement, type XmlLimits } from '../../src/wps/xml.ts';
+import {
+  isElement as isElementNode,
+  NS,
+  parseXml,
+  textOf,
+  XML_LIMITS,
+  type XmlElement,
+  type XmlLimits,
+} from '../../src/wps/xml.ts';
 import {
   all,
   doc,
@@ -113,6 +121,24 @@ describe('namespace bombs: parsing is linear, XML beyond the limits is a 400 nam
     const e = refusal(() => parseXml(spread, small));
     expect(e.reason).toBe('malformed-request');
     expect(e.message).toMatch(/maxNamespaceDeclarations\b/);
+
+    // An attribute value: at the limit read (references and white space as XML says), over it refused,
+    // in a small document (by the parser) and in a large one (before it).
+    const value = (n: number) => '&amp;\n'.repeat(n / 6);
+    const short: XmlLimits = { ...XML_LIMITS, maxAttributeValueLength: 600 };
+    expect(parseXml(`<r a="${value(600)}"/>`, short).attrs.get('a')).toBe('& '.repeat(100));
+    expect(refusal(() => parseXml(`<r a="${value(606)}"/>`, short)).message).toMatch(
+      /maxAttributeValueLength/,
+    );
+    const padding = `<!--${'x'.repeat(70_000)}-->`;
+    expect(parseXml(`<r a='${value(600)}'>${padding}</r>`, short).attrs.get('a')).toBe('& '.repeat(100));
+    expect(refusal(() => parseXml(`<r b=">" a='${value(606)}'>${padding}</r>`, short)).message).toMatch(
+      /maxAttributeValueLength/,
+    );
+    const over = `<r a="${'\nx'.repeat(XML_LIMITS.maxAttributeValueLength / 2 + 1)}"/>`;
+    expect(text(expectException(await post(s.wps, over), 400, 'NoApplicableCode'))).toMatch(
+      /maxAttributeValueLength/,
+    );
   });
 
   it('namespaces still resolve through the chain: nearest declaration wins, undeclaring scopes end at their element', () => {
@@ -221,6 +247,24 @@ describe('long comments, processing instructions and CDATA sections kept out of 
       `<a>\n<![CDATA[ <!-- ]]>${lines}<![CDATA[ --> ]]></a>`,
     ];
     for (const body of bodies) expect(byParseXml(body), body.slice(0, 40)).toEqual(bySaxes(body));
+  });
+
+  it('long character data with references is read whole, as one text, also around comments', () => {
+    const data = 'a &amp; b &lt;c&gt; &#233; &#x1F600;\n'.repeat(20_000);
+    const read = data
+      .replace(/&amp;/g, '&')
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&#233;/g, 'é')
+      .replace(/&#x1F600;/g, '\u{1F600}');
+    const root = parseXml(
+      `<r><x>${data}</x><y a="1">${data}<z/>${data}<!--c-->${data}</y><w>${data}</w></r>`,
+    );
+    const [x, y, w] = root.children.filter(isElementNode);
+    expect(x!.children).toEqual([{ text: read }]);
+    expect(y!.children).toHaveLength(3);
+    expect(textOf(y!)).toBe(read.repeat(3));
+    expect(textOf(w!)).toBe(read);
   });
 
   it('a DTD after comments and processing instructions of any length, in any case, is refused before it is read', () => {
