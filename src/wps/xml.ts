@@ -535,7 +535,11 @@ export function innerXml(el: XmlElement): string {
  */
 export function isWellFormedContent(xml: string, inScope: Record<string, string>): boolean {
   try {
-    new SaxesParser({ xmlns: true, fragment: true, additionalNamespaces: inScope }).write(xml).close();
+    // Read as requests are (see liftCdata): long comments and CDATA sections are checked outside
+    // saxes, which builds them a piece at each `-` or `]` (a 20 MB comment took 700 MB); content
+    // with an attribute value over the limit is not embedded.
+    const { text } = liftCdata(normalizeLineEnds(xml), XML_LIMITS);
+    new SaxesParser({ xmlns: true, fragment: true, additionalNamespaces: inScope }).write(text).close();
     return true;
   } catch {
     return false;
