@@ -122,11 +122,14 @@ export class WpsService {
       );
     }
     const all = request.identifiers.some((i) => i.toUpperCase() === 'ALL');
-    const key = `DescribeProcess\0${lang}\0${all ? '' : request.identifiers.join('\0')}`;
+    // Each process described once, however often it is named: a request of a few kilobytes naming one
+    // process a thousand times would otherwise be answered (and cached) with megabytes.
+    const identifiers = [...new Set(request.identifiers)];
+    const key = `DescribeProcess\0${lang}\0${all ? '' : identifiers.join('\0')}`;
     return this.#cached(key, () => {
       const descriptions = all
         ? registry.list().map((e) => e.description)
-        : request.identifiers.map((id) => registry.get(id).description);
+        : identifiers.map((id) => registry.get(id).description);
       return processDescriptions(descriptions, lang);
     });
   }

@@ -69,6 +69,12 @@ export const XML_LIMITS = {
   maxNamespaceDeclarationsPerElement: 64,
   /** Namespace declarations in the whole document. */
   maxNamespaceDeclarations: 10_000,
+  /**
+   * Characters in one attribute value as written (WPS attributes are identifiers, media types, URLs).
+   * saxes builds a value a piece at each white space character or reference (a 20 MB value of
+   * `\n x` took 700 MB): a long value in a large document is refused before it is parsed.
+   */
+  maxAttributeValueLength: 1024 * 1024,
 } as const;
 
 export type XmlLimits = { [K in keyof typeof XML_LIMITS]: number };
@@ -85,7 +91,7 @@ const DTD_LIKE = /<!(?:DOCTYPE|ENTITY)/i;
 
 const isNamespaceDeclaration = (name: string) => name === 'xmlns' || name.startsWith('xmlns:');
 
-/** CDATA sections this long are kept out of the parser (see liftCdata). */
+/** CDATA sections, comments and processing instructions this long are kept out of the parser (see liftCdata). */
 const LIFTED_CDATA = 64 * 1024;
 
 /** Long CDATA sections taken out of a document: a marker and the index stand in for each. */
@@ -112,10 +118,61 @@ interface ParseState {
 const detach = (s: string): string =>
   s.length < 13 || s.length >= LIFTED_CDATA ? s : (JSON.parse(JSON.stringify(s)) as string);
 const same = (s: string): string => s;
+/** A flat copy of a string (one piece, however it was built). */
+const flat = (s: string): string => JSON.parse(JSON.stringify(s)) as string;
 
-/** The markup whose content is not parsed: comments, processing instructions, CDATA sections. */
-const UNPARSED = /<(?:!--|\?|!\[CDATA\[)/g;
+/** The markup whose content is not parsed (comments, processing instructions, CDATA sections), and start tags. */
+const UNPARSED = /<(?:!--|\?|!\[CDATA\[|(?=[^!?/]))/g;
+/** In a start tag: the quote that opens an attribute value, or its end. */
+const TAG_STOP = /["'>]/g;
+
+/** Where the start tag at text[start] ends; throws when an attribute value in it is over `limit`. */
+function skipStartTag(text: string, start: number, limit: number): number {
+  for (let at = start + 1; ;) {
+    TAG_STOP.lastIndex = at;
+    const stop = TAG_STOP.exec(text);
+    if (!stop) return text.length; // unclosed: the parser says so
+    if (stop[0] === '>') return stop.index + 1;
+    const close = text.indexOf(stop[0], stop.index + 1);
+    if (close < 0) return text.length;
+    if (close - stop.index - 1 > limit)
+      throw overLimit('maxAttributeValueLength', limit, 'characters in an attribute value');
+    at = close + 1;
+  }
+}
 const CDATA_OPEN = '<![CDATA[';
+
+/** Characters that may be outside XML 1.0's: controls, U+FFFE, U+FFFF, surrogates (allowed in a pair). */
+const MAYBE_NOT_XML_CHAR = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD]/;
+const NOT_XML_CHAR = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+
+/** Line feeds in text[start, end). */
+function lineFeeds(text: string, start: number, end: number): number {
+  let lines = 0;
+  for (let nl = text.indexOf('\n', start); nl >= 0 && nl < end; nl = text.indexOf('\n', nl + 1)) lines++;
+  return lines;
+}
+
+/** An error at text[at] (its line counted as the parser counts it). */
+const malformedAt = (text: string, at: number, message: string) =>
+  malformed(`Malformed XML (line ${lineFeeds(text, 0, at + 1) + 1}): ${message}`);
+
+/** Throws as the parser would when text[start, end) holds a character XML does not allow. */
+function checkChars(text: string, start: number, end: number): void {
+  const content = text.slice(start, end);
+  if (!MAYBE_NOT_XML_CHAR.test(content)) return;
+  const at = NOT_XML_CHAR.exec(content)?.index;
+  if (at !== undefined) throw malformedAt(text, start + at, 'disallowed character.');
+}
+
+/** The end of a processing instruction's target (its first white space) in text[start, end), or -1. */
+function targetEnd(text: string, start: number, end: number): number {
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) return i;
+  }
+  return -1;
+}
 
 /**
  * Replaces each CDATA section of LIFTED_CDATA characters or more by a short one holding a marker no
@@ -125,37 +182,79 @@ const CDATA_OPEN = '<![CDATA[';
  * pieces, 5 times the body. Comments and processing instructions are skipped over, so only real
  * sections are lifted (in a well-formed document `<` appears nowhere else unparsed); the parser
  * still checks all the rest, and the cdata handler checks what it puts back (readCdata).
+ *
+ * Long comments, and the data of long processing instructions (other than the XML declaration),
+ * are dropped the same way once checked as saxes checks them: it builds them a piece at each `-` or
+ * `?`, and a 20 MB comment of `-x` took 700 MB and more than a second. Nothing reads them. Start
+ * tags are skipped over, their attribute values measured (maxAttributeValueLength).
  */
-function liftCdata(text: string): { text: string; lifted?: LiftedCdata } {
-  if (text.length < LIFTED_CDATA) return { text };
+function liftCdata(text: string, limits: XmlLimits): { text: string; lifted?: LiftedCdata } {
+  if (text.length < LIFTED_CDATA && text.length <= limits.maxAttributeValueLength) return { text };
   let lifted: LiftedCdata | undefined;
   const parts: string[] = [];
   let copied = 0;
+  /** Where the character data (and end tags) since the last markup skipped over begins. */
+  let textFrom = 0;
+  // Long character data with references is cut by an empty comment every LIFTED_CDATA characters
+  // or so (before a reference): saxes builds a text a piece at each reference (20 MB of `&amp;`
+  // took 250 MB), a piece of text at a time has a bounded number of them. The tree builder joins
+  // the texts again.
+  const cutText = (end: number) => {
+    for (let at = textFrom + LIFTED_CDATA; at < end; at += LIFTED_CDATA) {
+      const reference = text.indexOf('&', at);
+      if (reference < 0 || reference >= end) break;
+      parts.push(text.slice(copied, reference), '<!---->');
+      copied = at = reference;
+    }
+  };
   UNPARSED.lastIndex = 0;
-  for (let m = UNPARSED.exec(text); m; m = UNPARSED.exec(text)) {
+  for (let m = UNPARSED.exec(text); m; textFrom = UNPARSED.lastIndex, m = UNPARSED.exec(text)) {
+    cutText(m.index);
     const open = m[0];
+    if (open === '<') {
+      UNPARSED.lastIndex = skipStartTag(text, m.index, limits.maxAttributeValueLength);
+      continue;
+    }
     const close = open === '<!--' ? '-->' : open === '<?' ? '?>' : ']]>';
     const start = m.index + open.length;
     const end = text.indexOf(close, start);
-    if (end < 0) break; // unclosed: the parser says so
-    if (open === CDATA_OPEN && end - start >= LIFTED_CDATA) {
-      lifted ??= { marker: `gw-lifted-cdata-${randomUUID()}-`, sections: [] };
-      let lines = 0;
-      for (let nl = text.indexOf('\n', start); nl >= 0 && nl < end; nl = text.indexOf('\n', nl + 1)) lines++;
-      parts.push(text.slice(copied, start), `${lifted.marker}${lifted.sections.length}${'\n'.repeat(lines)}`);
-      lifted.sections.push(text.slice(start, end));
-      copied = end;
+    if (end < 0) {
+      textFrom = text.length; // unclosed: the parser says so
+      break;
     }
     UNPARSED.lastIndex = end + close.length;
+    if (end - start < LIFTED_CDATA) continue;
+    if (open === CDATA_OPEN) {
+      lifted ??= { marker: `gw-lifted-cdata-${randomUUID()}-`, sections: [] };
+      parts.push(
+        text.slice(copied, start),
+        `${lifted.marker}${lifted.sections.length}${'\n'.repeat(lineFeeds(text, start, end))}`,
+      );
+      lifted.sections.push(text.slice(start, end));
+      copied = end;
+    } else if (open === '<!--') {
+      // As saxes: no `--` in a comment, none ending in `-` (`--->`), only XML characters.
+      // (`--->` holds a `--` before its end too.) The error is where saxes finds it, after the `--`.
+      const dashes = text.indexOf('--', start);
+      if (dashes < end) throw malformedAt(text, dashes + 2, 'malformed comment.');
+      checkChars(text, start, end);
+      parts.push(text.slice(copied, start), '\n'.repeat(lineFeeds(text, start, end)));
+      copied = end;
+    } else {
+      // The target is kept for the parser to check (the XML declaration is kept whole); the data,
+      // anything but `?>`, only has to be XML characters.
+      const data = targetEnd(text, start, end);
+      if (data < 0 || text.slice(start, data).toLowerCase() === 'xml') continue;
+      checkChars(text, data, end);
+      parts.push(text.slice(copied, data), ' ', '\n'.repeat(lineFeeds(text, data, end)));
+      copied = end;
+    }
   }
-  if (!lifted) return { text };
+  cutText(text.length);
+  if (copied === 0) return { text };
   parts.push(text.slice(copied));
   return { text: parts.join(''), lifted };
 }
-
-/** Characters that may be outside XML 1.0's: controls, U+FFFE, U+FFFF, surrogates (allowed in a pair). */
-const MAYBE_NOT_XML_CHAR = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD]/;
-const NOT_XML_CHAR = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
 
 /** A lifted section's content as the parser would have read it: only XML characters, line ends as `\n`. */
 function readCdata(section: string, line: number): string {
@@ -205,7 +304,14 @@ class TreeParser extends SaxesParser<typeof PARSER_OPTIONS> {
         throw overLimit('maxDepth', limits.maxDepth, 'levels of nested elements');
       attributes = 0;
     });
-    this.on('attribute', () => {
+    this.on('attribute', (a) => {
+      if (a.value.length > limits.maxAttributeValueLength) {
+        throw overLimit(
+          'maxAttributeValueLength',
+          limits.maxAttributeValueLength,
+          'characters in an attribute value',
+        );
+      }
       if (++attributes > limits.maxAttributesPerElement) {
         throw overLimit(
           'maxAttributesPerElement',
@@ -222,7 +328,8 @@ class TreeParser extends SaxesParser<typeof PARSER_OPTIONS> {
       let declared: Map<string, string> | undefined;
       for (const name in tag.attributes) {
         const a = tag.attributes[name]!;
-        const value = own(a.value);
+        // A long value is copied flat: saxes built it of a piece per white space or reference.
+        const value = a.value.length >= LIFTED_CDATA ? flat(a.value) : own(a.value);
         rawAttrs.push([own(name), value]);
         if (isNamespaceDeclaration(name))
           (declared ??= new Map()).set(a.prefix === 'xmlns' ? own(a.local) : '', value);
@@ -263,8 +370,12 @@ class TreeParser extends SaxesParser<typeof PARSER_OPTIONS> {
       stack.pop();
     });
     // Text outside the root element is whitespace (anything else is malformed): not kept.
+    // Texts only a comment or a processing instruction apart are one text (see liftCdata's cuts).
     this.on('text', (text) => {
-      stack.at(-1)?.children.push({ text: own(text) });
+      const children = stack.at(-1)?.children;
+      const last = children?.at(-1);
+      if (last && 'text' in last) last.text += own(text);
+      else children?.push({ text: own(text) });
     });
     const { lifted } = state;
     this.on('cdata', (cdata) => {
@@ -284,7 +395,10 @@ class TreeParser extends SaxesParser<typeof PARSER_OPTIONS> {
  * beyond XML_LIMITS, is a client error. The cost is linear in the body.
  */
 export function parseXml(text: string, limits: XmlLimits = XML_LIMITS): XmlElement {
-  const { text: reduced, lifted } = liftCdata(text);
+  if (hasDoctype(text)) throw refusedDtd();
+  // Line ends normalized before parsing, as XML 1.0 §2.11 says: saxes builds text, attribute
+  // values and comments a piece at each carriage return (20 MB of `\r` took 800 MB and 1.4 s).
+  const { text: reduced, lifted } = liftCdata(normalizeLineEnds(text), limits);
   const result: ParseState = { lifted, large: reduced.length >= LIFTED_CDATA };
   try {
     new TreeParser(limits, result).write(reduced).close();
@@ -302,6 +416,62 @@ export function parseXml(text: string, limits: XmlLimits = XML_LIMITS): XmlEleme
 }
 
 const FORGET_SUBJECT = /^/;
+const CRLF = /\r\n?/g;
+
+/**
+ * `\r\n` and `\r` as `\n` (XML 1.0 §2.11, done before parsing). A replace costs a piece per line
+ * end, fine for lines of text; text dense with carriage returns is rewritten code unit by code unit
+ * (a byte a character when they all fit in one).
+ */
+function normalizeLineEnds(text: string): string {
+  let crs = 0;
+  const dense = text.length >> 6;
+  for (let cr = text.indexOf('\r'); cr >= 0 && crs <= dense; cr = text.indexOf('\r', cr + 1)) crs++;
+  if (crs === 0) return text;
+  if (crs <= dense) return text.replace(CRLF, '\n');
+  return (
+    rewriteLineEnds(text, new Uint8Array(text.length)) ?? rewriteLineEnds(text, new Uint16Array(text.length))!
+  );
+}
+
+/** The text with its line ends normalized, written into `units`; undefined if a code unit does not fit. */
+function rewriteLineEnds(text: string, units: Uint8Array | Uint16Array): string | undefined {
+  const max = units instanceof Uint8Array ? 0xff : 0xffff;
+  let length = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c > max) return undefined;
+    if (c !== 0x0d) units[length++] = c;
+    else {
+      units[length++] = 0x0a;
+      if (text.charCodeAt(i + 1) === 0x0a) i++;
+    }
+  }
+  const bytes = Buffer.from(units.buffer, 0, length * units.BYTES_PER_ELEMENT);
+  return units instanceof Uint8Array ? bytes.toString('latin1') : bytes.toString('utf16le');
+}
+
+/**
+ * Does the prolog (white space, comments, processing instructions) end in a document type
+ * declaration, in any case? Refused before parsing: saxes reads the whole DTD before it reports it
+ * (a 20 MB internal subset took 500 MB and 3 s). A DTD elsewhere is an error saxes reports at once.
+ */
+function hasDoctype(text: string): boolean {
+  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  for (;;) {
+    const c = text.charCodeAt(i);
+    if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) i++;
+    else if (text.startsWith('<?', i)) {
+      const end = text.indexOf('?>', i + 2);
+      if (end < 0) return false;
+      i = end + 2;
+    } else if (text.startsWith('<!--', i)) {
+      const end = text.indexOf('-->', i + 4);
+      if (end < 0) return false;
+      i = end + 3;
+    } else return text.slice(i, i + 9).toUpperCase() === '<!DOCTYPE';
+  }
+}
 
 export const isElement = (node: XmlNode): node is XmlElement => 'local' in node;
 
@@ -365,7 +535,11 @@ export function innerXml(el: XmlElement): string {
  */
 export function isWellFormedContent(xml: string, inScope: Record<string, string>): boolean {
   try {
-    new SaxesParser({ xmlns: true, fragment: true, additionalNamespaces: inScope }).write(xml).close();
+    // Read as requests are (see liftCdata): long comments and CDATA sections are checked outside
+    // saxes, which builds them a piece at each `-` or `]` (a 20 MB comment took 700 MB); content
+    // with an attribute value over the limit is not embedded.
+    const { text } = liftCdata(normalizeLineEnds(xml), XML_LIMITS);
+    new SaxesParser({ xmlns: true, fragment: true, additionalNamespaces: inScope }).write(text).close();
     return true;
   } catch {
     return false;

@@ -157,6 +157,26 @@ describe('DescribeProcess', () => {
     expect(kids(doc(everything.body), 'ProcessDescription')).toHaveLength(6);
   });
 
+  it('describes a process named many times once (no response, or cache entry, grows with the repeats)', async () => {
+    const once = await get(
+      `${s.wps}?service=WPS&request=DescribeProcess&version=1.0.0&identifier=hello-world`,
+    );
+    const names = Array.from({ length: 1000 }, (_, i) => (i % 2 ? 'hello-world' : 'echo'));
+    const repeated = await get(
+      `${s.wps}?service=WPS&request=DescribeProcess&version=1.0.0&identifier=${names.join(',')}`,
+    );
+    expectValid(repeated.body, 'describe');
+    const pds = kids(doc(repeated.body), 'ProcessDescription');
+    expect(pds.map((p) => text(kids(p, 'Identifier')[0]!))).toEqual(['echo', 'hello-world']);
+    expect(repeated.body.length).toBeLessThan(10 * once.body.length);
+    const byPost = await post(
+      s.wps,
+      `<wps:DescribeProcess service="WPS" version="1.0.0" xmlns:wps="${NS.wps}" xmlns:ows="${NS.ows}">${'<ows:Identifier>hello-world</ows:Identifier>'.repeat(5000)}</wps:DescribeProcess>`,
+    );
+    expect(byPost.status).toBe(200);
+    expect(kids(doc(byPost.body), 'ProcessDescription')).toHaveLength(1);
+  });
+
   it('answers an XML POST DescribeProcess', async () => {
     const r = await post(
       s.wps,

@@ -2,7 +2,16 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OwsError } from '../../src/core/errors.ts';
-import { NS, parseXml, XML_LIMITS, type XmlLimits } from '../../src/wps/xml.ts';
+import { SaxesParser } from 'saxes';
+import {
+  isElement as isElementNode,
+  NS,
+  parseXml,
+  textOf,
+  XML_LIMITS,
+  type XmlElement,
+  type XmlLimits,
+} from '../../src/wps/xml.ts';
 import {
   all,
   doc,
@@ -112,6 +121,24 @@ describe('namespace bombs: parsing is linear, XML beyond the limits is a 400 nam
     const e = refusal(() => parseXml(spread, small));
     expect(e.reason).toBe('malformed-request');
     expect(e.message).toMatch(/maxNamespaceDeclarations\b/);
+
+    // An attribute value: at the limit read (references and white space as XML says), over it refused,
+    // in a small document (by the parser) and in a large one (before it).
+    const value = (n: number) => '&amp;\n'.repeat(n / 6);
+    const short: XmlLimits = { ...XML_LIMITS, maxAttributeValueLength: 600 };
+    expect(parseXml(`<r a="${value(600)}"/>`, short).attrs.get('a')).toBe('& '.repeat(100));
+    expect(refusal(() => parseXml(`<r a="${value(606)}"/>`, short)).message).toMatch(
+      /maxAttributeValueLength/,
+    );
+    const padding = `<!--${'x'.repeat(70_000)}-->`;
+    expect(parseXml(`<r a='${value(600)}'>${padding}</r>`, short).attrs.get('a')).toBe('& '.repeat(100));
+    expect(refusal(() => parseXml(`<r b=">" a='${value(606)}'>${padding}</r>`, short)).message).toMatch(
+      /maxAttributeValueLength/,
+    );
+    const over = `<r a="${'\nx'.repeat(XML_LIMITS.maxAttributeValueLength / 2 + 1)}"/>`;
+    expect(text(expectException(await post(s.wps, over), 400, 'NoApplicableCode'))).toMatch(
+      /maxAttributeValueLength/,
+    );
   });
 
   it('namespaces still resolve through the chain: nearest declaration wins, undeclaring scopes end at their element', () => {
@@ -168,6 +195,87 @@ describe('well-formedness: one strict pass refuses what XML 1.0 and its namespac
     expect(root.attrs.get('a')).toBe('x\ny z');
     expect(root.attrs.get('b')).toBe('<&☺');
     expect(root.children).toEqual([{ text: 'a\nb\nc\r' }, { cdata: '&amp;' }]);
+  });
+});
+
+describe('long comments, processing instructions and CDATA sections kept out of the parser', () => {
+  /** What saxes alone makes of a document: its tree's text, or the line of its first error. */
+  function bySaxes(xml: string): { text: string } | { line: number } {
+    const parser = new SaxesParser({ xmlns: true });
+    let text = '';
+    let line = 0;
+    parser.on('error', (error) => {
+      line ||= parser.line;
+      throw error;
+    });
+    parser.on('text', (t) => (text += t));
+    parser.on('cdata', (t) => (text += t));
+    try {
+      parser.write(xml).close();
+      return { text };
+    } catch {
+      return { line };
+    }
+  }
+  function byParseXml(xml: string): { text: string } | { line: number } {
+    try {
+      const all = (el: XmlElement): string =>
+        el.children.map((c) => ('text' in c ? c.text : 'cdata' in c ? c.cdata : all(c))).join('');
+      return { text: all(parseXml(xml)) };
+    } catch (error) {
+      expect(error).toBeInstanceOf(OwsError);
+      return { line: Number(/line (\d+)/.exec((error as OwsError).message)?.[1]) };
+    }
+  }
+
+  it('the tree, or the line of the error, is what saxes alone gives (line ends of every kind)', () => {
+    const lines = ('x'.repeat(99) + '\n').repeat(1000);
+    const bodies = [
+      `<a>\n<!--${lines}-->\n<b>&bad;</b></a>`,
+      `<a>\n<!--${lines}-->\n<b>t</b></a>`,
+      `<a>\n<?p ${lines}?>\n<b>&bad;</b></a>`,
+      `<a>\r\n<?p ${lines.replace(/\n/g, '\r\n')}?>\r\n<b>&bad;</b></a>`,
+      `<a>\r<![CDATA[${lines.replace(/\n/g, '\r')}]]>\r<b>&bad;</b></a>`,
+      `<a>\r<![CDATA[${lines.replace(/\n/g, '\r')}]]>\r<b>t\r\n</b></a>`,
+      `<a>\n<!--${lines.replace(/x/g, 'x\r')}-->\n<b>&bad;</b></a>`,
+      `<a>\n<!--${lines}--->\n</a>`,
+      `<a>\n<!--${lines}--${lines}-->\n</a>`,
+      `<a>\n<!--${lines}\u0000-->\n</a>`,
+      `<a>\n<?p ${lines}\uFFFE?>\n</a>`,
+      `<a>\n<?xml ${lines}?>\n</a>`,
+      `<a>\n<!-- <![CDATA[ -->${lines}<!-- ]]> --></a>`,
+      `<a>\n<![CDATA[ <!-- ]]>${lines}<![CDATA[ --> ]]></a>`,
+    ];
+    for (const body of bodies) expect(byParseXml(body), body.slice(0, 40)).toEqual(bySaxes(body));
+  });
+
+  it('long character data with references is read whole, as one text, also around comments', () => {
+    const data = 'a &amp; b &lt;c&gt; &#233; &#x1F600;\n'.repeat(20_000);
+    const read = data
+      .replace(/&amp;/g, '&')
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&#233;/g, 'é')
+      .replace(/&#x1F600;/g, '\u{1F600}');
+    const root = parseXml(
+      `<r><x>${data}</x><y a="1">${data}<z/>${data}<!--c-->${data}</y><w>${data}</w></r>`,
+    );
+    const [x, y, w] = root.children.filter(isElementNode);
+    expect(x!.children).toEqual([{ text: read }]);
+    expect(y!.children).toHaveLength(3);
+    expect(textOf(y!)).toBe(read.repeat(3));
+    expect(textOf(w!)).toBe(read);
+  });
+
+  it('a DTD after comments and processing instructions of any length, in any case, is refused before it is read', () => {
+    const long = 'x'.repeat(100_000);
+    for (const body of [
+      `<?xml version="1.0"?>\n<!--${long}-->\n<!DOCTYPE a [<!ENTITY e "${long}">]>\n<a>&e;</a>`,
+      `\uFEFF <?pi ${long}?> <!--c--> <!doctype a SYSTEM "http://127.0.0.1:9/x.dtd"><a/>`,
+      `<!DocType a [${'<!ENTITY e "x">'.repeat(10_000)}`,
+    ]) {
+      expect(refusal(() => parseXml(body)).message).toMatch(/DTD/);
+    }
   });
 });
 

@@ -125,5 +125,23 @@ describe('long character data and CDATA sections', () => {
       expect(kept[2]).toBe('application/geo+json; charset=utf-8');
       expect(used() - before).toBeLessThan(4 * MIB);
     }
+    // Nor does a large document refused (its scans ran on it all the same).
+    const refuse = (make: () => string): string => {
+      try {
+        parseXml(make());
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return 'parsed';
+    };
+    for (const make of [
+      () => `<a>${data(24 * MIB)}<b c="&bad;"/></a>`,
+      () => `<a><!--${data(24 * MIB)}--></a><a/>`,
+      () => `<a><![CDATA[${data(24 * MIB)}]]>`,
+    ]) {
+      const before = used();
+      expect(refuse(make)).toMatch(/Malformed XML/);
+      expect(used() - before).toBeLessThan(4 * MIB);
+    }
   });
 });

@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { execPath } from 'node:process';
+import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exceptionReport, executeResponse, type RenderedOutput } from '../../src/wps/render.ts';
@@ -168,6 +170,41 @@ describe('ExecuteResponse content', () => {
     const title = one(complexData(render([complex('<ows:Title>t</ows:Title>', 'xml')])), 'Title');
     expect(title.ns).toBe(NS.ows);
   });
+
+  it('a large XML output is checked in bounded memory: a long comment, CDATA or line ends of every kind', () => {
+    // In a process whose heap is too small for what saxes builds of a 16 MB comment (700 MB before).
+    const source = fileURLToPath(new URL('../../src/wps/render.ts', import.meta.url));
+    const script = `
+      import { executeResponse } from ${JSON.stringify(source)};
+      const n = 16 * 1024 * 1024;
+      const outputs = [
+        \`<a><!--\${'-x'.repeat(n / 2)}--></a>\`,
+        \`<a>\${'\\r'.repeat(n)}</a>\`,
+        \`<a><![CDATA[\${']x'.repeat(n / 2)}]]></a>\`,
+      ];
+      for (const content of outputs) {
+        const body = executeResponse({
+          process: { id: 'p', version: '1.0', title: 'P', inputs: [], outputs: [], jobControlOptions: [], outputTransmission: [] },
+          serviceInstance: 'http://x/wps', lang: 'en-US', creationTime: new Date(0),
+          status: { kind: 'ProcessSucceeded', message: 'ok' },
+          outputs: [{ description: { id: 'o', title: 'O', kind: 'complex', formats: [{ mimeType: 'text/xml' }] },
+            complex: { format: { mimeType: 'text/xml' }, content, as: 'xml' } }],
+        });
+        // Embedded as elements (well-formed), not as a CDATA section.
+        process.stdout.write(String(body.includes('<wps:ComplexData mimeType="text/xml"><a>')));
+      }
+    `;
+    const r = spawnSync(execPath, ['--max-old-space-size=192', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+    });
+    expect(
+      r.stderr
+        .split('\n')
+        .filter((l) => /heap|Error/.test(l))
+        .join('\n'),
+    ).toBe('');
+    expect(r.stdout).toBe('truetruetrue');
+  }, 60_000);
 
   it('text and CDATA outputs, titles and messages with markup and forbidden characters stay valid', () => {
     const nasty = 'a]]>b <script>x</script> &amp; \u0000\uFFFE\uD800 \r\n';
