@@ -82,6 +82,9 @@ export async function startGateway(
       `    output_dir: ${dir}/outputs`,
       `    parallel_processes: ${settings.pool}`,
       `    max_queued_jobs: ${settings.queue}`,
+      // Every job kept (PyWPS keeps them all): the default trim beyond 100,000 finished jobs would
+      // take jobs out while scenario 2 counts them.
+      '    max_jobs: 100000000',
       '    shutdown_grace_seconds: 1',
       '    cancel_grace_seconds: 1',
       ...(extra.yaml ?? []),
