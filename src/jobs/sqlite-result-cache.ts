@@ -29,18 +29,21 @@ export const RESULT_CACHE_PENDING_SCHEMA = `
   CREATE INDEX result_cache_pending_job ON result_cache_pending (job_id);
 `;
 
-/** The SQLite side of ResultCacheStore, on the job store's connection. */
+/** The SQLite side of ResultCacheStore, on the job store's connection and its prepared statements. */
 export class SqliteResultCache {
   readonly #db: Database.Database;
+  readonly #sql: (text: string) => Database.Statement;
 
-  constructor(db: Database.Database) {
+  constructor(db: Database.Database, sql: (text: string) => Database.Statement) {
     this.#db = db;
+    this.#sql = sql;
   }
 
   get(key: string, now: Date): CacheEntry | undefined {
-    const row = this.#db
-      .prepare('SELECT * FROM result_cache WHERE key = ? AND expires > ?')
-      .get(key, now.getTime()) as CacheRow | undefined;
+    const row = this.#sql('SELECT * FROM result_cache WHERE key = ? AND expires > ?').get(
+      key,
+      now.getTime(),
+    ) as CacheRow | undefined;
     if (!row) return undefined;
     return toCacheEntry(row);
   }
@@ -50,27 +53,25 @@ export class SqliteResultCache {
     return this.#db.transaction((): CacheClaim => {
       const hit = c.takeHit ? this.get(key, c.now) : undefined;
       if (hit) return { hit };
-      const pending = this.#db.prepare('SELECT job_id FROM result_cache_pending WHERE key = ?').get(key) as
+      const pending = this.#sql('SELECT job_id FROM result_cache_pending WHERE key = ?').get(key) as
         { job_id: string } | undefined;
       if (pending && pending.job_id !== c.jobId) {
-        const holder = this.#db.prepare('SELECT status FROM jobs WHERE id = ?').get(pending.job_id) as
+        const holder = this.#sql('SELECT status FROM jobs WHERE id = ?').get(pending.job_id) as
           { status: JobStatus } | undefined;
         // Only a job computing it now is waited for (see the PostgreSQL store's cacheClaim).
         if (holder?.status === 'running') return { waitFor: pending.job_id };
       }
-      this.#db
-        .prepare(
-          `INSERT INTO result_cache_pending (key, process_id, job_id, created) VALUES (?, ?, ?, ?)
+      this.#sql(
+        `INSERT INTO result_cache_pending (key, process_id, job_id, created) VALUES (?, ?, ?, ?)
            ON CONFLICT (key) DO UPDATE SET process_id = excluded.process_id, job_id = excluded.job_id,
              created = excluded.created`,
-        )
-        .run(key, c.processId, c.jobId, c.now.getTime());
+      ).run(key, c.processId, c.jobId, c.now.getTime());
       return { leader: true };
     })();
   }
 
   release(key: string, jobId: string): void {
-    this.#db.prepare('DELETE FROM result_cache_pending WHERE key = ? AND job_id = ?').run(key, jobId);
+    this.#sql('DELETE FROM result_cache_pending WHERE key = ? AND job_id = ?').run(key, jobId);
   }
 
   put(entry: CacheEntry): void {
@@ -81,38 +82,36 @@ export class SqliteResultCache {
   }
 
   #put(entry: CacheEntry): void {
-    this.#db
-      .prepare(
-        `INSERT INTO result_cache (key, process_id, job_id, results, created, expires) VALUES (?, ?, ?, ?, ?, ?)
+    this.#sql(
+      `INSERT INTO result_cache (key, process_id, job_id, results, created, expires) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (key) DO UPDATE SET process_id = excluded.process_id, job_id = excluded.job_id,
            results = excluded.results, created = excluded.created, expires = excluded.expires`,
-      )
-      .run(
-        entry.key,
-        entry.processId,
-        entry.jobId,
-        encode(entry.results),
-        entry.created.getTime(),
-        entry.expires.getTime(),
-      );
+    ).run(
+      entry.key,
+      entry.processId,
+      entry.jobId,
+      encode(entry.results),
+      entry.created.getTime(),
+      entry.expires.getTime(),
+    );
   }
 
   delete(rule: { expiredBy?: Date; jobIds?: readonly string[] }): number {
     let removed = 0;
     if (rule.expiredBy) {
-      removed += this.#db
-        .prepare('DELETE FROM result_cache WHERE expires <= ?')
-        .run(rule.expiredBy.getTime()).changes;
+      removed += this.#sql('DELETE FROM result_cache WHERE expires <= ?').run(
+        rule.expiredBy.getTime(),
+      ).changes;
     }
     const ids = rule.jobIds ?? [];
     for (let i = 0; i < ids.length; i += 500) {
       const batch = ids.slice(i, i + 500);
-      removed += this.#db
-        .prepare(`DELETE FROM result_cache WHERE job_id IN (${batch.map(() => '?').join(', ')})`)
-        .run(...batch).changes;
-      this.#db
-        .prepare(`DELETE FROM result_cache_pending WHERE job_id IN (${batch.map(() => '?').join(', ')})`)
-        .run(...batch);
+      removed += this.#sql(
+        `DELETE FROM result_cache WHERE job_id IN (${batch.map(() => '?').join(', ')})`,
+      ).run(...batch).changes;
+      this.#sql(`DELETE FROM result_cache_pending WHERE job_id IN (${batch.map(() => '?').join(', ')})`).run(
+        ...batch,
+      );
     }
     return removed;
   }

@@ -322,7 +322,7 @@ export class SqliteJobStore implements JobStore {
       this.#db.pragma('synchronous = NORMAL');
       this.#db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
       this.#migrate();
-      this.#cache = new SqliteResultCache(this.#db);
+      this.#cache = new SqliteResultCache(this.#db, (text) => this.#sql(text));
       const prepare = (sql: string) => this.#db.prepare(sql);
       this.#tx = {
         begin: prepare('BEGIN IMMEDIATE'),
@@ -756,12 +756,10 @@ export class SqliteJobStore implements JobStore {
   }
 
   #failRunning(error: OwsErrorJson, t: number): string[] {
-    const rows = this.#db
-      .prepare(
-        `UPDATE jobs SET status = 'failed', message = ?, error = ?, finished = ?, updated = ?
+    const rows = this.#sql(
+      `UPDATE jobs SET status = 'failed', message = ?, error = ?, finished = ?, updated = ?
          WHERE status IN (${REPORTING_STATUSES.map(() => '?').join(', ')}) RETURNING id`,
-      )
-      .all(error.message, encode(error), t, t, ...REPORTING_STATUSES) as Array<{ id: string }>;
+    ).all(error.message, encode(error), t, t, ...REPORTING_STATUSES) as Array<{ id: string }>;
     return rows.map((r) => r.id);
   }
 
@@ -771,31 +769,27 @@ export class SqliteJobStore implements JobStore {
 
   #deleteExpired(rule: ExpiryRule, limit: number): string[] {
     const terminal = `status IN (${placeholders(TERMINAL_STATUSES)})`;
-    const aged = this.#db
-      .prepare(
-        `DELETE FROM jobs WHERE rowid IN (
+    const aged = this.#sql(
+      `DELETE FROM jobs WHERE rowid IN (
            SELECT rowid FROM jobs WHERE ${terminal}
            AND (COALESCE(finished, updated) < ? OR (mode = 'sync' AND COALESCE(finished, updated) < ?))
            LIMIT ?) RETURNING id`,
-      )
-      .all(
-        ...TERMINAL_STATUSES,
-        rule.finishedBefore.getTime(),
-        rule.syncFinishedBefore.getTime(),
-        limit,
-      ) as Array<{ id: string }>;
+    ).all(
+      ...TERMINAL_STATUSES,
+      rule.finishedBefore.getTime(),
+      rule.syncFinishedBefore.getTime(),
+      limit,
+    ) as Array<{ id: string }>;
     const ids = aged.map((r) => r.id);
     const room = limit - ids.length;
     if (room <= 0) return ids;
-    const total = (this.#db.prepare('SELECT count(*) AS n FROM jobs').get() as { n: number }).n;
+    const total = (this.#sql('SELECT count(*) AS n FROM jobs').get() as { n: number }).n;
     const excess = Math.min(total - rule.maxJobs, room);
     if (excess <= 0) return ids;
-    const oldest = this.#db
-      .prepare(
-        `DELETE FROM jobs WHERE rowid IN (
+    const oldest = this.#sql(
+      `DELETE FROM jobs WHERE rowid IN (
            SELECT rowid FROM jobs WHERE ${terminal} ORDER BY created, rowid LIMIT ?) RETURNING id`,
-      )
-      .all(...TERMINAL_STATUSES, excess) as Array<{ id: string }>;
+    ).all(...TERMINAL_STATUSES, excess) as Array<{ id: string }>;
     return [...ids, ...oldest.map((r) => r.id)];
   }
 
@@ -803,9 +797,9 @@ export class SqliteJobStore implements JobStore {
     const found = new Set<string>();
     for (let i = 0; i < ids.length; i += 500) {
       const batch = ids.slice(i, i + 500);
-      const rows = this.#db
-        .prepare(`SELECT id FROM jobs WHERE id IN (${placeholders(batch)})`)
-        .all(...batch) as Array<{ id: string }>;
+      const rows = this.#sql(`SELECT id FROM jobs WHERE id IN (${placeholders(batch)})`).all(
+        ...batch,
+      ) as Array<{ id: string }>;
       for (const r of rows) found.add(r.id);
     }
     return found;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { SaxesParser } from 'saxes';
 import { OwsError } from '../core/errors.ts';
+import { escapeAttribute, escapeText } from './xml-writer.ts';
 
 export const NS = {
   wps: 'http://www.opengis.net/wps/1.0.0',
@@ -492,9 +493,6 @@ export const textOf = (el: XmlElement): string =>
 export const attr = (el: XmlElement, name: string, ns?: string): string | undefined =>
   el.attrs.get(ns ? `{${ns}}${name}` : name);
 
-const escapeText = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-const escapeAttr = (s: string) => escapeText(s).replace(/"/g, '&quot;');
-
 const prefixOf = (qname: string): string => (qname.includes(':') ? qname.slice(0, qname.indexOf(':')) : '');
 
 function usedPrefixes(el: XmlElement, found = new Set<string>()): Set<string> {
@@ -519,7 +517,7 @@ function serialize(node: XmlNode, inherited: NamespaceScope | undefined): string
       if (uri !== undefined && !attrs.some(([k]) => k === key)) attrs.push([key, uri]);
     }
   }
-  const open = `<${node.name}${attrs.map(([k, v]) => ` ${k}="${escapeAttr(v)}"`).join('')}`;
+  const open = `<${node.name}${attrs.map(([k, v]) => ` ${k}="${escapeAttribute(v)}"`).join('')}`;
   if (node.children.length === 0) return `${open}/>`;
   return `${open}>${node.children.map((c) => serialize(c, undefined)).join('')}</${node.name}>`;
 }
