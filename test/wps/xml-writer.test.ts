@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exceptionReport, executeResponse, type RenderedOutput } from '../../src/wps/render.ts';
 import { XmlWriter } from '../../src/wps/xml-writer.ts';
-import { isElement, NS, parseXml, type XmlElement } from '../../src/wps/xml.ts';
+import { attr, innerXml, isElement, NS, parseXml, textOf, type XmlElement } from '../../src/wps/xml.ts';
 import { all, doc, expectValid, get, one, startWpsServer, text, type WpsServer } from '../helpers/wps.ts';
 
 /** What a string reads back as once written: characters XML forbids are U+FFFD, the rest unchanged. */
@@ -55,6 +55,19 @@ const nastyStrings = fc.oneof(
 /** The text of a parsed element, CDATA included. */
 const content = (el: XmlElement) =>
   el.children.map((c) => ('text' in c ? c.text : 'cdata' in c ? c.cdata : '')).join('');
+
+describe('innerXml: a fragment taken out of a request reads back as it was read', () => {
+  it('keeps characters that reading would otherwise normalise (CR in text, tab/LF/CR in attributes) and escapes the rest', () => {
+    const root = parseXml(
+      '<a><b xmlns="urn:x" v="1&#9;2&#10;3&#13;4 &quot;&lt;&amp;">x&#13;y &lt;&amp;&gt; z</b></a>',
+    );
+    const again = parseXml(`<r>${innerXml(root)}</r>`);
+    const b = again.children.find(isElement)!;
+    expect(b.ns).toBe('urn:x');
+    expect(attr(b, 'v')).toBe('1\t2\n3\r4 "<&');
+    expect(textOf(b)).toBe('x\ry <&> z');
+  });
+});
 
 describe('XmlWriter escaping: whatever a process or client says reads back unchanged (forbidden characters as U+FFFD)', () => {
   it('text, CDATA and attribute values round-trip through a strict parser, for arbitrary strings', () => {
